@@ -1,0 +1,268 @@
+"""The `kn` command: read options, call the core, hand records to the output."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from . import output, query
+from .archive import Archive, Entry, locate
+from .model import Document, InvalidArticle, KnError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
+
+
+def warn(message: str) -> None:
+    click.echo(f"kn: {output.visible(message)}", err=True)
+
+
+class State:
+    """The global options, the archive they name, and whether anything went wrong."""
+
+    def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
+        self.archive_option = archive
+        self.color = color
+        self.no_cache = no_cache or bool(os.environ.get("KN_NO_CACHE"))
+        self.failed = False
+
+    def problem(self, error: InvalidArticle) -> None:
+        """An article that could not be read: warn, carry on, and exit 2 at the end."""
+        self.failed = True
+        warn(str(error))
+
+    @cached_property
+    def archive(self) -> Archive:
+        root = locate(self.archive_option, dict(os.environ), Path.cwd())
+        return Archive(root, on_error=self.problem)
+
+    def output(self, fmt: str = "text", pager: bool = True) -> output.Output:
+        return output.Output(fmt, self.color, pager)
+
+    def finish(self, count: int) -> NoReturn:
+        """Exit as grep does: 0 found, 1 nothing, 2 if any article could not be read."""
+        code = EXIT_ERROR if self.failed else EXIT_FOUND if count else EXIT_NONE
+        click.get_current_context().exit(code)
+
+
+class KnGroup(click.Group):
+    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KnError as error:
+            warn(str(error))
+            ctx.exit(EXIT_ERROR)
+        except click.ClickException as error:
+            # click's own errors exit 1, which kn keeps for "nothing matched".
+            error.show()
+            ctx.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(EXIT_PIPE)
+        except KeyboardInterrupt:
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def _silence_stdout() -> None:
+    # The reader went away: send what Python still wants to flush to /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion: the article IDs that start with what was typed."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        root = locate(ctx.find_root().params.get("archive"), dict(os.environ), Path.cwd())
+        entries = Archive(root, on_error=lambda error: None).entries()
+        return [CompletionItem(e.id) for e in entries if e.id.startswith(incomplete)]
+    except (KnError, OSError):
+        return []
+
+
+def format_option(function: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(output.FORMATS),
+        default="text",
+        show_default=True,
+        help="text: a table on a terminal, tab-separated lines in a pipe; json or jsonl.",
+    )(function)
+
+
+def filter_options(function: F) -> F:
+    options = [
+        click.option(
+            "--since", metavar="DATE", help="On or after DATE: 2017, 2017-08 or 2017-08-07."
+        ),
+        click.option("--until", metavar="DATE", help="On or before DATE (inclusive, same forms)."),
+        click.option("--tag", "tags", multiple=True, help="Has TAG (repeatable: all of them)."),
+        click.option("--source", help="Source contains this text (case-insensitive)."),
+        click.option(
+            "--where",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Front-matter KEY equals VALUE, or its list contains it (repeatable).",
+        ),
+        click.option("-n", "--limit", type=click.IntRange(min=0), help="At most N records."),
+        click.option("--reverse", is_flag=True, help="Oldest first."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def selection(state: State, params: dict[str, Any]) -> Iterator[Any]:
+    """The articles that the shared filters select, newest first."""
+    select = query.Filter.from_options(
+        params["since"], params["until"], params["tags"], params["source"], params["where"]
+    )
+    articles = (a for a in state.archive.articles() if select.matches(a))
+    return iter(query.ordered(articles, params["reverse"], params["limit"]))
+
+
+@click.group(cls=KnGroup, context_settings={"max_content_width": 100})
+@click.version_option(package_name="korea-news", prog_name="kn")
+@click.option(
+    "--archive",
+    metavar="DIR",
+    help="The archive folder (default: $KN_ARCHIVE, else the nearest articles/ upward).",
+)
+@click.option(
+    "--color",
+    type=click.Choice(output.COLORS),
+    default="auto",
+    show_default=True,
+    help="Colour on a terminal; never, or always.",
+)
+@click.option("--no-cache", is_flag=True, help="Do not use or update the cache ($KN_NO_CACHE=1).")
+@click.pass_context
+def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> None:
+    """kn: an archive of news articles, in plain text with YAML front matter.
+
+    \b
+    Example:
+      kn list --tag sanctions --since 2017-08
+      kn show 2017-08-07-north
+    """
+    ctx.obj = State(archive, color, no_cache)
+
+
+@cli.command("list")
+@filter_options
+@format_option
+@click.pass_obj
+def list_articles(state: State, /, fmt: str, **params: Any) -> None:
+    """List articles, newest first.
+
+    In a pipe: one line per article, ID, DATE, SOURCE and TITLE separated by tabs.
+
+    \b
+    Example:
+      kn list --tag sanctions --since 2017 | cut -f1
+    """
+    count = state.output(fmt).emit(
+        selection(state, params), output.article_line, output.article_table
+    )
+    state.finish(count)
+
+
+@cli.command()
+@click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=complete_ids)
+@click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
+@click.option("--no-pager", is_flag=True, help="Never page, even when taller than the screen.")
+@format_option
+@click.pass_obj
+def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt: str) -> None:
+    """Show articles (by ID, unique ID prefix or path); the newest with no ARTICLE.
+
+    \b
+    Example:
+      kn show 2017-08-07-north
+      kn show --raw articles/2017/2017-08-07-north-korea-calls-offer-*.txt
+    """
+    archive = state.archive
+    if names:
+        entries = [archive.find(name) for name in names]
+    else:
+        newest = next(selection(state, _NO_FILTER), None)
+        if newest is None:
+            raise KnError(f"the archive {archive.shown_root} has no articles")
+        entries = [Entry(newest.id, newest.path, str(newest.path))]
+    if raw:
+        for entry in entries:
+            with open(entry.real, "rb") as file:
+                data = file.read()
+            if sys.stdout.isatty():  # a terminal never receives raw control characters
+                sys.stdout.write(output.visible(data.decode("utf-8", "replace")))
+            else:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
+        state.finish(len(entries))
+
+    def documents() -> Iterator[Document]:
+        for entry in entries:
+            try:
+                yield Document(*archive.read(entry))
+            except InvalidArticle as error:
+                state.problem(error)
+
+    first = [True]
+
+    def plain(document: Document) -> str:
+        gap = "" if first[0] else "\n"
+        first[0] = False
+        return gap + output.article_plain(document.article, document.body).removesuffix("\n")
+
+    count = state.output(fmt, pager=not no_pager).emit(documents(), plain, _render_documents)
+    state.finish(count)
+
+
+_NO_FILTER: dict[str, Any] = {
+    "since": None,
+    "until": None,
+    "tags": (),
+    "source": None,
+    "where": (),
+    "reverse": False,
+    "limit": 1,
+}
+
+
+def _render_documents(out: output.Output, documents: list[Document]) -> None:
+    from rich.rule import Rule
+
+    views: list[Any] = []
+    for index, document in enumerate(documents):
+        if index:
+            views.append(Rule(style="dim"))
+        views += output.article_view(document.article, document.body)
+    out.page(views)
+
+
+def main() -> None:
+    """The console script: no Python traceback ever reaches the user."""
+    try:
+        cli.main(prog_name="kn")
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(EXIT_PIPE)
+    except Exception as error:  # a bug: say so in one line, not a traceback
+        if os.environ.get("KN_DEBUG"):
+            raise
+        warn(f"internal error: {type(error).__name__}: {error} (KN_DEBUG=1 shows more)")
+        sys.exit(EXIT_ERROR)

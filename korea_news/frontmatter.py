@@ -1,0 +1,263 @@
+"""Split, parse and write the YAML front matter of an article file.
+
+Every problem is raised as `InvalidArticle(path, line, message)`, where `line`
+is the line in the file (front matter included), so that an editor can jump to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import Article, Date, InvalidArticle
+
+try:
+    from yaml import CSafeLoader as Loader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+
+BOM = "\ufeff"
+FIELDS = ("title", "date", "source", "url", "authors", "tags")
+# Anchors and aliases may repeat a node; past this many nodes (counting each
+# repetition) the front matter is refused rather than expanded.
+MAX_NODES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """A decoded article file cut into front matter and body."""
+
+    front_matter: str
+    body: str
+    body_line: int  # the file line on which the body starts
+
+
+def decode(data: bytes, path: Path) -> str:
+    """The text of an article file: UTF-8, a leading BOM dropped, no NUL bytes."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise InvalidArticle(path, line, "binary file (NUL byte), not an article")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start]
+        raise InvalidArticle(path, line, f"not UTF-8 text (byte 0x{byte:02x})") from None
+    return text[1:] if text.startswith(BOM) else text
+
+
+def _is_fence(line: str, closing: bool) -> bool:
+    line = line.rstrip(" \t\r")
+    return line == "---" or (closing and line == "...")
+
+
+def split(text: str, path: Path) -> Parts:
+    """Cut text into its front matter and body; the body is kept exactly as stored."""
+    first_end = text.find("\n")
+    first = text if first_end < 0 else text[:first_end]
+    if not _is_fence(first, closing=False):
+        if not text.strip():
+            raise InvalidArticle(path, 1, "empty file, not an article")
+        raise InvalidArticle(path, 1, "no front matter: the first line must be ---")
+    start = pos = first_end + 1 if first_end >= 0 else len(text)
+    line_no = 2
+    while pos < len(text):
+        end = text.find("\n", pos)
+        stop = len(text) if end < 0 else end
+        if _is_fence(text[pos:stop], closing=True):
+            body_start = len(text) if end < 0 else end + 1
+            return Parts(text[start:pos], text[body_start:], line_no + 1)
+        pos = stop + 1
+        line_no += 1
+    raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
+
+
+def _scalar_key(node: yaml.Node) -> str | None:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+def _check_nodes(root: yaml.Node, path: Path, offset: int) -> None:
+    """Refuse duplicate keys and alias bombs before anything is built from the nodes."""
+    stack = [root]
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise InvalidArticle(
+                path, offset, f"front matter is too large (over {MAX_NODES} values with aliases)"
+            )
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                name = _scalar_key(key)
+                line = offset + key.start_mark.line
+                if name is not None and name in first_line:
+                    raise InvalidArticle(
+                        path, line, f"duplicate key {name!r} (first on line {first_line[name]})"
+                    )
+                if name is not None:
+                    first_line[name] = line
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def load(front_matter: str, path: Path, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
+    """The front matter's mapping, and the file line of each top-level key.
+
+    `offset` is the file line of the front matter's first line.
+    """
+    loader = Loader(front_matter)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InvalidArticle(path, offset - 1, "front matter is empty")
+        if not isinstance(node, yaml.MappingNode):
+            line = offset + node.start_mark.line
+            raise InvalidArticle(path, line, "front matter is not a mapping of key: value lines")
+        _check_nodes(node, path, offset)
+        lines = {
+            str(key.value): offset + key.start_mark.line
+            for key, _ in node.value
+            if isinstance(key, yaml.ScalarNode)
+        }
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = offset + mark.line if mark is not None else offset
+        problem = error.problem or error.context or "invalid YAML"
+        raise InvalidArticle(path, line, f"YAML: {problem}") from None
+    except yaml.YAMLError as error:
+        raise InvalidArticle(path, offset, f"YAML: {error}") from None
+    except RecursionError:
+        raise InvalidArticle(path, offset, "front matter nests too deeply") from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _plain(value: Any) -> Any:
+    """A YAML value as JSON data: dates as ISO text, keys as text, no NaN or infinity."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(_plain(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _kind(value: Any) -> str:
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+    }
+    if isinstance(value, dt.date):
+        return "a date"
+    return names.get(type(value), type(value).__name__)
+
+
+def parse_date(value: Any) -> Date | None:
+    """A date or date-time from YAML or ISO 8601 text; None if it is neither."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _text(meta: Mapping[Any, Any], key: str, line: int, path: Path) -> str | None:
+    value = meta.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidArticle(path, line, f"{key} must be text, not {_kind(value)} (quote it)")
+
+
+def _texts(meta: Mapping[Any, Any], key: str, line: int, path: Path) -> tuple[str, ...]:
+    value = meta.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise InvalidArticle(path, line, f"{key} must be a list of text, not {_kind(value)}")
+    for index, item in enumerate(value, 1):
+        if not isinstance(item, str):
+            message = f"{key}: item {index} must be text, not {_kind(item)} (quote it)"
+            raise InvalidArticle(path, line, message)
+    return tuple(value)
+
+
+def to_article(
+    meta: Mapping[Any, Any], lines: Mapping[str, int], path: Path, article_id: str, body_line: int
+) -> Article:
+    """Check the fields of a front-matter mapping and build the article."""
+
+    def line_of(key: str) -> int:
+        return lines.get(key, 1)
+
+    title = _text(meta, "title", line_of("title"), path)
+    if title is None or not title.strip():
+        raise InvalidArticle(path, line_of("title"), "title is missing or empty")
+    if "date" not in meta or meta["date"] is None:
+        raise InvalidArticle(path, line_of("date"), "date is missing")
+    date = parse_date(meta["date"])
+    if date is None:
+        message = f"date {meta['date']!r} is not YYYY-MM-DD or an ISO 8601 date-time"
+        raise InvalidArticle(path, line_of("date"), message)
+    return Article(
+        id=article_id,
+        path=path,
+        title=title,
+        date=date,
+        source=_text(meta, "source", line_of("source"), path),
+        url=_text(meta, "url", line_of("url"), path),
+        authors=_texts(meta, "authors", line_of("authors"), path),
+        tags=_texts(meta, "tags", line_of("tags"), path),
+        extra={str(k): _plain(v) for k, v in meta.items() if k not in FIELDS},
+        title_line=line_of("title"),
+        body_line=body_line,
+    )
+
+
+def parse(data: bytes, path: Path, article_id: str) -> tuple[Article, str]:
+    """An article and its body from the bytes of its file."""
+    parts = split(decode(data, path), path)
+    meta, lines = load(parts.front_matter, path)
+    return to_article(meta, lines, path, article_id, parts.body_line), parts.body
+
+
+def dump(fields: Mapping[str, Any]) -> str:
+    """Front matter for `fields`, in their order, that loads back to exactly the same values."""
+    text = yaml.dump(
+        dict(fields),
+        Dumper=yaml.SafeDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=None,
+        width=math.inf,
+    )
+    return f"---\n{text}---\n"

@@ -1,0 +1,137 @@
+"""The records kn works with: articles, search matches and facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Date = dt.date | dt.datetime
+
+
+class KnError(Exception):
+    """A problem to report to the user as `kn: message` (exit 2)."""
+
+
+class ArticleNotFound(KnError):
+    """No article, or more than one, answers to a name given on the command line."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidArticle(KnError):
+    """An article file that cannot be read, with where the problem is."""
+
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def iso(value: Date) -> str:
+    """A date or date-time as ISO 8601 text."""
+    return value.isoformat()
+
+
+def day_of(value: Date) -> dt.date:
+    """The calendar day of a date or date-time, as written (in its own zone)."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def timestamp(value: Date) -> float:
+    """Seconds since the epoch, for ordering; naive times and plain dates count as UTC."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article's front matter and where its body starts; the body is read on demand.
+
+    `path` is as the user sees it: relative to the current directory where the
+    archive lies below it, so that it can be opened from the shell as printed.
+    """
+
+    id: str
+    path: Path
+    title: str
+    date: Date
+    source: str | None = None
+    url: str | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    title_line: int = 2
+    body_line: int = 1
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        return (-timestamp(self.date), self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "title": self.title,
+            "date": iso(self.date),
+            "source": self.source,
+            "url": self.url,
+            "authors": list(self.authors),
+            "tags": list(self.tags),
+            "extra": dict(self.extra),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A line of an article that a search pattern matched."""
+
+    article: Article
+    line: int
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.article.id,
+            "path": str(self.article.path),
+            "line": self.line,
+            "text": self.text,
+            "spans": [list(span) for span in self.spans],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One bullet-point item of an article, with the heading it stands under."""
+
+    article: Article
+    line: int
+    heading: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.article.id,
+            "path": str(self.article.path),
+            "line": self.line,
+            "heading": self.heading,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An article with its body, as `kn show` prints it."""
+
+    article: Article
+    body: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.article.to_dict(), "body": self.body}

@@ -1,0 +1,329 @@
+"""Everything kn prints: plain lines and JSON for pipes, rich rendering for a terminal.
+
+This is the only module that imports rich, and it does so only when stdout is a
+terminal: a piped command never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from itertools import groupby
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+
+from . import structure
+from .model import Article, Fact, Match, iso
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.text import Text
+
+FORMATS = ("text", "json", "jsonl")
+COLORS = ("auto", "always", "never")
+
+# Control characters (but tab and newline) shown escaped on a terminal, never sent raw.
+_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+# In a tab-separated line, a field's own tabs and line breaks would split the record.
+_ONE_LINE = {9: " ", 10: " ", 13: " "}
+# JSON escapes C0 controls itself; C1 controls are escaped too, so that no terminal
+# reads them as escape sequences.
+_JSON_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
+
+
+class Record(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Record)
+
+
+def visible(text: str) -> str:
+    """Text safe for a terminal: control characters shown as `\\xNN`."""
+    return text.translate(_VISIBLE)
+
+
+def field(text: str | None) -> str:
+    """A field of a tab-separated line: no tab or line break of its own."""
+    return (text or "").translate(_ONE_LINE)
+
+
+def wants_color(choice: str, stream: IO[str]) -> bool:
+    """--color: `auto` means a terminal, NO_COLOR unset or empty, and TERM not `dumb`."""
+    if choice != "auto":
+        return choice == "always"
+    return _isatty(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def pager_command() -> str | None:
+    """KN_PAGER, then PAGER, then `less -FRX`; empty or `cat` means none."""
+    command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX"))
+    return None if command.strip() in ("", "cat") else command
+
+
+def _json_line(record: Record, indent: int | None = None) -> str:
+    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
+    return text.translate(_JSON_C1)
+
+
+class Output:
+    """Writes a command's records in the format asked for, to a terminal or a pipe."""
+
+    def __init__(self, fmt: str = "text", color: str = "auto", pager: bool = True) -> None:
+        self.stream = sys.stdout
+        self.format = fmt
+        self.terminal = fmt == "text" and _isatty(self.stream)
+        self.color = wants_color(color, self.stream)
+        self.pager = pager
+        self._console: Console | None = None
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+
+    def emit(
+        self,
+        records: Iterable[R],
+        plain: Callable[[R], str],
+        render: Callable[[Output, list[R]], None],
+    ) -> int:
+        """Print records as JSON, plain lines or a rich rendering; return how many."""
+        if self.format == "jsonl":
+            return self._lines(records, _json_line)
+        if self.format == "json":
+            return self._json_array(records)
+        if not self.terminal:
+            return self._lines(records, plain)
+        items = list(records)
+        if items:
+            render(self, items)
+        return len(items)
+
+    def _lines(self, records: Iterable[R], line: Callable[[R], str]) -> int:
+        count = 0
+        for count, record in enumerate(records, 1):  # noqa: B007 - the count is the result
+            self.stream.write(line(record) + "\n")
+        return count
+
+    def _json_array(self, records: Iterable[Record]) -> int:
+        count = 0
+        self.stream.write("[")
+        for count, record in enumerate(records, 1):
+            self.stream.write(("\n" if count == 1 else ",\n") + _json_line(record, indent=2))
+        self.stream.write("\n]\n" if count else "]\n")
+        return count
+
+    # --- the terminal -------------------------------------------------------------
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(
+                file=self.stream,
+                force_terminal=self.terminal,
+                color_system="auto" if self.color else None,
+                no_color=not self.color,
+                highlight=False,
+                markup=False,
+                emoji=False,
+            )
+        return self._console
+
+    def print(self, *renderables: RenderableType) -> None:
+        for renderable in renderables:
+            self.console.print(renderable)
+
+    def page(self, renderables: list[RenderableType]) -> None:
+        """Print, through a pager when the result is taller than the screen."""
+        console = self.console
+        with console.capture() as capture:
+            for renderable in renderables:
+                console.print(renderable)
+        text = capture.get()
+        command = pager_command() if self.pager else None
+        if command is None or text.count("\n") < console.size.height:
+            self.stream.write(text)
+            return
+        self.stream.flush()
+        env = dict(os.environ)
+        env.setdefault("LESS", "FRX")
+        try:
+            process = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
+        except OSError:
+            self.stream.write(text)
+            return
+        assert process.stdin is not None
+        try:
+            process.stdin.write(text.encode("utf-8"))
+            process.stdin.close()
+        except BrokenPipeError:  # the reader quit the pager early
+            pass
+        process.wait()
+
+
+def _text(value: str, style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text(visible(value), style=style)
+
+
+# --- kn list -------------------------------------------------------------------------
+
+
+def article_line(article: Article) -> str:
+    return "\t".join(
+        (field(article.id), iso(article.date), field(article.source), field(article.title))
+    )
+
+
+def article_table(out: Output, articles: list[Article]) -> None:
+    from rich.table import Table
+
+    wide = out.console.width >= 120
+    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
+    table.add_column("ID", style="cyan", overflow="fold")
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Source", style="green")
+    table.add_column("Title", style="bold", ratio=1)
+    if wide:
+        table.add_column("Tags", style="dim")
+    for article in articles:
+        row = [
+            _text(article.id),
+            _text(iso(article.date)),
+            _text(article.source or ""),
+            _text(article.title),
+        ]
+        if wide:
+            row.append(_text(", ".join(article.tags)))
+        table.add_row(*row)
+    out.print(table)
+
+
+# --- kn show -------------------------------------------------------------------------
+
+
+def metadata(article: Article) -> str:
+    """Date · source · by authors · tags · url, leaving out what the article lacks."""
+    parts = [iso(article.date), article.source or ""]
+    if article.authors:
+        parts.append("by " + ", ".join(article.authors))
+    if article.tags:
+        parts.append("tags: " + ", ".join(article.tags))
+    parts.append(article.url or "")
+    return " · ".join(part for part in parts if part)
+
+
+def article_plain(article: Article, body: str) -> str:
+    ending = "" if body.endswith("\n") or not body else "\n"
+    return f"{article.title}\n{metadata(article)}\n\n{body}{ending}"
+
+
+def article_view(article: Article, body: str) -> list[RenderableType]:
+    """A title in bold, a dim metadata line, then the body's blocks, wrapped and styled."""
+    from rich.padding import Padding
+    from rich.table import Table
+
+    views: list[RenderableType] = [
+        _text(article.title, "bold"),
+        _text(metadata(article), "dim"),
+        _text(""),
+    ]
+    for block in structure.parse(body, article.body_line):
+        if isinstance(block, structure.Heading):
+            views.append(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
+        elif isinstance(block, structure.Paragraph):
+            views.append(Padding(_text(block.text), (0, 0, 1, 0)))
+        else:
+            items = Table.grid(padding=(0, 1, 0, 0))
+            items.add_column(no_wrap=True, style="cyan")
+            items.add_column()
+            for item in block.items:
+                marker = item.marker if item.marker[0].isdigit() else "•"
+                items.add_row(_text(marker), _text(item.text))
+            views.append(Padding(items, (0, 0, 1, 2)))
+    return views
+
+
+# --- kn search -----------------------------------------------------------------------
+
+GREP_MATCH = "\x1b[01;31m\x1b[K"
+GREP_END = "\x1b[m\x1b[K"
+
+
+def match_line(match: Match, color: bool = False) -> str:
+    text = match.text
+    if color:
+        text = _highlight(text, match.spans)
+    return f"{match.article.path}:{match.line}:{text}"
+
+
+def _highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """grep's own colouring of matches, for --color=always in a pipe."""
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], GREP_MATCH, text[start:end], GREP_END]
+        last = end
+    return "".join(pieces) + text[last:]
+
+
+def match_groups(out: Output, matches: list[Match]) -> None:
+    """Matches grouped under a header per article, with line numbers and highlights."""
+    from rich.text import Text
+
+    for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
+        header = Text.assemble(
+            (visible(article.id), "bold magenta"),
+            "  ",
+            (iso(article.date), "dim"),
+            "  ",
+            (visible(article.title), "bold"),
+        )
+        if index:
+            out.print(_text(""))
+        out.print(header)
+        for match in group:
+            line = Text.assemble((f"{match.line}", "green"), (":", "dim"))
+            body = Text(visible(match.text))
+            for start, end in match.spans:
+                # Escaping a control character lengthens the text before the span.
+                shift = len(visible(match.text[:start])) - start
+                grow = len(visible(match.text[start:end])) - (end - start)
+                body.stylize("bold red", start + shift, end + shift + grow)
+            out.print(line + body)
+
+
+# --- kn facts ------------------------------------------------------------------------
+
+
+def fact_line(fact: Fact) -> str:
+    return "\t".join((field(fact.article.id), field(fact.heading), field(fact.text)))
+
+
+def fact_groups(out: Output, facts: list[Fact]) -> None:
+    """Facts grouped by article (its title), then heading, as bulleted lists."""
+    from rich.padding import Padding
+    from rich.table import Table
+
+    for index, (article, by_article) in enumerate(groupby(facts, key=lambda f: f.article)):
+        if index:
+            out.print(_text(""))
+        out.print(_text(article.title, "bold"), _text(f"{article.id} · {iso(article.date)}", "dim"))
+        for heading, group in groupby(by_article, key=lambda f: f.heading):
+            out.print(Padding(_text(heading, "bold cyan"), (1, 0, 0, 0)))
+            items = Table.grid(padding=(0, 1, 0, 0))
+            items.add_column(no_wrap=True, style="cyan")
+            items.add_column()
+            for fact in group:
+                items.add_row(_text("•"), _text(fact.text))
+            out.print(Padding(items, (0, 0, 0, 2)))

@@ -1,0 +1,108 @@
+"""Which articles a command selects: the shared filters, the order and the limit."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Article, KnError, day_of
+
+PERIOD = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def period(text: str, end: bool) -> dt.date:
+    """The first (or, with `end`, the last) day of `2017`, `2017-08` or `2017-08-07`."""
+    match = PERIOD.fullmatch(text.strip())
+    try:
+        if not match:
+            raise ValueError
+        year, month, day = (int(part) if part else None for part in match.groups())
+        assert year is not None
+        if month is None:
+            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return dt.date(year, month, last if end else 1)
+        return dt.date(year, month, day)
+    except ValueError:
+        raise KnError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+
+def _fold(value: Any) -> str:
+    return str(value).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """The shared filters: dates (inclusive), tags (all), source, and KEY=VALUE pairs."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    where: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_options(
+        cls,
+        since: str | None,
+        until: str | None,
+        tags: Iterable[str],
+        source: str | None,
+        where: Iterable[str],
+    ) -> Filter:
+        pairs = []
+        for item in where:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise KnError(f"--where {item!r}: expected KEY=VALUE")
+            pairs.append((key.strip(), value))
+        return cls(
+            since=period(since, end=False) if since else None,
+            until=period(until, end=True) if until else None,
+            tags=tuple(tag.casefold() for tag in tags),
+            source=source.casefold() if source is not None else None,
+            where=tuple(pairs),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.tags or self.source is not None or self.where)
+
+    def matches(self, article: Article) -> bool:
+        day = day_of(article.date)
+        if (self.since and day < self.since) or (self.until and day > self.until):
+            return False
+        if self.tags:
+            have = {tag.casefold() for tag in article.tags}
+            if not all(tag in have for tag in self.tags):
+                return False
+        if self.source is not None and self.source not in _fold(article.source or ""):
+            return False
+        return all(_has(article, key, value) for key, value in self.where)
+
+
+def _has(article: Article, key: str, value: str) -> bool:
+    """Whether front-matter `key` equals `value` (case-insensitive); a list contains it."""
+    fields = article.to_dict()
+    fields.pop("path")
+    have = article.extra.get(key) if key not in fields or key == "extra" else fields[key]
+    if have is None:
+        return False
+    items = have if isinstance(have, list) else [have]
+    wanted = value.casefold()
+    return any(_fold(item) == wanted for item in items if not isinstance(item, dict | list))
+
+
+def ordered(
+    articles: Iterable[Article], reverse: bool = False, limit: int | None = None
+) -> list[Article]:
+    """Newest first, then by ID; `reverse` turns the whole order round, as git log --reverse."""
+    result = sorted(articles, key=lambda article: article.sort_key)
+    if reverse:
+        result.reverse()
+    return result if limit is None else result[:limit]
