@@ -60,6 +60,7 @@ class Archive:
         except ValueError:
             self.shown_root = self.root
         self.on_error = on_error
+        self._by_id: dict[str, Entry] | None = None  # for find(): walked once
 
     def contains(self, real: str) -> bool:
         return real == str(self.root) or real.startswith(str(self.root) + os.sep)
@@ -118,14 +119,15 @@ class Archive:
 
     def find(self, name: str) -> Entry:
         """The article named by an exact ID, a unique ID prefix, or a path to its file."""
-        entries = list(self.entries())
+        if self._by_id is None:
+            self._by_id = {entry.id: entry for entry in self.entries()}
+        by_id = self._by_id
         if os.sep in name or name.endswith(SUFFIX) or os.path.isfile(name):
             real = os.path.realpath(name)
-            for entry in entries:
+            for entry in by_id.values():
                 if entry.real == real:
                     return entry
             raise ArticleNotFound(f"{name}: not an article of the archive {self.shown_root}")
-        by_id = {entry.id: entry for entry in entries}
         if name in by_id:
             return by_id[name]
         candidates = sorted(id_ for id_ in by_id if id_.startswith(name))

@@ -117,7 +117,8 @@ class Output:
         count = 0
         self.stream.write("[")
         for count, record in enumerate(records, 1):
-            self.stream.write(("\n" if count == 1 else ",\n") + _json_line(record, indent=2))
+            item = _json_line(record, indent=2).replace("\n", "\n  ")
+            self.stream.write(("\n  " if count == 1 else ",\n  ") + item)
         self.stream.write("\n]\n" if count else "]\n")
         return count
 

@@ -1,0 +1,68 @@
+"""Fixture archives built in a temporary folder, and a runner for the kn command."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from korea_news.cli import cli
+
+GOLDEN = Path(__file__).parent / "golden"
+SEED_ID = "2017-08-07-north-korea-calls-offer-of-talks-from-the-south-insincere"
+
+
+def article(
+    title: str = "A title", date: str = "2017-08-07", body: str = "Text.\n", **fields: str
+) -> str:
+    """The text of an article file with the given front matter lines (values as YAML)."""
+    lines = [
+        f"title: {title}",
+        f"date: {date}",
+        *(f"{key}: {value}" for key, value in fields.items()),
+    ]
+    return "---\n" + "\n".join(lines) + "\n---\n" + body
+
+
+@pytest.fixture
+def make_archive(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
+    """Write {relative path: text or bytes} below tmp_path/articles and return that folder."""
+
+    def make(files: dict[str, str | bytes]) -> Path:
+        root = tmp_path / "articles"
+        root.mkdir(exist_ok=True)
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            path.write_bytes(data)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def seed_archive(tmp_path: Path) -> Path:
+    """An archive holding the seed article, as the golden files expect it."""
+    root = tmp_path / "articles"
+    shutil.copytree(GOLDEN / "articles", root)
+    return root
+
+
+@pytest.fixture
+def kn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run kn in tmp_path (so printed paths start with articles/), stdout not a terminal."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("KN_ARCHIVE", "NO_COLOR", "KN_PAGER", "PAGER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KN_NO_CACHE", "1")
+
+    def run(
+        *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None
+    ) -> Result:
+        return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+
+    return run

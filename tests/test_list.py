@@ -1,0 +1,170 @@
+"""kn list: plain lines, JSON, the shared filters, order and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import GOLDEN, SEED_ID, article
+
+
+def test_list_prints_the_seed_as_golden_plain_line(kn, seed_archive):
+    result = kn("list")
+    assert result.exit_code == 0
+    assert result.stdout == (GOLDEN / "list.txt").read_text(encoding="utf-8")
+    assert result.stdout == (
+        f"{SEED_ID}\t2017-08-07\tBBC News\tNorth Korea calls offer of talks from the South ‘insincere’\n"
+    )
+
+
+def test_list_json_matches_golden_file(kn, seed_archive):
+    result = kn("list", "--format", "json")
+    assert result.exit_code == 0
+    assert result.stdout == (GOLDEN / "list.json").read_text(encoding="utf-8")
+    assert (
+        json.loads(result.stdout)[0]["title"]
+        == "North Korea calls offer of talks from the South ‘insincere’"
+    )
+
+
+@pytest.fixture
+def news(make_archive):
+    return make_archive(
+        {
+            "2017/a.txt": article("Alpha", "2017-08-07", source="BBC News", tags="[Sanctions, un]"),
+            "2017/b.txt": article(
+                "Beta", "2017-08-07T23:30:00+09:00", source="Yonhap", tags="[un]"
+            ),
+            "2016/c.txt": article(
+                "Gamma", "2016-12-31", source="bbc world", region="asia", people="[Kim, Moon]"
+            ),
+            "2018/d.txt": article("Delta", "2018-01-01 08:00:00", source="KCNA", draft="true"),
+            ".hidden/e.txt": article("Hidden"),
+            "2018/.f.txt": article("Hidden too"),
+            "notes.md": "not an article",
+        }
+    )
+
+
+def ids(stdout: str) -> list[str]:
+    return [line.split("\t")[0] for line in stdout.splitlines()]
+
+
+def test_list_orders_newest_first_mixing_dates_and_zoned_times(kn, news):
+    # b is 2017-08-07 14:30 UTC, later than a (2017-08-07, read as midnight UTC).
+    assert ids(kn("list").stdout) == ["d", "b", "a", "c"]
+
+
+def test_list_reverse_turns_the_whole_order_round(kn, news):
+    assert ids(kn("list", "--reverse").stdout) == ["c", "a", "b", "d"]
+
+
+def test_list_skips_hidden_files_and_folders_and_other_suffixes(kn, news):
+    assert "e" not in ids(kn("list").stdout)
+    assert ".f" not in ids(kn("list").stdout)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--since", "2017"], ["d", "b", "a"]),
+        (["--since", "2017-08-08"], ["d"]),
+        (["--until", "2016"], ["c"]),
+        (["--until", "2017-08"], ["b", "a", "c"]),
+        (["--since", "2017-08-07", "--until", "2017-08-07"], ["b", "a"]),
+        (["--since", "2016-12", "--until", "2016-12"], ["c"]),
+        (["--tag", "un"], ["b", "a"]),
+        (["--tag", "UN", "--tag", "sanctions"], ["a"]),
+        (["--source", "bbc"], ["a", "c"]),
+        (["--source", "BBC NEWS"], ["a"]),
+        (["--where", "region=ASIA"], ["c"]),
+        (["--where", "people=moon"], ["c"]),
+        (["--where", "draft=true"], ["d"]),
+        (["--where", "source=yonhap"], ["b"]),
+        (["--where", "date=2016-12-31"], ["c"]),
+        (["--where", "tags=un", "--where", "source=yonhap"], ["b"]),
+        (["-n", "2"], ["d", "b"]),
+        (["--limit", "1", "--reverse"], ["c"]),
+    ],
+)
+def test_list_filters(kn, news, options, expected):
+    result = kn("list", *options)
+    assert result.exit_code == 0, result.stderr
+    assert ids(result.stdout) == expected
+
+
+def test_list_exits_1_when_a_filter_selects_nothing(kn, news):
+    result = kn("list", "--tag", "missing")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "")
+
+
+@pytest.mark.parametrize(
+    "option", [["--since", "August"], ["--until", "2017-13"], ["--where", "novalue"]]
+)
+def test_list_bad_filter_is_a_one_line_error_exit_2(kn, news, option):
+    result = kn("list", *option)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kn: ") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+def test_list_jsonl_is_one_object_per_line(kn, news):
+    lines = kn("list", "--format", "jsonl").stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["id"] for r in records] == ["d", "b", "a", "c"]
+    assert records[1]["date"] == "2017-08-07T23:30:00+09:00"
+    assert records[2]["tags"] == ["Sanctions", "un"]
+    assert records[3]["extra"] == {"region": "asia", "people": ["Kim", "Moon"]}
+    assert records[3]["path"] == "articles/2016/c.txt"
+
+
+def test_list_json_of_nothing_is_an_empty_array(kn, news):
+    result = kn("list", "--format", "json", "--tag", "missing")
+    assert (result.exit_code, json.loads(result.stdout)) == (1, [])
+
+
+def test_list_warns_about_a_bad_article_serves_the_rest_and_exits_2(kn, make_archive):
+    make_archive(
+        {"good.txt": article("Good"), "bad.txt": "---\ntitle: [unclosed\ndate: 2017-01-01\n---\n"}
+    )
+    result = kn("list")
+    assert result.exit_code == 2
+    assert ids(result.stdout) == ["good"]
+    assert result.stderr.startswith("kn: articles/bad.txt:3: YAML: ")
+
+
+def test_list_finds_the_nearest_articles_folder_upward(kn, news, tmp_path, monkeypatch):
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "deep" / "er")
+    result = kn("list", "-n", "1")
+    assert result.stdout.split("\t")[0] == "d"
+    assert json.loads(kn("list", "-n", "1", "--format", "json").stdout)[0]["path"].startswith("/")
+
+
+def test_archive_option_beats_the_environment(kn, news, make_archive, tmp_path):
+    other = tmp_path / "other"
+    (other / "x").mkdir(parents=True)
+    (other / "x" / "only.txt").write_text(article("Only"), encoding="utf-8")
+    assert ids(kn("list", env={"KN_ARCHIVE": str(other)}).stdout) == ["only"]
+    assert ids(kn("--archive", str(news), "list", env={"KN_ARCHIVE": str(other)}).stdout)[0] == "d"
+
+
+def test_no_archive_is_a_one_line_error_saying_how_to_name_one(kn, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path("/"))
+    result = kn("list")
+    assert result.exit_code == 2
+    assert "--archive" in result.stderr and "KN_ARCHIVE" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_plain_fields_never_split_a_record(kn, make_archive):
+    make_archive({"t.txt": article('"Tab\\there\\nand newline"')})
+    assert kn("list").stdout.split("\t")[3] == "Tab here and newline\n"
+
+
+def test_usage_errors_exit_2(kn, news):
+    assert kn("list", "--format", "xml").exit_code == 2
+    assert kn("list", "--limit", "-1").exit_code == 2
+    assert kn("nonsense").exit_code == 2

@@ -1,0 +1,117 @@
+"""kn show: plain and JSON output, --raw, names, and errors for unknown names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GOLDEN, SEED_ID, article
+
+
+def test_show_without_argument_prints_the_newest_as_golden_plain_text(kn, seed_archive):
+    result = kn("show")
+    assert result.exit_code == 0
+    assert result.stdout == (GOLDEN / "show.txt").read_text(encoding="utf-8")
+
+
+def test_show_plain_is_title_metadata_blank_line_then_the_body_as_stored(kn, seed_archive):
+    stored = next(seed_archive.rglob("*.txt")).read_text(encoding="utf-8")
+    body = stored.split("---\n", 2)[2]
+    expected = (
+        "North Korea calls offer of talks from the South ‘insincere’\n"
+        "2017-08-07 · BBC News · tags: north-korea, south-korea, sanctions, united-nations\n\n"
+        f"{body}\n"
+    )
+    assert kn("show", SEED_ID).stdout == expected
+
+
+def test_show_json_matches_golden_file_and_carries_the_body(kn, seed_archive):
+    result = kn("show", "--format", "json")
+    assert result.stdout == (GOLDEN / "show.json").read_text(encoding="utf-8")
+    assert json.loads(result.stdout)[0]["body"].startswith("\nNorth Korea has dismissed")
+
+
+@pytest.fixture
+def pair(make_archive):
+    return make_archive(
+        {
+            "2017/2017-01-02-talks.txt": article(
+                "Talks", "2017-01-02", authors="[Ann, Bo]", url="https://x.test/a"
+            ),
+            "2017/2017-01-03-tests.txt": article("Tests", "2017-01-03", body="Line one.\r\n"),
+            "2018/2018-05-01-summit.txt": article("Summit", "2018-05-01"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "2017-01-02-talks",
+        "2017-01-02",
+        "articles/2017/2017-01-02-talks.txt",
+        "./articles/2017/../2017/2017-01-02-talks.txt",
+    ],
+)
+def test_show_takes_an_id_a_unique_prefix_or_a_path(kn, pair, name):
+    result = kn("show", name)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == ["Talks", "2017-01-02 · by Ann, Bo · https://x.test/a"]
+
+
+def test_show_several_articles_separates_them_with_a_blank_line(kn, pair):
+    result = kn("show", "2018", "2017-01-02")
+    assert (
+        result.stdout
+        == "Summit\n2018-05-01\n\nText.\n\nTalks\n2017-01-02 · by Ann, Bo · https://x.test/a\n\nText.\n"
+    )
+
+
+def test_show_raw_is_the_file_byte_for_byte(kn, pair):
+    result = kn("show", "--raw", "2017-01-03")
+    assert result.stdout_bytes == (pair / "2017" / "2017-01-03-tests.txt").read_bytes()
+    assert result.stdout_bytes.endswith(b"Line one.\r\n")
+
+
+def test_show_unknown_id_suggests_the_closest(kn, pair):
+    result = kn("show", "2017-01-02-talk")  # a prefix: found
+    assert result.exit_code == 0
+    result = kn("show", "2017-01-02-tlaks")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kn: 2017-01-02-tlaks: no such article; did you mean 2017-01-02-talks or 2017-01-03-tests?\n"
+    )
+
+
+def test_show_ambiguous_prefix_lists_the_candidates(kn, pair):
+    result = kn("show", "2017-01")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "kn: 2017-01: ambiguous ID prefix, could be: 2017-01-02-talks, 2017-01-03-tests\n"
+    )
+
+
+def test_show_never_reaches_a_file_outside_the_archive(kn, pair, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text(article("Secret"), encoding="utf-8")
+    for name in (str(outside), "articles/../secret.txt", "../secret"):
+        result = kn("show", name)
+        assert result.exit_code == 2, name
+        assert "Secret" not in result.stdout
+
+
+def test_show_on_an_empty_archive_is_an_error(kn, make_archive):
+    make_archive({})
+    result = kn("show")
+    assert result.exit_code == 2
+    assert result.stderr == "kn: the archive articles has no articles\n"
+
+
+def test_show_a_bad_article_warns_and_exits_2_but_shows_the_good_one(kn, make_archive):
+    make_archive({"good.txt": article("Good"), "bad.txt": "no front matter\n"})
+    result = kn("show", "good", "bad")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("Good\n")
+    assert result.stderr == "kn: articles/bad.txt:1: no front matter: the first line must be ---\n"
