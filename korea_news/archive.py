@@ -48,6 +48,11 @@ class Entry:
     path: Path  # as shown to the user
     real: str  # absolute, symlinks resolved
 
+    @classmethod
+    def of(cls, article: Article) -> Entry:
+        """The entry of an article already read (its shown path opens the same file)."""
+        return cls(article.id, article.path, str(article.path))
+
 
 class Archive:
     """The articles below one folder; problems with single files go to `on_error`."""
@@ -100,14 +105,21 @@ class Archive:
                     continue
                 yield Entry(item.name[: -len(SUFFIX)], shown / item.name, real)
 
-    def read(self, entry: Entry) -> tuple[Article, str]:
-        """An article and its body; InvalidArticle if the file cannot be read as one."""
+    def read_bytes(self, entry: Entry) -> bytes:
+        """The bytes of an article file, exactly as stored."""
         try:
             with open(entry.real, "rb") as file:
-                data = file.read()
+                return file.read()
         except OSError as error:
             raise InvalidArticle(entry.path, 1, f"cannot read: {error.strerror}") from None
-        return frontmatter.parse(data, entry.path, entry.id)
+
+    def read(self, entry: Entry) -> tuple[Article, str]:
+        """An article and its body; InvalidArticle if the file cannot be read as one."""
+        return frontmatter.parse(self.read_bytes(entry), entry.path, entry.id)
+
+    def text(self, article: Article) -> str:
+        """The whole text of an article's file, front matter included."""
+        return frontmatter.decode(self.read_bytes(Entry.of(article)), article.path)
 
     def articles(self) -> Iterator[Article]:
         """Every readable article, in walk order; the others are reported to on_error."""

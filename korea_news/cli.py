@@ -13,7 +13,7 @@ import click
 
 from . import output, query
 from .archive import Archive, Entry, locate
-from .model import Document, InvalidArticle, KnError
+from .model import Article, Count, Document, InvalidArticle, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -200,7 +200,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
         newest = next(selection(state, _NO_FILTER), None)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
-        entries = [Entry(newest.id, newest.path, str(newest.path))]
+        entries = [Entry.of(newest)]
     if raw:
         for entry in entries:
             with open(entry.real, "rb") as file:
@@ -228,6 +228,100 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
 
     count = state.output(fmt, pager=not no_pager).emit(documents(), plain, _render_documents)
     state.finish(count)
+
+
+@cli.command()
+@click.argument("pattern", required=False)
+@click.option(
+    "-e",
+    "--regexp",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="A pattern (repeatable: any of them).",
+)
+@click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="Patterns are plain text.")
+@click.option("-i", "--ignore-case", is_flag=True, help="Ignore case.")
+@click.option("-w", "--word-regexp", "words", is_flag=True, help="Match whole words only.")
+@click.option(
+    "-l",
+    "--files-with-matches",
+    "paths",
+    is_flag=True,
+    help="Print each matching article's path once.",
+)
+@click.option("-c", "--count", is_flag=True, help="Print PATH:COUNT of matching lines.")
+@click.option("-0", "--null", is_flag=True, help="End each path with NUL (for xargs -0).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 0 at the first match.")
+@filter_options
+@format_option
+@click.pass_obj
+def search(
+    state: State,
+    /,
+    pattern: str | None,
+    patterns: tuple[str, ...],
+    fixed: bool,
+    ignore_case: bool,
+    words: bool,
+    paths: bool,
+    count: bool,
+    null: bool,
+    quiet: bool,
+    fmt: str,
+    **params: Any,
+) -> None:
+    """Search titles and bodies for a Python regular expression, as grep does.
+
+    In a pipe: PATH:LINE:TEXT per matching line, exactly as grep -Hn prints it (LINE counts
+    the front matter; a title match reports the title: line). Exit 0 if anything
+    matched, 1 if nothing did, 2 on an error.
+
+    \b
+    Example:
+      kn search -i -w 'coal|iron' --since 2017
+      kn search -l sanctions | xargs kn show
+    """
+    from . import search as searching
+
+    wanted = [*patterns, *([pattern] if pattern is not None else [])]
+    if not wanted:
+        raise click.UsageError("give a PATTERN, or -e PATTERN")
+    compiled = searching.compile_pattern(wanted, fixed, ignore_case, words)
+    select = query.Filter.from_options(
+        params["since"], params["until"], params["tags"], params["source"], params["where"]
+    )
+    archive = state.archive
+    found = searching.find(archive, compiled, select)
+    if quiet:
+        if next(found, None) is not None:
+            click.get_current_context().exit(EXIT_FOUND)
+        state.finish(0)
+    articles = query.ordered(found, params["reverse"], params["limit"])
+    out = state.output(fmt)
+    separator = "\0" if null else ":"
+
+    def lines(article: Article) -> list[Match]:
+        try:
+            return list(searching.matches(archive, article, compiled))
+        except InvalidArticle as error:  # changed or gone since it was read
+            state.problem(error)
+            return []
+
+    if paths:
+        printed = out.emit(articles, lambda a: str(a.path), end="\0" if null else "\n")
+    elif count:
+        counts = (Count(a, n) for a in articles if (n := len(lines(a))))
+        printed = out.emit(counts, lambda c: f"{c.article.path}{separator}{c.count}")
+    else:
+        found_lines = (match for article in articles for match in lines(article))
+        color = out.color and not out.terminal
+        printed = out.emit(
+            found_lines,
+            lambda m: output.match_line(m, color, separator),
+            output.match_groups,
+        )
+    state.finish(printed)
 
 
 _NO_FILTER: dict[str, Any] = {

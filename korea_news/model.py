@@ -108,6 +108,17 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Count:
+    """How many lines of an article a search pattern matched."""
+
+    article: Article
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.article.id, "path": str(self.article.path), "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
 class Fact:
     """One bullet-point item of an article, with the heading it stands under."""
 

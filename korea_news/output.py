@@ -93,24 +93,30 @@ class Output:
         self,
         records: Iterable[R],
         plain: Callable[[R], str],
-        render: Callable[[Output, list[R]], None],
+        render: Callable[[Output, list[R]], None] | None = None,
+        end: str = "\n",
     ) -> int:
-        """Print records as JSON, plain lines or a rich rendering; return how many."""
+        """Print records as JSON, plain lines or a rich rendering; return how many.
+
+        With no `render`, a terminal gets the plain lines too, control characters escaped.
+        """
         if self.format == "jsonl":
             return self._lines(records, _json_line)
         if self.format == "json":
             return self._json_array(records)
         if not self.terminal:
-            return self._lines(records, plain)
+            return self._lines(records, plain, end)
+        if render is None:
+            return self._lines(records, lambda record: visible(plain(record)), end)
         items = list(records)
         if items:
             render(self, items)
         return len(items)
 
-    def _lines(self, records: Iterable[R], line: Callable[[R], str]) -> int:
+    def _lines(self, records: Iterable[R], line: Callable[[R], str], end: str = "\n") -> int:
         count = 0
         for count, record in enumerate(records, 1):  # noqa: B007 - the count is the result
-            self.stream.write(line(record) + "\n")
+            self.stream.write(line(record) + end)
         return count
 
     def _json_array(self, records: Iterable[Record]) -> int:
@@ -262,11 +268,10 @@ GREP_MATCH = "\x1b[01;31m\x1b[K"
 GREP_END = "\x1b[m\x1b[K"
 
 
-def match_line(match: Match, color: bool = False) -> str:
-    text = match.text
-    if color:
-        text = _highlight(text, match.spans)
-    return f"{match.article.path}:{match.line}:{text}"
+def match_line(match: Match, color: bool = False, separator: str = ":") -> str:
+    """PATH:LINE:TEXT as grep -Hn prints it (PATH, NUL, LINE:TEXT as grep -HnZ)."""
+    text = _highlight(match.text, match.spans) if color else match.text
+    return f"{match.article.path}{separator}{match.line}:{text}"
 
 
 def _highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -280,6 +285,7 @@ def _highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 def match_groups(out: Output, matches: list[Match]) -> None:
     """Matches grouped under a header per article, with line numbers and highlights."""
+    from rich.table import Table
     from rich.text import Text
 
     for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
@@ -293,15 +299,18 @@ def match_groups(out: Output, matches: list[Match]) -> None:
         if index:
             out.print(_text(""))
         out.print(header)
+        lines = Table.grid(padding=(0, 1, 0, 0))
+        lines.add_column(justify="right", style="green", no_wrap=True)
+        lines.add_column()
         for match in group:
-            line = Text.assemble((f"{match.line}", "green"), (":", "dim"))
             body = Text(visible(match.text))
             for start, end in match.spans:
                 # Escaping a control character lengthens the text before the span.
                 shift = len(visible(match.text[:start])) - start
                 grow = len(visible(match.text[start:end])) - (end - start)
                 body.stylize("bold red", start + shift, end + shift + grow)
-            out.print(line + body)
+            lines.add_row(str(match.line), body)
+        out.print(lines)
 
 
 # --- kn facts ------------------------------------------------------------------------

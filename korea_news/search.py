@@ -1,0 +1,121 @@
+"""Search articles as grep does: compile patterns, find matching lines and their spans.
+
+A search reads each file's raw text and looks for the pattern there first; only the
+files that may match have their front matter parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import frontmatter
+from .archive import Archive
+from .model import Article, InvalidArticle, KnError, Match
+from .query import Filter
+
+# Patterns that can see past the end of a line behave differently on a whole body than
+# on a single line: for them, the quick whole-body test is skipped.
+_LOOKS_AROUND = re.compile(r"\(\?<?[=!]|\\[AZz]")
+# A title written this way in YAML appears in the file exactly as it reads.
+_PLAIN_TITLE = re.compile(
+    r"title:[ \t]+(?:[^\s'\"|>&*!%@`#{\[]|'[^']*'[ \t]*$|\"[^\"\\]*\"[ \t]*$)"
+)
+
+
+def compile_pattern(
+    patterns: Iterable[str], fixed: bool = False, ignore_case: bool = False, words: bool = False
+) -> Pattern:
+    """One regular expression matching any of `patterns`, with grep's -F, -i and -w."""
+    sources = [re.escape(p) if fixed else p for p in patterns]
+    flags = re.IGNORECASE if ignore_case else 0
+    for source in sources:
+        try:
+            re.compile(source, flags)
+        except re.error as error:
+            raise KnError(f"bad pattern {source!r}: {error}") from None
+    if len(sources) == 1 and not words:
+        combined = sources[0]
+    else:
+        combined = "|".join(f"(?:{source})" for source in sources)
+    if words:
+        # grep -w: the match is neither preceded nor followed by a word character.
+        combined = rf"(?<!\w)(?:{combined})(?!\w)"
+    try:
+        regex = re.compile(combined, flags | re.MULTILINE)
+    except re.error as error:
+        raise KnError(f"bad pattern {combined!r}: {error}") from None
+    return Pattern(regex, whole_body=not any(_LOOKS_AROUND.search(s) for s in sources))
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled search pattern and whether a whole body may be tested at once."""
+
+    regex: re.Pattern[str]
+    whole_body: bool
+
+    def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
+        """The non-empty matches in a line, as [start, end) character offsets."""
+        return tuple(m.span() for m in self.regex.finditer(line, start) if m.end() > m.start())
+
+    def in_lines(self, text: str) -> bool:
+        """Whether any line of `text` may match (never False when one does)."""
+        if self.whole_body and "\r" not in text:
+            return self.regex.search(text) is not None
+        return any(self.regex.search(line) for line in _lines(text))
+
+    def in_title(self, front_matter: str) -> bool | None:
+        """Whether the title may match, judged from the raw front matter; None: parse to tell."""
+        if self.regex.search(front_matter):
+            return True
+        lines = front_matter.split("\n")
+        for index, line in enumerate(lines):
+            if line.startswith("title:"):
+                continued = index + 1 < len(lines) and lines[index + 1][:1] in (" ", "\t")
+                return None if continued or not _PLAIN_TITLE.match(line) else False
+        return None
+
+
+def _lines(text: str) -> list[str]:
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article]:
+    """The articles that the filter selects and that have a matching line, in walk order."""
+    for entry in archive.entries():
+        try:
+            data = archive.read_bytes(entry)
+            if not _may_match(data, entry.path, pattern):
+                continue
+            article, body = frontmatter.parse(data, entry.path, entry.id)
+        except InvalidArticle as error:
+            archive.on_error(error)
+            continue
+        if select.matches(article) and (
+            pattern.regex.search(article.title) or pattern.in_lines(body)
+        ):
+            yield article
+
+
+def _may_match(data: bytes, path: Path, pattern: Pattern) -> bool:
+    """Whether a file may hold a match, from its raw text, without parsing YAML."""
+    try:
+        parts = frontmatter.split(frontmatter.decode(data, path), path)
+    except InvalidArticle:
+        return True  # the full read will report the problem
+    return pattern.in_lines(parts.body) or pattern.in_title(parts.front_matter) is not False
+
+
+def matches(archive: Archive, article: Article, pattern: Pattern) -> Iterator[Match]:
+    """The matching lines of an article: its title line, then body lines."""
+    lines = _lines(archive.text(article))
+    if pattern.regex.search(article.title):
+        line = lines[article.title_line - 1]
+        yield Match(article, article.title_line, line, pattern.spans(line, len("title:")))
+    for index in range(article.body_line - 1, len(lines)):
+        line = lines[index]
+        if pattern.regex.search(line):
+            yield Match(article, index + 1, line, pattern.spans(line))
