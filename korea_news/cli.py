@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -13,7 +14,7 @@ import click
 
 from . import output, query
 from .archive import Archive, Entry, locate
-from .model import Article, Count, Document, InvalidArticle, KnError, Match
+from .model import Article, Count, Document, Fact, InvalidArticle, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -124,11 +125,15 @@ def filter_options(function: F) -> F:
     return function
 
 
-def selection(state: State, params: dict[str, Any]) -> Iterator[Any]:
-    """The articles that the shared filters select, newest first."""
-    select = query.Filter.from_options(
+def _filter(params: dict[str, Any]) -> query.Filter:
+    return query.Filter.from_options(
         params["since"], params["until"], params["tags"], params["source"], params["where"]
     )
+
+
+def selection(state: State, params: dict[str, Any]) -> Iterator[Article]:
+    """The articles that the shared filters select, newest first."""
+    select = _filter(params)
     articles = (a for a in state.archive.articles() if select.matches(a))
     return iter(query.ordered(articles, params["reverse"], params["limit"]))
 
@@ -288,11 +293,8 @@ def search(
     if not wanted:
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     compiled = searching.compile_pattern(wanted, fixed, ignore_case, words)
-    select = query.Filter.from_options(
-        params["since"], params["until"], params["tags"], params["source"], params["where"]
-    )
     archive = state.archive
-    found = searching.find(archive, compiled, select)
+    found = searching.find(archive, compiled, _filter(params))
     if quiet:
         if next(found, None) is not None:
             click.get_current_context().exit(EXIT_FOUND)
@@ -322,6 +324,78 @@ def search(
             output.match_groups,
         )
     state.finish(printed)
+
+
+@cli.command()
+@click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=complete_ids)
+@click.option(
+    "--heading", metavar="PATTERN", help="Only facts whose heading matches (case-insensitive)."
+)
+@filter_options
+@format_option
+@click.pass_obj
+def facts(
+    state: State, /, names: tuple[str, ...], heading: str | None, fmt: str, **params: Any
+) -> None:
+    """List the bullet-point facts of articles under the heading they stand under.
+
+    The heading is the nearest heading above the list, or the line ending with ':' that
+    leads into it; a list with neither takes the article's title. With no ARTICLE, all
+    articles that the filters select. In a pipe: ID, HEADING and FACT separated by tabs.
+
+    \b
+    Example:
+      kn facts --heading sanctions
+      kn facts 2017-08-07-north --format jsonl | jq -r .text
+    """
+    from . import structure
+
+    wanted = _heading_pattern(heading)
+    archive = state.archive
+    if names:
+        select = _filter(params)
+        read = (_read(state, archive.find(name)) for name in names)
+        chosen = (document.article for document in read if document is not None)
+        articles: Iterator[Article] = iter(
+            query.ordered(
+                (article for article in chosen if select.matches(article)),
+                params["reverse"],
+                params["limit"],
+            )
+        )
+    else:
+        articles = selection(state, params)
+
+    def found() -> Iterator[Fact]:
+        for article in articles:
+            read = _read(state, Entry.of(article))
+            if read is None:
+                continue
+            blocks = structure.parse(read.body, article.body_line)
+            for title, item in structure.facts(blocks, article.title):
+                if wanted is None or wanted.search(title):
+                    yield Fact(article, item.line, title, item.text)
+
+    count = state.output(fmt).emit(found(), output.fact_line, output.fact_groups)
+    state.finish(count)
+
+
+def _heading_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as error:
+        raise KnError(f"bad pattern {pattern!r}: {error}") from None
+
+
+def _read(state: State, entry: Entry) -> Document | None:
+    """An article with its body, or None after a warning if it cannot be read."""
+    try:
+        return Document(*state.archive.read(entry))
+    except InvalidArticle as error:
+        state.problem(error)
+        return None
 
 
 _NO_FILTER: dict[str, Any] = {

@@ -86,8 +86,9 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
         while i < len(lines) and lines[i].strip() and not BULLET.match(lines[i]):
             i += 1
         chunk = [line.strip() for line in lines[start:i]]
+        # Standing alone: blank lines around it, or a list right below it.
         alone = (start == 0 or not lines[start - 1].strip()) and (
-            i == len(lines) or not lines[i].strip()
+            i == len(lines) or not lines[i].strip() or BULLET.match(lines[i]) is not None
         )
         if alone and len(chunk) == 1 and is_heading(chunk[0]):
             heading = chunk[0]

@@ -1,0 +1,163 @@
+"""kn facts, and the body structure it shares with kn show."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GOLDEN, SEED_ID, article
+from korea_news import structure
+
+SANCTIONS = [
+    "Importing coal, seafood, iron and iron ore, lead and lead ore from North Korea is banned",
+    "Countries cannot receive new North Korean workers",
+    "No new joint ventures with North Korean entities or individuals",
+    "No new investment in existing joint ventures",
+    "More individuals targeted with travel bans and assets freezes",
+    "Member states to report to Security Council within 90 days on how they have implemented resolution",
+]
+
+
+def test_seed_facts_are_exactly_the_six_sanctions_golden(kn, seed_archive):
+    result = kn("facts")
+    assert result.exit_code == 0
+    assert result.stdout == (GOLDEN / "facts.txt").read_text(encoding="utf-8")
+    assert result.stdout == "".join(
+        f"{SEED_ID}\tWhat are the new sanctions?\t{fact}\n" for fact in SANCTIONS
+    )
+
+
+def test_seed_facts_json_golden_with_file_lines(kn, seed_archive):
+    result = kn("facts", "--format", "json")
+    assert result.stdout == (GOLDEN / "facts.json").read_text(encoding="utf-8")
+    records = json.loads(result.stdout)
+    assert [r["line"] for r in records] == list(range(38, 44))
+    assert {r["heading"] for r in records} == {"What are the new sanctions?"}
+
+
+def test_heading_filter_and_jsonl_give_the_six_items(kn, seed_archive):
+    result = kn("facts", "--heading", "SANCTIONS", "--format", "jsonl")
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == SANCTIONS
+
+
+def test_heading_that_matches_nothing_exits_1(kn, seed_archive):
+    result = kn("facts", "--heading", "weather")
+    assert (result.exit_code, result.stdout) == (1, "")
+
+
+def test_bad_heading_pattern_exits_2(kn, seed_archive):
+    result = kn("facts", "--heading", "(")
+    assert result.exit_code == 2 and result.stderr.startswith("kn: bad pattern '(': ")
+
+
+def facts_of(body: str, title: str = "The title") -> list[tuple[str, str]]:
+    blocks = structure.parse(body)
+    return [(heading, item.text) for heading, item in structure.facts(blocks, title)]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # each bullet character, and numbered items
+        (
+            "Measures:\n• a\n- b\n* c\n– d\n· e\n▪ f\n",
+            [("Measures:", x) for x in "abcdef"],
+        ),
+        (
+            "Steps:\n1. one\n2) two\n10. ten\n",
+            [("Steps:", "one"), ("Steps:", "two"), ("Steps:", "ten")],
+        ),
+        # leading spaces that differ from item to item, trailing spaces dropped
+        (
+            "Key points\n\n- a  \n - b\n   - c\t\n",
+            [("Key points", "a"), ("Key points", "b"), ("Key points", "c")],
+        ),
+        # items separated by blank lines are one list
+        ("Key points\n\n- a\n\n- b\n\n\n- c\n", [("Key points", x) for x in "abc"]),
+        # an indented line continues the item above, joined with one space
+        (
+            "Key points\n\n- a first item\n    that wraps\n  twice\n- b\n",
+            [("Key points", "a first item that wraps twice"), ("Key points", "b")],
+        ),
+        # an unindented line ends the list and is never glued onto the last item
+        (
+            "Key points\n\n- a\n- b\nline break\n\nMore prose.\n",
+            [("Key points", "a"), ("Key points", "b")],
+        ),
+        # the nearest heading above, even with prose between
+        (
+            "What happened?\n\nA paragraph.\n\n- a\n\nWho said what\n\n- b\n",
+            [("What happened?", "a"), ("Who said what", "b")],
+        ),
+        # a lead-in line ending with ':' wins over a heading further up
+        (
+            "What happened?\n\nThe council agreed to:\n- a\n- b\n",
+            [("The council agreed to:", "a"), ("The council agreed to:", "b")],
+        ),
+        # a list with neither takes the article's title
+        ("Some prose here.\n\n- a\n", [("The title", "a")]),
+        # a heading directly above a list
+        ("Intro text.\n\nKey points\n- a\n", [("Key points", "a")]),
+        # CRLF line endings
+        ("Key points\r\n\r\n- a \r\n- b\r\n", [("Key points", "a"), ("Key points", "b")]),
+    ],
+)
+def test_layouts(body, expected):
+    assert facts_of(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The vote - unanimous - came late.\nIt was - as expected - close.\n",
+        "Temperatures fell to\n-5 degrees overnight.\n",
+        "A -- double dash and a *starred* word.\n",
+        "In 2017. That year.\n",
+        "",
+    ],
+)
+def test_prose_yields_no_facts(body):
+    assert facts_of(body) == []
+
+
+def test_show_and_facts_agree_on_headings_and_lists():
+    body = "Intro.\n\nWhat next?\n\n- a\n  more\n- b\nprose after\n"
+    blocks = structure.parse(body, first_line=6)
+    assert blocks == [
+        structure.Paragraph(6, ("Intro.",)),
+        structure.Heading(8, "What next?"),
+        structure.BulletList(
+            10, "What next?", (structure.Item(10, "-", "a more"), structure.Item(12, "-", "b"))
+        ),
+        structure.Paragraph(13, ("prose after",)),
+    ]
+
+
+def test_headings_read_as_titles_not_sentences():
+    assert structure.is_heading("What are the new sanctions?")
+    assert structure.is_heading("‘Put politics aside’")
+    assert not structure.is_heading(
+        "It also rejected fresh sanctions imposed by the UN on Saturday."
+    )
+    assert not structure.is_heading("line break")
+    assert not structure.is_heading("Said:")
+    assert not structure.is_heading(
+        "A very long line that goes on and on with many words in it here"
+    )
+
+
+def test_facts_of_named_articles_and_filters(kn, make_archive):
+    make_archive(
+        {
+            "a.txt": article("Alpha", "2017-01-01", body="\n- one\n", tags="[x]"),
+            "b.txt": article("Beta", "2018-01-01", body="\nList:\n- two\n"),
+            "c.txt": article("Gamma", "2019-01-01", body="No list.\n"),
+        }
+    )
+    assert kn("facts").stdout == "b\tList:\ttwo\na\tAlpha\tone\n"
+    assert kn("facts", "a").stdout == "a\tAlpha\tone\n"
+    assert kn("facts", "--tag", "x").stdout == "a\tAlpha\tone\n"
+    assert kn("facts", "--since", "2018").stdout == "b\tList:\ttwo\n"
+    assert kn("facts", "c").exit_code == 1
+    assert kn("facts", "nope").exit_code == 2
