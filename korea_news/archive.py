@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import frontmatter
-from .model import Article, ArticleNotFound, InvalidArticle, KnError
+from .compose import Draft
+from .model import Article, ArticleNotFound, InvalidArticle, KnError, day_of
 
 ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
@@ -151,3 +153,115 @@ class Archive:
         close = difflib.get_close_matches(name, by_id, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")
+
+    def check(self) -> list[InvalidArticle]:
+        """Every problem in the archive, sorted by path and line."""
+        try:
+            os.listdir(self.root)
+        except OSError as error:
+            raise KnError(f"cannot read the archive {self.shown_root}: {error.strerror}") from None
+        problems: list[InvalidArticle] = []
+        walker = Archive(self.root, on_error=problems.append)
+        for entry in walker.entries():
+            try:
+                article, body = walker.read(entry)
+            except InvalidArticle as error:
+                problems.append(error)
+                continue
+            if not body.strip():
+                problems.append(InvalidArticle(entry.path, article.body_line, "empty body"))
+        return sorted(problems, key=lambda problem: (str(problem.path), problem.line))
+
+    def add(self, draft: Draft) -> tuple[Path, bool]:
+        """Store a new article: (its path, True), or (the path already holding it, False).
+
+        Never overwrites: a different article under the same ID is an error, and the
+        file appears whole or not at all.
+        """
+        for entry in self.entries():
+            if entry.id == draft.id:
+                return self._same(entry, draft), False
+        year = day_of(draft.article.date).year
+        relative = Path(f"{year:04d}") / f"{draft.id}{SUFFIX}"
+        try:
+            _create(self.root / relative, draft.text.encode("utf-8"))
+        except FileExistsError:  # another kn added it in the meantime
+            entry = Entry(draft.id, self.shown_root / relative, str(self.root / relative))
+            return self._same(entry, draft), False
+        except OSError as error:
+            where = self.shown_root / relative
+            raise KnError(f"{where}: cannot write: {error.strerror}") from None
+        return self.shown_root / relative, True
+
+    def _same(self, entry: Entry, draft: Draft) -> Path:
+        """The path of an article that holds the same text as the draft, or an error."""
+        try:
+            article, body = self.read(entry)
+            same = body == draft.body and article.to_dict() == {
+                **draft.article.to_dict(),
+                "path": str(entry.path),
+            }
+        except InvalidArticle:
+            same = False
+        if not same:
+            raise KnError(
+                f"{draft.id}: another article already has this ID ({entry.path}); "
+                "nothing was written (give another with --id)"
+            )
+        return entry.path
+
+
+def _create(path: Path, data: bytes) -> None:
+    """Create a file holding `data`, whole or not at all; FileExistsError if it exists.
+
+    The data goes to an unnamed file (O_TMPFILE) that is linked into place once it is
+    complete, so even a killed process leaves nothing behind. Where the system has no
+    unnamed files, a hidden temporary file is linked instead and then removed. link()
+    never replaces an existing file: that is what makes two concurrent adds safe.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if not _create_unnamed(folder, path.name, data):
+            _create_named(path, data)
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _create_unnamed(folder: int, name: str, data: bytes) -> bool:
+    try:
+        fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=folder)
+    except (AttributeError, OSError):
+        return False
+    try:
+        _write_all(fd, data)
+        try:
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder, follow_symlinks=True)
+        except FileExistsError:
+            raise
+        except OSError:  # no /proc to name the file by
+            return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def _create_named(path: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kn-", suffix=".tmp")
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)
+        _write_all(fd, data)
+        os.link(temporary, path)
+    finally:
+        os.close(fd)
+        os.unlink(temporary)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)

@@ -35,7 +35,7 @@ class State:
         self.no_cache = no_cache or bool(os.environ.get("KN_NO_CACHE"))
         self.failed = False
 
-    def problem(self, error: InvalidArticle) -> None:
+    def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""
         self.failed = True
         warn(str(error))
@@ -396,6 +396,89 @@ def _read(state: State, entry: Entry) -> Document | None:
     except InvalidArticle as error:
         state.problem(error)
         return None
+
+
+@cli.command()
+@click.argument("files", metavar="[FILE|-]...", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--title", help="The title (default: the text's first non-empty line).")
+@click.option("--date", help="YYYY-MM-DD or an ISO 8601 date-time (default: today).")
+@click.option("--source", help="Where the article comes from.")
+@click.option("--url", help="The article's address.")
+@click.option("--author", "authors", multiple=True, help="An author (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title).")
+@click.pass_obj
+def add(state: State, /, files: tuple[str, ...], article_id: str | None, **fields: Any) -> None:
+    """Add plain-text articles to the archive (standard input with no FILE, or -).
+
+    The title is the first non-empty line, unless the text has front matter or --title is
+    given; the rest is the body, kept as it is. The article goes to ARCHIVE/YEAR/ID.txt.
+    An existing article is never overwritten.
+
+    \b
+    Example:
+      kn add story.txt --date 2017-08-07 --source "BBC News" --tag sanctions
+    """
+    from . import compose
+
+    archive = state.archive
+    out = state.output()
+    for name in files or ("-",):
+        try:
+            text = _read_input(name)
+            draft = compose.draft(text, Path(name), {**fields, "id": article_id})
+            path, added = archive.add(draft)
+        except KnError as error:
+            state.problem(error)
+            continue
+        if not added:
+            warn(f"{name}: already in the archive as {draft.id} ({path}); nothing changed")
+        elif out.terminal:
+            out.print(output.added_line(draft.article, path))
+        else:
+            out.write(f"{path}\n")
+    click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
+
+
+def _read_input(name: str) -> str:
+    """The text of an input file (or stdin for -): UTF-8, not empty, not binary."""
+    from . import frontmatter
+
+    shown = Path("-" if name == "-" else name)
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(name, "rb") as file:
+                data = file.read()
+    except IsADirectoryError:
+        raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
+    except OSError as error:
+        raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
+    text = frontmatter.decode(data, shown)
+    if not text.strip():
+        raise InvalidArticle(shown, 1, "empty: nothing to add")
+    return text
+
+
+@cli.command()
+@click.pass_obj
+def check(state: State, /) -> None:
+    """Check every article of the archive; print PATH:LINE: message for each problem.
+
+    Exit 0 when the archive is clean, 1 when problems were found, 2 when it cannot be read.
+
+    \b
+    Example:
+      kn check && echo clean
+    """
+    problems = state.archive.check()
+    for problem in problems:
+        click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
+    files = len({problem.path for problem in problems})
+    if problems:
+        warn(f"{len(problems)} problem(s) in {files} file(s)")
+    click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
 
 
 _NO_FILTER: dict[str, Any] = {

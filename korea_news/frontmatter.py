@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,11 @@ def decode(data: bytes, path: Path) -> str:
 def _is_fence(line: str, closing: bool) -> bool:
     line = line.rstrip(" \t\r")
     return line == "---" or (closing and line == "...")
+
+
+def has_front_matter(text: str) -> bool:
+    """Whether text starts with a front-matter line, `---`."""
+    return _is_fence(text.split("\n", 1)[0], closing=False)
 
 
 def split(text: str, path: Path) -> Parts:
@@ -131,7 +137,11 @@ def load(front_matter: str, path: Path, offset: int = 2) -> tuple[dict[Any, Any]
             for key, _ in node.value
             if isinstance(key, yaml.ScalarNode)
         }
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except (ValueError, TypeError, OverflowError) as error:  # such as 2017-02-30
+            line, where = _failing_value(loader, node, offset)
+            raise InvalidArticle(path, line, f"{where}{error}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = offset + mark.line if mark is not None else offset
@@ -144,6 +154,16 @@ def load(front_matter: str, path: Path, offset: int = 2) -> tuple[dict[Any, Any]
     finally:
         loader.dispose()
     return data, lines
+
+
+def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[int, str]:
+    """The file line and key of the first top-level value that cannot be built."""
+    for key, value in node.value:
+        try:
+            loader.construct_object(value, deep=True)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+            return offset + int(value.start_mark.line), f"{key.value}: "
+    return offset, "YAML: "
 
 
 def _plain(value: Any) -> Any:
@@ -250,14 +270,36 @@ def parse(data: bytes, path: Path, article_id: str) -> tuple[Article, str]:
     return to_article(meta, lines, path, article_id, parts.body_line), parts.body
 
 
+class _Dumper(yaml.SafeDumper):
+    """Block style for the mapping, flow style for lists: `tags: [a, b]`."""
+
+
+def _flow_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+
+# Line breaks that YAML folds in a plain or single-quoted scalar, and other characters
+# it would not keep there: a string holding any is written double-quoted, escaped.
+_NEEDS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _represent_text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = '"' if _NEEDS_ESCAPES.search(data) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(list, _flow_list)
+_Dumper.add_representer(str, _represent_text)
+
+
 def dump(fields: Mapping[str, Any]) -> str:
     """Front matter for `fields`, in their order, that loads back to exactly the same values."""
     text = yaml.dump(
         dict(fields),
-        Dumper=yaml.SafeDumper,
+        Dumper=_Dumper,
         allow_unicode=True,
         sort_keys=False,
-        default_flow_style=None,
+        default_flow_style=False,
         width=math.inf,
     )
     return f"---\n{text}---\n"

@@ -262,6 +262,16 @@ def article_view(article: Article, body: str) -> list[RenderableType]:
     return views
 
 
+def added_line(article: Article, path: object) -> Text:
+    from rich.text import Text
+
+    return Text.assemble(
+        ("Added ", "green"),
+        (visible(article.id), "bold"),
+        f" ({iso(article.date)}) as {visible(str(path))}",
+    )
+
+
 # --- kn search -----------------------------------------------------------------------
 
 GREP_MATCH = "\x1b[01;31m\x1b[K"

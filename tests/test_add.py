@@ -1,0 +1,316 @@
+"""kn add: new articles from plain text, written atomically, never overwriting one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import GOLDEN, SEED_ID
+from korea_news import archive as archive_module
+from korea_news import compose, frontmatter
+
+SEED_BODY = (
+    (GOLDEN / "articles" / "2017" / f"{SEED_ID}.txt")
+    .read_text(encoding="utf-8")
+    .split("---\n", 2)[2]
+)
+SEED_PLAIN = "North Korea calls offer of talks from the South ‘insincere’\n" + SEED_BODY
+
+
+def stored(root: Path) -> dict[str, bytes]:
+    """Every file below root, hidden ones included, by relative path."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def empty(make_archive):
+    return make_archive({})
+
+
+def test_adding_the_seed_gives_the_bundled_article(kn, empty, tmp_path):
+    source = tmp_path / "seed.txt"
+    source.write_text(SEED_PLAIN, encoding="utf-8")
+    result = kn("add", str(source), "--date", "2017-08-07", "--source", "BBC News")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"articles/2017/{SEED_ID}.txt\n"
+    added = json_of(kn("show", SEED_ID, "--format", "json").stdout)
+    bundled = json_of(
+        kn("--archive", str(GOLDEN / "articles"), "show", SEED_ID, "--format", "json").stdout
+    )
+    for key in ("id", "title", "date", "source", "url", "authors", "extra", "body"):
+        assert added[key] == bundled[key], key
+    assert kn("check").exit_code == 0
+
+
+def json_of(text: str) -> dict:
+    import json
+
+    return json.loads(text)[0]
+
+
+def test_the_same_text_again_names_the_id_and_changes_nothing(kn, empty, tmp_path):
+    source = tmp_path / "a.txt"
+    source.write_text("A title\n\nBody.\n", encoding="utf-8")
+    assert kn("add", str(source), "--date", "2020-01-02").exit_code == 0
+    before = stored(empty)
+    result = kn("add", str(source), "--date", "2020-01-02")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "already in the archive as 2020-01-02-a-title" in result.stderr
+    assert stored(empty) == before
+
+
+def test_different_text_under_an_existing_id_is_refused_and_the_file_kept(kn, empty, tmp_path):
+    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("A title\n\nOther body.\n", encoding="utf-8")
+    assert kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02").exit_code == 0
+    before = stored(empty)
+    result = kn("add", str(tmp_path / "b.txt"), "--date", "2020-01-02")
+    assert result.exit_code == 2
+    assert "another article already has this ID" in result.stderr
+    assert stored(empty) == before
+    assert (
+        kn("add", str(tmp_path / "b.txt"), "--date", "2020-01-02", "--id", "other").exit_code == 0
+    )
+
+
+def test_options_fill_every_field_in_order(kn, empty):
+    result = kn(
+        "add",
+        "-",
+        "--title",
+        "Given: title",
+        "--date",
+        "2019-03-04T05:06:07+09:00",
+        "--source",
+        "Yonhap",
+        "--url",
+        "https://x.test/a",
+        "--author",
+        "Kim",
+        "--author",
+        "Lee",
+        "--tag",
+        "a b",
+        "--tag",
+        "c",
+        input="First line is body.\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    path = empty / "2019" / "2019-03-04-given-title.txt"
+    assert path.read_text(encoding="utf-8") == (
+        "---\ntitle: 'Given: title'\ndate: 2019-03-04 05:06:07+09:00\nsource: Yonhap\n"
+        "url: https://x.test/a\nauthors: [Kim, Lee]\ntags: [a b, c]\n---\nFirst line is body.\n"
+    )
+
+
+def test_a_file_with_front_matter_keeps_it_and_options_override(kn, empty, tmp_path):
+    source = tmp_path / "fm.txt"
+    source.write_text(
+        "---\ntitle: Kept\ndate: 2018-01-01\nregion: asia\ntags: [x]\n---\nBody.\n",
+        encoding="utf-8",
+    )
+    assert kn("add", str(source), "--tag", "y").exit_code == 0
+    text = (empty / "2018" / "2018-01-01-kept.txt").read_text(encoding="utf-8")
+    assert text == "---\ntitle: Kept\ndate: 2018-01-01\ntags: [y]\nregion: asia\n---\nBody.\n"
+
+
+def test_date_defaults_to_today(kn, empty):
+    assert kn("add", "-", input="Today\n\nNews.\n").exit_code == 0
+    today = dt.date.today()
+    assert (empty / f"{today.year}" / f"{today.isoformat()}-today.txt").exists()
+
+
+def test_bad_inputs_are_named_the_others_still_added_exit_2(kn, empty, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("Good one\n\nBody.\n", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text("  \n\n", encoding="utf-8")
+    (tmp_path / "latin.txt").write_bytes("Café\n".encode("latin-1"))
+    (tmp_path / "binary.txt").write_bytes(b"PK\x03\x04\x00\x00")
+    (tmp_path / "folder").mkdir()
+    names = ["empty.txt", "latin.txt", "binary.txt", "folder", "missing.txt", "good.txt"]
+    result = kn("add", *[str(tmp_path / n) for n in names], "--date", "2020-01-01")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 5 and all(line.startswith("kn: ") for line in lines)
+    for name, message in zip(
+        names,
+        ["empty: nothing to add", "not UTF-8 text", "binary file", "is a folder", "cannot read"],
+        strict=False,
+    ):
+        assert any(str(tmp_path / name) in line and message in line for line in lines), name
+    assert stored(empty) == {
+        "2020/2020-01-01-good-one.txt": b"---\ntitle: Good one\ndate: 2020-01-01\n---\n\nBody.\n"
+    }
+
+
+@pytest.mark.parametrize("bad_id", ["../x", "a/b", ".hidden", "-x", "a b", "x\0"])
+def test_an_id_that_is_not_a_plain_name_is_refused(kn, empty, bad_id):
+    result = kn("add", "-", "--id", bad_id, input="T\n\nB\n")
+    assert result.exit_code == 2 and stored(empty) == {}
+    assert result.stderr.startswith("kn: -:1: ID ")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (
+            "North Korea calls offer of talks from the South ‘insincere’",
+            "north-korea-calls-offer-of-talks-from-the-south-insincere",
+        ),
+        ("Ça coûte 3 € — déjà!", "ca-coute-3-deja"),
+        ("A" * 80, "a" * 60),
+        (
+            "one two three four five six seven eight nine ten eleven twelve thirteen",
+            "one-two-three-four-five-six-seven-eight-nine-ten-eleven",
+        ),
+        ("북한 미사일", ""),
+    ],
+)
+def test_slug(title, expected):
+    assert compose.slug(title) == expected
+    assert len(compose.slug(title)) <= 60
+
+
+def test_a_title_without_ascii_letters_gets_a_digest_id():
+    draft = compose.draft("북한 미사일 발사\n\n본문\n", Path("-"), {"date": "2017-08-07"})
+    assert draft.id.startswith("2017-08-07-") and len(draft.id) == len("2017-08-07-") + 10
+
+
+yaml_text = st.one_of(
+    st.text(min_size=1, max_size=200),
+    st.sampled_from(
+        [
+            "No",
+            "yes",
+            "null",
+            "~",
+            "2017",
+            "1.5",
+            "0x1F",
+            "- a",
+            "[a]",
+            "{a: b}",
+            "a: b",
+            "# c",
+            "'q'",
+            '"q"',
+            "&a",
+            "*a",
+            "!tag",
+            "%x",
+            "@x",
+            "`x`",
+            "?",
+            ":",
+            "|",
+            ">",
+            "\u2028",
+            "A" * 5000,
+        ]
+    ),
+)
+
+
+@given(
+    title=yaml_text, tags=st.lists(yaml_text, max_size=4), source=st.one_of(st.none(), yaml_text)
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_what_add_writes_loads_back_with_exactly_the_fields_given(title, tags, source):
+    options = {"title": title, "date": "2017-08-07", "tags": tags, "source": source, "id": "x"}
+    try:
+        draft = compose.draft("body\n", Path("-"), options)
+    except Exception as error:  # only a title with no visible text may be refused
+        assert isinstance(error, frontmatter.InvalidArticle)
+        assert not title.strip()
+        return
+    article, body = frontmatter.parse(draft.text.encode("utf-8"), Path("x.txt"), "x")
+    assert article.title == title
+    assert list(article.tags) == tags
+    assert article.source == source
+    assert body == "body\n"
+
+
+def test_a_failed_write_leaves_nothing_behind(kn, empty, monkeypatch):
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if len(data) > 10:
+            real_write(fd, bytes(data[:10]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(archive_module.os, "write", full_disk)
+    result = kn("add", "-", "--date", "2020-01-01", input="A title\n\nA body long enough.\n")
+    assert result.exit_code == 2
+    assert "No space left on device" in result.stderr
+    assert [p for p in empty.rglob("*") if p.is_file()] == []
+
+
+def test_without_unnamed_files_a_hidden_temporary_is_used_and_removed(empty, monkeypatch):
+    monkeypatch.setattr(archive_module, "_create_unnamed", lambda *args: False)
+    target = empty / "2020" / "x.txt"
+    archive_module._create(target, b"data")
+    assert target.read_bytes() == b"data"
+    assert [p.name for p in target.parent.iterdir()] == ["x.txt"]
+    with pytest.raises(FileExistsError):
+        archive_module._create(target, b"other")
+    assert target.read_bytes() == b"data"
+    assert [p.name for p in target.parent.iterdir()] == ["x.txt"]
+
+
+def kn_process(archive: Path, *args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "KN_ARCHIVE": str(archive), "KN_NO_CACHE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "korea_news", "add", *args],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
+
+
+def test_two_concurrent_adds_of_one_id_one_wins_the_other_fails_cleanly(empty):
+    for _ in range(3):
+        texts = [f"Same title\n\nBody {n}.\n".encode() for n in range(2)]
+        processes = [kn_process(empty, "-", "--date", "2020-01-01", "--id", "race") for _ in texts]
+        results = [
+            p.communicate(text, timeout=60) for p, text in zip(processes, texts, strict=True)
+        ]
+        codes = sorted(p.returncode for p in processes)
+        assert codes == [0, 2], results
+        winner = texts[[p.returncode for p in processes].index(0)]
+        assert (empty / "2020" / "race.txt").read_bytes().endswith(winner.split(b"\n", 1)[1])
+        assert [p.name for p in (empty / "2020").iterdir()] == ["race.txt"]
+        (empty / "2020" / "race.txt").unlink()
+
+
+def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
+    body = ("word " * 20 + "\n") * 400_000
+    big = tmp_path / "big.txt"
+    big.write_text("Big\n" + body, encoding="utf-8")
+    whole = 0
+    for delay in (0.05, 0.15, 0.3, 0.6, 2.0):
+        process = kn_process(empty, str(big), "--date", "2020-01-01", "--id", f"big{delay}")
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        files = [p for p in empty.rglob("*") if p.is_file()]
+        assert all(not p.name.startswith(".") for p in files), files
+        for path in files:
+            assert path.read_text(encoding="utf-8").split("---\n", 2)[2] == body  # never partial
+        whole = len(files)
+    assert whole >= 1  # the last, slowest kill came after a whole file was written
