@@ -42,6 +42,10 @@ class Parts:
 
 def decode(data: bytes, path: Path) -> str:
     """The text of an article file: UTF-8, a leading BOM dropped, no NUL bytes."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidArticle(
+            path, 1, "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
+        )
     nul = data.find(b"\0")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1

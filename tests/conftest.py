@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
 import shutil
+import struct
+import subprocess
+import sys
+import termios
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,3 +74,50 @@ def kn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]
         return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
 
     return run
+
+
+# --- the installed kn, run as a person would -------------------------------------------
+
+KN = shutil.which("kn", path=str(Path(sys.executable).parent))
+
+
+@pytest.fixture
+def process_env() -> dict[str, str]:
+    """The environment for running the installed kn: a terminal type, no cache, no pager."""
+    assert KN is not None, "the kn console script is not installed beside this Python"
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PAGER", "KN_ARCHIVE")}
+    environ.update(TERM="xterm-256color", KN_NO_CACHE="1", KN_PAGER="")
+    return environ
+
+
+def in_terminal(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    cols: int = 80,
+    rows: int = 500,
+    expect: int = 0,
+) -> str:
+    """Run kn with a pseudo-terminal as its stdin, stdout and stderr; return what it drew."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    process = subprocess.Popen(
+        [KN, *args], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.wait(timeout=60) == expect
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

@@ -2,60 +2,19 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import shutil
-import struct
 import subprocess
 import sys
-import termios
-from pathlib import Path
 
-import pytest
-
-from conftest import SEED_ID, article
-
-KN = shutil.which("kn", path=str(Path(sys.executable).parent))
+from conftest import KN, SEED_ID, article, in_terminal, strip_ansi
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    assert KN is not None, "the kn console script is not installed beside this Python"
-    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PAGER", "KN_ARCHIVE")}
-    environ.update(TERM="xterm-256color", KN_NO_CACHE="1", KN_PAGER="")
-    return environ
-
-
-def in_terminal(
-    args: list[str], cwd: Path, env: dict[str, str], cols: int = 80, rows: int = 500
-) -> str:
-    """Run kn with a pseudo-terminal as its stdin, stdout and stderr; return what it drew."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    process = subprocess.Popen(
-        [KN, *args], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the terminal's other side closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    assert process.wait(timeout=30) == 0
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
-
-
-def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(seed_archive, tmp_path, env):
-    screen = in_terminal(["show"], tmp_path, env)
+def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(
+    seed_archive, tmp_path, process_env
+):
+    screen = in_terminal(["show"], tmp_path, process_env)
     assert "\x1b[1mNorth Korea calls offer of talks from the South ‘insincere’" in screen
     plain = screen.replace("\x1b[0m", "")
-    lines = [line.rstrip() for line in _strip_ansi(plain).splitlines()]
+    lines = [line.rstrip() for line in strip_ansi(plain).splitlines()]
     first = next(i for i, line in enumerate(lines) if "Importing coal" in line)
     assert lines[first].startswith("  • Importing coal, seafood")
     assert (
@@ -65,32 +24,32 @@ def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(seed_archive, t
     assert "What are the new sanctions?" in lines
 
 
-def test_color_never_and_no_color_draw_without_escape_codes(seed_archive, tmp_path, env):
-    assert "\x1b[" not in in_terminal(["--color", "never", "list"], tmp_path, env)
-    assert "\x1b[" not in in_terminal(["list"], tmp_path, {**env, "NO_COLOR": "1"})
-    assert "\x1b[" in in_terminal(["list"], tmp_path, env)
+def test_color_never_and_no_color_draw_without_escape_codes(seed_archive, tmp_path, process_env):
+    assert "\x1b[" not in in_terminal(["--color", "never", "list"], tmp_path, process_env)
+    assert "\x1b[" not in in_terminal(["list"], tmp_path, {**process_env, "NO_COLOR": "1"})
+    assert "\x1b[" in in_terminal(["list"], tmp_path, process_env)
 
 
-def test_list_in_a_terminal_is_a_table(seed_archive, tmp_path, env):
-    screen = _strip_ansi(in_terminal(["list"], tmp_path, env, cols=160))
+def test_list_in_a_terminal_is_a_table(seed_archive, tmp_path, process_env):
+    screen = strip_ansi(in_terminal(["list"], tmp_path, process_env, cols=160))
     header = screen.splitlines()[0].split()
     assert header == ["ID", "Date", "Source", "Title", "Tags"]
     assert "north-korea, south-korea" in screen
 
 
-def test_article_text_is_data_on_a_terminal(make_archive, tmp_path, env):
+def test_article_text_is_data_on_a_terminal(make_archive, tmp_path, process_env):
     title = '"[bold red]Boom[/] :smile: \\e]0;pwned\\a \\e[31mred"'
     make_archive({"evil.txt": article(title, body="[link=http://x.test]click[/link]\n\x1b[2J\n")})
-    screen = in_terminal(["show", "evil"], tmp_path, env)
+    screen = in_terminal(["show", "evil"], tmp_path, process_env)
     assert "[bold red]Boom[/] :smile:" in screen
     assert "[link=http://x.test]click[/link]" in screen
     assert "\\x1b]0;pwned\\x07" in screen and "\\x1b[2J" in screen
     assert "\x1b]0;" not in screen and "\x1b[2J" not in screen and "\x07" not in screen
 
 
-def test_a_tall_article_goes_through_the_pager_unless_no_pager(seed_archive, tmp_path, env):
+def test_a_tall_article_goes_through_the_pager_unless_no_pager(seed_archive, tmp_path, process_env):
     paged = tmp_path / "paged"
-    pager_env = {**env, "KN_PAGER": f"cat > {paged}"}
+    pager_env = {**process_env, "KN_PAGER": f"cat > {paged}"}
     in_terminal(["show"], tmp_path, pager_env, rows=20)
     assert "What are the new sanctions?" in paged.read_text(encoding="utf-8")
     paged.unlink()
@@ -98,15 +57,17 @@ def test_a_tall_article_goes_through_the_pager_unless_no_pager(seed_archive, tmp
     assert not paged.exists() and "What are the new sanctions?" in screen
 
 
-def test_piped_list_is_plain_tab_separated_lines(seed_archive, tmp_path, env):
-    result = subprocess.run([KN, "list"], cwd=tmp_path, env=env, capture_output=True, check=True)
+def test_piped_list_is_plain_tab_separated_lines(seed_archive, tmp_path, process_env):
+    result = subprocess.run(
+        [KN, "list"], cwd=tmp_path, env=process_env, capture_output=True, check=True
+    )
     assert result.stdout.decode() == (
         f"{SEED_ID}\t2017-08-07\tBBC News\tNorth Korea calls offer of talks from the South ‘insincere’\n"
     )
     assert result.stderr == b""
 
 
-def test_list_into_head_ends_quietly(make_archive, tmp_path, env):
+def test_list_into_head_ends_quietly(make_archive, tmp_path, process_env):
     make_archive(
         {f"{i:05}.txt": article(f"Article number {i}", body="x\n" * 50) for i in range(3000)}
     )
@@ -114,7 +75,7 @@ def test_list_into_head_ends_quietly(make_archive, tmp_path, env):
         f"'{KN}' list | head -1; '{KN}' show --format json $('{KN}' list | cut -f1) | head -c 10",
         shell=True,
         cwd=tmp_path,
-        env=env,
+        env=process_env,
         capture_output=True,
         timeout=120,
     )
@@ -122,14 +83,11 @@ def test_list_into_head_ends_quietly(make_archive, tmp_path, env):
     assert result.stderr == b""
 
 
-def test_python_dash_m_works_too(seed_archive, tmp_path, env):
+def test_python_dash_m_works_too(seed_archive, tmp_path, process_env):
     result = subprocess.run(
-        [sys.executable, "-m", "korea_news", "list"], cwd=tmp_path, env=env, capture_output=True
+        [sys.executable, "-m", "korea_news", "list"],
+        cwd=tmp_path,
+        env=process_env,
+        capture_output=True,
     )
     assert result.stdout.decode().startswith(SEED_ID + "\t")
-
-
-def _strip_ansi(text: str) -> str:
-    import re
-
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

@@ -1,0 +1,427 @@
+"""Hostile and broken input: kn answers clearly, never with a traceback, and loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import KN, article, in_terminal
+from korea_news import archive as archive_module
+from korea_news import search as search_module
+
+# Each reads every article; `kn check` exits 1 for problems, the others 2 for a bad article.
+COMMANDS = [["list"], ["search", "a"], ["facts"], ["show"], ["list", "--format", "json"]]
+
+
+def clean(result, codes=(0, 1, 2)) -> None:
+    """An outcome a user can rely on: a known exit code, and only kn: lines on stderr."""
+    assert result.exit_code in codes, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert all(line.startswith("kn: ") for line in result.stderr.splitlines()), result.stderr
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# --- front matter ----------------------------------------------------------------------
+
+BROKEN = {
+    "missing.txt": "Title only\n\nBody\n",
+    "empty.txt": "",
+    "blank-fm.txt": "---\n---\nBody\n",
+    "unclosed.txt": "---\ntitle: T\ndate: 2017-01-01\n",
+    "scalar.txt": "---\njust a string\n---\nBody\n",
+    "syntax.txt": "---\ntitle: T\ndate: 2017-01-01\n  bad: indent\n---\n",
+    "tab.txt": "---\ntitle: T\n\tdate: 2017-01-01\n---\n",
+    "yes.txt": "---\ntitle: yes\ndate: 2017-01-01\n---\n",
+    "number.txt": "---\ntitle: 3.10\ndate: 2017-01-01\n---\n",
+    "date-title.txt": "---\ntitle: 2017-01-01\ndate: 2017-01-01\n---\n",
+    "python.txt": "---\ntitle: !!python/object/apply:os.system ['echo pwned']\ndate: 2017-01-01\n---\n",
+    "binary-tag.txt": "---\ntitle: !!binary aGVsbG8=\ndate: 2017-01-01\n---\n",
+    "dupe.txt": "---\ntitle: A\ntitle: B\ndate: 2017-01-01\n---\n",
+    "bad-zone.txt": "---\ntitle: T\ndate: 2017-01-01T10:00:00+25:00\n---\n",
+    "feb30.txt": "---\ntitle: T\ndate: 2017-02-30\n---\n",
+}
+
+
+def test_every_broken_front_matter_is_a_located_warning(kn, make_archive):
+    make_archive({**BROKEN, "good.txt": article("Good", body="a\n")})
+    for command in COMMANDS:
+        result = kn(*command)
+        clean(result, codes=(2,))
+    result = kn("list")
+    assert result.stdout.startswith("good\t")
+    warned = {line.split(":")[1].removeprefix(" articles/") for line in result.stderr.splitlines()}
+    assert warned == {f"{name}" for name in BROKEN}
+    check = kn("check")
+    assert len(check.stdout.splitlines()) == len(BROKEN)
+    assert all(":" in line.split(" ")[0] for line in check.stdout.splitlines())
+
+
+def test_yaml_tags_never_build_python_objects(kn, make_archive, tmp_path):
+    flag = tmp_path / "pwned"
+    make_archive(
+        {
+            "p.txt": f"---\ntitle: T\ndate: 2017-01-01\nx: !!python/object/apply:os.system ['touch {flag}']\n---\n"
+        }
+    )
+    clean(kn("list"), codes=(2,))
+    assert not flag.exists()
+
+
+def test_an_alias_bomb_is_refused_small_and_fast(kn, make_archive):
+    lines = ["a: &a ['lol', 'lol', 'lol', 'lol', 'lol', 'lol', 'lol', 'lol', 'lol']"]
+    for i in range(1, 10):
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(
+            f"{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
+        )
+    make_archive(
+        {
+            "bomb.txt": "---\ntitle: T\ndate: 2017-01-01\n" + "\n".join(lines) + "\n---\n",
+            "ok.txt": article("Ok"),
+        }
+    )
+    started = time.monotonic()
+    result = kn("list", "--format", "json")
+    assert time.monotonic() - started < 5
+    clean(result, codes=(2,))
+    assert len(result.stdout) < 1000 and [a["id"] for a in json.loads(result.stdout)] == ["ok"]
+    assert "too large" in result.stderr
+
+
+def test_mixed_dates_and_zones_sort_and_filter(kn, make_archive):
+    make_archive(
+        {
+            "a.txt": article("A", "2017-08-07"),
+            "b.txt": article("B", "2017-08-07T09:00:00+09:00"),  # 00:00 UTC
+            "c.txt": article("C", "2017-08-06T23:30:00-05:00"),  # 04:30 UTC on the 7th
+            "d.txt": article("D", "'2017-08-07 12:00:00'"),
+            "e.txt": article("E", "2017-08-08T00:00:00Z"),
+        }
+    )
+    assert [line.split("\t")[0] for line in kn("list").stdout.splitlines()] == [
+        "e",
+        "d",
+        "c",
+        "a",
+        "b",
+    ]
+    # By the calendar day as written: c is dated the 6th in its own zone.
+    since = kn("list", "--since", "2017-08-07", "--until", "2017-08-07").stdout
+    assert [line.split("\t")[0] for line in since.splitlines()] == ["d", "a", "b"]
+
+
+def test_yaml_one_one_values_in_extra_keys_are_kept_as_yaml_reads_them(kn, make_archive):
+    make_archive(
+        {
+            "x.txt": article(
+                "X", draft="no", count="010", when="2017-01-01", nothing="~", ratio=".inf"
+            )
+        }
+    )
+    extra = json.loads(kn("list", "--format", "json").stdout)[0]["extra"]
+    assert extra == {
+        "draft": False,
+        "count": 8,
+        "when": "2017-01-01",
+        "nothing": None,
+        "ratio": "inf",
+    }
+
+
+# --- encodings and bytes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            "---\ntitle: Café\ndate: 2017-01-01\n---\n".encode("latin-1"),
+            "2: not UTF-8 text (byte 0xe9)",
+        ),
+        ("---\ntitle: T\ndate: 2017-01-01\n---\n".encode("utf-16"), "1: UTF-16 text, not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "3: binary file (NUL byte), not an article"),
+        (
+            b"---\ntitle: T\ndate: 2017-01-01\n---\nnul\x00here\n",
+            "5: binary file (NUL byte), not an article",
+        ),
+        (b"", "1: empty file, not an article"),
+    ],
+)
+def test_bad_bytes_are_named_with_their_line(kn, make_archive, data, message):
+    make_archive({"bad.txt": data, "good.txt": article("Good", body="a\n")})
+    for command in COMMANDS:
+        clean(kn(*command), codes=(2,))
+    assert kn("check").stdout.startswith(f"articles/bad.txt:{message}")
+
+
+def test_a_ten_megabyte_line_is_searched_and_shown(kn, make_archive):
+    line = "word " * 2_000_000 + "needle"
+    make_archive({"big.txt": article("Big", body=line + "\n")})
+    result = kn("search", "-c", "needle")
+    assert result.stdout == "articles/big.txt:1\n"
+    assert kn("show", "big").stdout.endswith("needle\n")
+    assert kn("facts").exit_code == 1
+
+
+# --- terminal safety -------------------------------------------------------------------
+
+EVIL_TITLE = (
+    '"[bold]Boom[/] :smile: \\e]8;;http://evil.test\\e\\\\link\\e]8;;\\e\\\\ \\e[2J \\x9b31m \\x07"'
+)
+EVIL_BODY = "What now?\n\n- [red]item[/red] \x1b[5mblink\n- :thumbs_up: \x1b]0;title\x07\n\nText \x1b[31mred\x1b[0m.\n"
+
+
+@pytest.fixture
+def evil(make_archive):
+    return make_archive(
+        {
+            "evil.txt": article(
+                EVIL_TITLE, source='"[i]src\\e[1m"', tags="['[b]t\\e[0m']", body=EVIL_BODY
+            )
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["show", "evil"], ["list"], ["search", "Boom|item|Text"], ["facts"], ["search", "-l", "Boom"]],
+)
+def test_a_terminal_never_receives_raw_control_sequences(evil, tmp_path, process_env, command):
+    screen = in_terminal(command, tmp_path, {**process_env, "COLUMNS": "200"}, cols=200)
+    own = screen.replace("\x1b[", "CSI").replace("CSI2J", "!!")  # kn's own styling is CSI ... m
+    for raw in ("\x1b]", "\x07", "\x9b", "!!", "CSI5m", "CSI31mred"):
+        assert raw not in own, (raw, command)
+    if "-l" in command:
+        return
+    assert "\\x1b" in screen
+    if command[0] != "facts":
+        assert "[bold]Boom[/]" in screen and ":smile:" in screen
+    if command[0] in ("show", "facts"):
+        assert "[red]item[/red]" in screen and ":thumbs_up:" in screen
+
+
+def test_plain_output_in_a_pipe_stays_byte_faithful(kn, evil):
+    listed = kn("list").stdout
+    assert "\x1b]8;;http://evil.test\x1b\\link" in listed and "\x9b31m" in listed
+    body = kn("show", "evil").stdout
+    assert body.endswith(EVIL_BODY)
+    assert kn("search", "blink").stdout == "articles/evil.txt:9:- [red]item[/red] \x1b[5mblink\n"
+    raw = json.loads(kn("show", "evil", "--format", "json").stdout)[0]
+    assert raw["body"] == EVIL_BODY
+
+
+def test_json_escapes_c1_controls_as_well(kn, evil):
+    text = kn("list", "--format", "jsonl").stdout
+    assert "\x9b" not in text and "\\u009b" in text
+    assert json.loads(text)["title"].count("\x9b") == 1
+
+
+# --- the filesystem --------------------------------------------------------------------
+
+
+def test_symlinks_that_leave_the_archive_or_loop_are_refused(kn, make_archive, tmp_path):
+    root = make_archive({"good.txt": article("Good")})
+    secret = tmp_path / "secret.txt"
+    secret.write_text(article("Secret"), encoding="utf-8")
+    os.symlink(secret, root / "out.txt")
+    os.symlink(root / "loop.txt", root / "loop.txt")
+    os.symlink(root / "good.txt", root / "inside.txt")
+    os.symlink(tmp_path, root / "folder-out")
+    os.symlink(root, root / "folder-loop")
+    result = kn("list")
+    clean(result, codes=(2,))
+    assert sorted(line.split("\t")[0] for line in result.stdout.splitlines()) == ["good", "inside"]
+    assert "Secret" not in result.stdout
+    assert "out.txt" in result.stderr and "loop.txt" in result.stderr
+    assert kn("show", "out").exit_code == 2 and kn("search", "Secret").exit_code == 2
+
+
+def test_folders_named_txt_and_hidden_folders(kn, make_archive):
+    make_archive(
+        {"2017.txt/a.txt": article("Inside a folder named .txt"), ".git/b.txt": article("Hidden")}
+    )
+    assert kn("list").stdout.split("\t")[0] == "a"
+
+
+def test_ids_that_look_like_options_or_paths(kn, make_archive):
+    make_archive({"-x.txt": article("Dash"), "y.txt": article("Why")})
+    assert kn("show", "--", "-x").stdout.startswith("Dash\n")
+    assert kn("show", "-x").exit_code == 2  # an unknown option, as for any command
+    for name in ("../y", "../articles/y.txt", "/etc/passwd"):
+        clean(kn("show", name), codes=(2,))
+
+
+def test_an_unreadable_file_is_a_warning(kn, make_archive, monkeypatch):
+    make_archive({"good.txt": article("Good"), "locked.txt": article("Locked")})
+    real_open = open
+
+    def guarded(path, *args, **kwargs):
+        if str(path).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(archive_module, "open", guarded, raising=False)
+    result = kn("list")
+    clean(result, codes=(2,))
+    assert result.stderr == "kn: articles/locked.txt:1: cannot read: Permission denied\n"
+
+
+def test_a_read_only_archive_is_read_and_add_fails_cleanly(kn, make_archive, monkeypatch):
+    root = make_archive({"good.txt": article("Good")})
+    before = snapshot(root)
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(archive_module, "_create", refuse)
+    assert kn("list").exit_code == 0
+    result = kn("add", "-", input="New\n\nBody\n")
+    clean(result, codes=(2,))
+    assert "cannot write: Permission denied" in result.stderr
+    assert snapshot(root) == before
+
+
+def test_a_file_vanishing_mid_run_is_a_warning(kn, make_archive, monkeypatch):
+    root = make_archive(
+        {"a.txt": article("A", body="needle\n"), "b.txt": article("B", body="needle\n")}
+    )
+    real_find = search_module.find
+
+    def find_then_delete(*args, **kwargs):
+        found = list(real_find(*args, **kwargs))
+        (root / "a.txt").unlink()
+        return iter(found)
+
+    monkeypatch.setattr(search_module, "find", find_then_delete)
+    result = kn("search", "needle")
+    clean(result, codes=(2,))
+    assert result.stdout == "articles/b.txt:5:needle\n"
+    assert result.stderr == "kn: articles/a.txt:1: cannot read: No such file or directory\n"
+
+
+# --- the process -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def many(make_archive):
+    return make_archive(
+        {
+            f"{y}/{y}-{i:04}.txt": article(
+                f"Story {i} about coal", f"{y}-01-01", body="\nFacts:\n- coal\n- iron\n" * 20
+            )
+            for y in (2016, 2017)
+            for i in range(1000)
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "list",
+        "show --no-pager $(kn list | cut -f1 | head -300)",
+        "search coal",
+        "search -c coal",
+        "facts",
+        "list --format json",
+        "check; kn check",
+    ],
+)
+def test_a_closed_pipe_ends_every_command_quietly(many, tmp_path, process_env, command):
+    env = {**process_env, "PATH": f"{Path(KN).parent}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        f"kn {command} | head -c 100 > /dev/null",
+        shell=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.stderr == b""
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
+def test_interrupts_end_quietly_and_add_leaves_nothing(
+    make_archive, tmp_path, process_env, sig, code
+):
+    root = make_archive({})
+    process = subprocess.Popen(
+        [KN, "add", "-"],
+        cwd=tmp_path,
+        env=process_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdin.write(b"A title\n\nHalf a bo")
+    process.stdin.flush()
+    time.sleep(1.5)  # kn is waiting for the rest of its input
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert b"Traceback" not in stderr
+    assert list(root.rglob("*")) == []
+
+
+# --- fuzzing ---------------------------------------------------------------------------
+
+pieces = st.sampled_from(
+    [
+        b"---\n",
+        b"title: ",
+        b"date: 2017-01-01\n",
+        b"tags: [a, b]\n",
+        b"\n",
+        b"- item\n",
+        b"\xe2\x80\xa2 x\n",
+        b"\r\n",
+        b"\x00",
+        b"\xff",
+        b"&a [*a]",
+        b"...\n",
+        b"  ",
+        b"What?\n",
+        b"a",
+        b":",
+        b"\xef\xbb\xbf",
+        b"\x1b[31m",
+    ]
+)
+contents = st.one_of(st.binary(max_size=200), st.lists(pieces, max_size=30).map(b"".join))
+
+
+@given(files=st.lists(contents, min_size=1, max_size=4))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_random_bytes_as_articles_give_only_clean_outcomes(kn, tmp_path, files):
+    root = tmp_path / "articles"
+    if root.exists():
+        for path in root.iterdir():
+            path.unlink()
+    root.mkdir(exist_ok=True)
+    for index, data in enumerate(files):
+        (root / f"f{index}.txt").write_bytes(data)
+    for command in (
+        ["list"],
+        ["search", "a"],
+        ["search", "-i", "-w", "x|item"],
+        ["facts"],
+        ["check"],
+        ["list", "--format", "json"],
+    ):
+        result = kn(*command)
+        clean(result)
+        if command[-1] == "json":
+            json.loads(result.stdout)
