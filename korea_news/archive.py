@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import frontmatter
-from .compose import Draft
+from . import cache, frontmatter
 from .model import Article, ArticleNotFound, InvalidArticle, KnError, day_of
+
+if TYPE_CHECKING:
+    from .compose import Draft
 
 ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
@@ -47,42 +48,58 @@ class Entry:
     """An article file found in the archive."""
 
     id: str
-    path: Path  # as shown to the user
+    path: str  # as shown to the user
     real: str  # absolute, symlinks resolved
 
     @classmethod
     def of(cls, article: Article) -> Entry:
         """The entry of an article already read (its shown path opens the same file)."""
-        return cls(article.id, article.path, str(article.path))
+        return cls(article.id, article.path, article.path)
+
+
+Progress = Callable[[int, bool], None]  # files read so far, and whether that is all
 
 
 class Archive:
-    """The articles below one folder; problems with single files go to `on_error`."""
+    """The articles below one folder; problems with single files go to `on_error`.
 
-    def __init__(self, root: Path, cwd: Path | None = None, on_error: OnError = _raise) -> None:
-        self.root = Path(os.path.realpath(root))
-        cwd = Path(os.path.realpath(cwd or Path.cwd()))
-        try:
-            self.shown_root = self.root.relative_to(cwd)
-        except ValueError:
-            self.shown_root = self.root
+    With `use_cache`, what was read is kept in the cache (see cache.py) and taken from it
+    while the files are unchanged.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        cwd: str | None = None,
+        on_error: OnError = _raise,
+        use_cache: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.root = os.path.realpath(root)
+        here = os.path.realpath(cwd or os.getcwd())
+        inside = self.root == here or self.root.startswith(here.rstrip(os.sep) + os.sep)
+        self.shown_root = os.path.relpath(self.root, here) if inside else self.root
         self.on_error = on_error
+        self.progress = progress
+        self._cache_folder = cache.folder(self.root) if use_cache else None
+        self._meta: cache.Store | None = None
+        self._read_count = 0
         self._by_id: dict[str, Entry] | None = None  # for find(): walked once
 
     def contains(self, real: str) -> bool:
-        return real == str(self.root) or real.startswith(str(self.root) + os.sep)
+        return real == self.root or real.startswith(self.root + os.sep)
 
     def entries(self) -> Iterator[Entry]:
         """Every article file, in a stable order; hidden files and folders are skipped."""
-        seen: dict[str, Path] = {}
-        for entry in self._walk(str(self.root), self.shown_root):
+        seen: dict[str, str] = {}
+        for entry in self._walk(self.root, self.shown_root):
             first = seen.setdefault(entry.id, entry.path)
             if first != entry.path:
                 self.on_error(InvalidArticle(entry.path, 1, f"duplicate ID, also {first}"))
                 continue
             yield entry
 
-    def _walk(self, folder: str, shown: Path) -> Iterator[Entry]:
+    def _walk(self, folder: str, shown: str) -> Iterator[Entry]:
         try:
             with os.scandir(folder) as scan:
                 items = sorted(scan, key=lambda item: item.name)
@@ -90,7 +107,8 @@ class Archive:
             self.on_error(InvalidArticle(shown, 1, f"cannot read folder: {error.strerror}"))
             return
         for item in items:
-            if item.name.startswith("."):
+            name = item.name
+            if name.startswith("."):
                 continue
             try:
                 is_dir = item.is_dir(follow_symlinks=False)
@@ -98,14 +116,14 @@ class Archive:
             except OSError:
                 continue
             if is_dir:
-                yield from self._walk(item.path, shown / item.name)
-            elif item.name.endswith(SUFFIX):
+                yield from self._walk(item.path, os.path.join(shown, name))
+            elif name.endswith(SUFFIX):
                 real = os.path.realpath(item.path) if is_link else item.path
                 if is_link and not (self.contains(real) and os.path.isfile(real)):
                     message = "symbolic link to a file outside the archive, or to no file"
-                    self.on_error(InvalidArticle(shown / item.name, 1, message))
+                    self.on_error(InvalidArticle(os.path.join(shown, name), 1, message))
                     continue
-                yield Entry(item.name[: -len(SUFFIX)], shown / item.name, real)
+                yield Entry(name[: -len(SUFFIX)], os.path.join(shown, name), real)
 
     def read_bytes(self, entry: Entry) -> bytes:
         """The bytes of an article file, exactly as stored."""
@@ -123,13 +141,62 @@ class Archive:
         """The whole text of an article's file, front matter included."""
         return frontmatter.decode(self.read_bytes(Entry.of(article)), article.path)
 
+    # --- reading through the cache ----------------------------------------------------
+
+    def stat(self, entry: Entry) -> cache.Stat | None:
+        """What the cache checks a file by; None when the cache is not used."""
+        return cache.stat_of(entry.real) if self._cache_folder else None
+
+    def load(self, entry: Entry, stat: cache.Stat | None, data: bytes | None = None) -> Article:
+        """An entry's article, from the cache while its file is unchanged; else read."""
+        if stat is not None and self._cache_folder is not None:
+            if self._meta is None:
+                self._meta = cache.Store(os.path.join(self._cache_folder, "meta"))
+            record = self._meta.get(self.key(entry), stat)
+            found = cache.from_record(record, entry.id, entry.path) if record else None
+            if found is None:
+                found = self._parse(entry, data)
+                self._meta.put(self.key(entry), stat, cache.to_record(found))
+        else:
+            found = self._parse(entry, data)
+        if isinstance(found, InvalidArticle):
+            raise found
+        return found
+
+    def _parse(self, entry: Entry, data: bytes | None) -> Article | InvalidArticle:
+        self._read_count += 1
+        if self.progress is not None and self._read_count % 256 == 0:
+            self.progress(self._read_count, False)
+        try:
+            return frontmatter.parse(
+                self.read_bytes(entry) if data is None else data, entry.path, entry.id
+            )[0]
+        except InvalidArticle as error:
+            return error
+
+    def signatures(self) -> cache.Signatures | None:
+        """The word signatures of the files, when the cache is used."""
+        return cache.Signatures(self._cache_folder) if self._cache_folder else None
+
+    def key(self, entry: Entry) -> str:
+        """An entry's name in the cache: its real path inside the archive."""
+        return entry.real[len(self.root) + 1 :]
+
+    def done(self, complete: bool) -> None:
+        """Save what was read; `complete` when every file of the archive was seen."""
+        if self.progress is not None and self._read_count >= 256:
+            self.progress(self._read_count, True)
+        if self._meta is not None:
+            self._meta.save(complete)
+
     def articles(self) -> Iterator[Article]:
         """Every readable article, in walk order; the others are reported to on_error."""
         for entry in self.entries():
             try:
-                yield self.read(entry)[0]
+                yield self.load(entry, self.stat(entry))
             except InvalidArticle as error:
                 self.on_error(error)
+        self.done(complete=True)
 
     def find(self, name: str) -> Entry:
         """The article named by an exact ID, a unique ID prefix, or a path to its file."""
@@ -150,6 +217,8 @@ class Archive:
         if candidates:
             listed = ", ".join(candidates[:10]) + (", ..." if len(candidates) > 10 else "")
             raise ArticleNotFound(f"{name}: ambiguous ID prefix, could be: {listed}")
+        import difflib
+
         close = difflib.get_close_matches(name, by_id, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")
@@ -162,6 +231,7 @@ class Archive:
             raise KnError(f"cannot read the archive {self.shown_root}: {error.strerror}") from None
         problems: list[InvalidArticle] = []
         walker = Archive(self.root, on_error=problems.append)
+        walker.shown_root = self.shown_root
         for entry in walker.entries():
             try:
                 article, body = walker.read(entry)
@@ -170,9 +240,9 @@ class Archive:
                 continue
             if not body.strip():
                 problems.append(InvalidArticle(entry.path, article.body_line, "empty body"))
-        return sorted(problems, key=lambda problem: (str(problem.path), problem.line))
+        return sorted(problems, key=lambda problem: (problem.path, problem.line))
 
-    def add(self, draft: Draft) -> tuple[Path, bool]:
+    def add(self, draft: Draft) -> tuple[str, bool]:
         """Store a new article: (its path, True), or (the path already holding it, False).
 
         Never overwrites: a different article under the same ID is an error, and the
@@ -181,25 +251,24 @@ class Archive:
         for entry in self.entries():
             if entry.id == draft.id:
                 return self._same(entry, draft), False
-        year = day_of(draft.article.date).year
-        relative = Path(f"{year:04d}") / f"{draft.id}{SUFFIX}"
+        relative = os.path.join(f"{day_of(draft.article.date).year:04d}", f"{draft.id}{SUFFIX}")
+        shown = os.path.join(self.shown_root, relative)
         try:
-            _create(self.root / relative, draft.text.encode("utf-8"))
+            _create(Path(self.root, relative), draft.text.encode("utf-8"))
         except FileExistsError:  # another kn added it in the meantime
-            entry = Entry(draft.id, self.shown_root / relative, str(self.root / relative))
+            entry = Entry(draft.id, shown, os.path.join(self.root, relative))
             return self._same(entry, draft), False
         except OSError as error:
-            where = self.shown_root / relative
-            raise KnError(f"{where}: cannot write: {error.strerror}") from None
-        return self.shown_root / relative, True
+            raise KnError(f"{shown}: cannot write: {error.strerror}") from None
+        return shown, True
 
-    def _same(self, entry: Entry, draft: Draft) -> Path:
+    def _same(self, entry: Entry, draft: Draft) -> str:
         """The path of an article that holds the same text as the draft, or an error."""
         try:
             article, body = self.read(entry)
             same = body == draft.body and article.to_dict() == {
                 **draft.article.to_dict(),
-                "path": str(entry.path),
+                "path": entry.path,
             }
         except InvalidArticle:
             same = False
@@ -248,6 +317,8 @@ def _create_unnamed(folder: int, name: str, data: bytes) -> bool:
 
 
 def _create_named(path: Path, data: bytes) -> None:
+    import tempfile
+
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kn-", suffix=".tmp")
     try:
         mask = os.umask(0)

@@ -43,7 +43,9 @@ class State:
     @cached_property
     def archive(self) -> Archive:
         root = locate(self.archive_option, dict(os.environ), Path.cwd())
-        return Archive(root, on_error=self.problem)
+        return Archive(
+            root, on_error=self.problem, use_cache=not self.no_cache, progress=output.progress()
+        )
 
     def output(self, fmt: str = "text", pager: bool = True) -> output.Output:
         return output.Output(fmt, self.color, pager)
@@ -426,7 +428,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     for name in files or ("-",):
         try:
             text = _read_input(name)
-            draft = compose.draft(text, Path(name), {**fields, "id": article_id})
+            draft = compose.draft(text, name, {**fields, "id": article_id})
             path, added = archive.add(draft)
         except KnError as error:
             state.problem(error)
@@ -444,7 +446,7 @@ def _read_input(name: str) -> str:
     """The text of an input file (or stdin for -): UTF-8, not empty, not binary."""
     from . import frontmatter
 
-    shown = Path("-" if name == "-" else name)
+    shown = name
     try:
         if name == "-":
             data = sys.stdin.buffer.read()

@@ -8,7 +8,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from . import frontmatter
@@ -62,7 +61,7 @@ def split_plain(text: str) -> tuple[str, str]:
     return "", ""
 
 
-def draft(text: str, name: Path, options: Mapping[str, Any], today: dt.date | None = None) -> Draft:
+def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | None = None) -> Draft:
     """The article that `kn add` makes of a text and the command's options."""
     fields: dict[str, Any] = {}
     if frontmatter.has_front_matter(text):

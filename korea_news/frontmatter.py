@@ -6,23 +6,19 @@ is the line in the file (front matter included), so that an editor can jump to i
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from .model import Article, Date, InvalidArticle
 
-try:
-    from yaml import CSafeLoader as Loader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+# yaml is imported where it is used: a command served from the cache never needs it.
+if TYPE_CHECKING:
+    import yaml
 
 BOM = "\ufeff"
 FIELDS = ("title", "date", "source", "url", "authors", "tags")
@@ -40,7 +36,7 @@ class Parts:
     body_line: int  # the file line on which the body starts
 
 
-def decode(data: bytes, path: Path) -> str:
+def decode(data: bytes, path: str) -> str:
     """The text of an article file: UTF-8, a leading BOM dropped, no NUL bytes."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidArticle(
@@ -69,7 +65,7 @@ def has_front_matter(text: str) -> bool:
     return _is_fence(text.split("\n", 1)[0], closing=False)
 
 
-def split(text: str, path: Path) -> Parts:
+def split(text: str, path: str) -> Parts:
     """Cut text into its front matter and body; the body is kept exactly as stored."""
     first_end = text.find("\n")
     first = text if first_end < 0 else text[:first_end]
@@ -91,11 +87,15 @@ def split(text: str, path: Path) -> Parts:
 
 
 def _scalar_key(node: yaml.Node) -> str | None:
+    import yaml
+
     return str(node.value) if isinstance(node, yaml.ScalarNode) else None
 
 
-def _check_nodes(root: yaml.Node, path: Path, offset: int) -> None:
+def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
     """Refuse duplicate keys and alias bombs before anything is built from the nodes."""
+    import yaml
+
     stack = [root]
     seen = 0
     while stack:
@@ -122,12 +122,18 @@ def _check_nodes(root: yaml.Node, path: Path, offset: int) -> None:
             stack.extend(node.value)
 
 
-def load(front_matter: str, path: Path, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
+def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
     """The front matter's mapping, and the file line of each top-level key.
 
     `offset` is the file line of the front matter's first line.
     """
-    loader = Loader(front_matter)
+    import yaml
+
+    loader: Any
+    try:
+        loader = yaml.CSafeLoader(front_matter)
+    except AttributeError:  # PyYAML built without libyaml
+        loader = yaml.SafeLoader(front_matter)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -162,6 +168,8 @@ def load(front_matter: str, path: Path, offset: int = 2) -> tuple[dict[Any, Any]
 
 def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[int, str]:
     """The file line and key of the first top-level value that cannot be built."""
+    import yaml
+
     for key, value in node.value:
         try:
             loader.construct_object(value, deep=True)
@@ -177,6 +185,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, bytes):
+        import base64
+
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Mapping):
         return {str(_plain(k)): _plain(v) for k, v in value.items()}
@@ -213,14 +223,14 @@ def parse_date(value: Any) -> Date | None:
         return None
 
 
-def _text(meta: Mapping[Any, Any], key: str, line: int, path: Path) -> str | None:
+def _text(meta: Mapping[Any, Any], key: str, line: int, path: str) -> str | None:
     value = meta.get(key)
     if value is None or isinstance(value, str):
         return value
     raise InvalidArticle(path, line, f"{key} must be text, not {_kind(value)} (quote it)")
 
 
-def _texts(meta: Mapping[Any, Any], key: str, line: int, path: Path) -> tuple[str, ...]:
+def _texts(meta: Mapping[Any, Any], key: str, line: int, path: str) -> tuple[str, ...]:
     value = meta.get(key)
     if value is None:
         return ()
@@ -236,7 +246,7 @@ def _texts(meta: Mapping[Any, Any], key: str, line: int, path: Path) -> tuple[st
 
 
 def to_article(
-    meta: Mapping[Any, Any], lines: Mapping[str, int], path: Path, article_id: str, body_line: int
+    meta: Mapping[Any, Any], lines: Mapping[str, int], path: str, article_id: str, body_line: int
 ) -> Article:
     """Check the fields of a front-matter mapping and build the article."""
 
@@ -267,19 +277,31 @@ def to_article(
     )
 
 
-def parse(data: bytes, path: Path, article_id: str) -> tuple[Article, str]:
+def parse(data: bytes, path: str, article_id: str) -> tuple[Article, str]:
     """An article and its body from the bytes of its file."""
     parts = split(decode(data, path), path)
     meta, lines = load(parts.front_matter, path)
     return to_article(meta, lines, path, article_id, parts.body_line), parts.body
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style for the mapping, flow style for lists: `tags: [a, b]`."""
+@cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """A safe dumper: block style for the mapping, flow style for lists (`tags: [a, b]`)."""
+    import yaml
 
+    class Dumper(yaml.SafeDumper):
+        pass
 
-def _flow_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+    def flow_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+    def text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+        style = '"' if _NEEDS_ESCAPES.search(data) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    Dumper.add_representer(list, flow_list)
+    Dumper.add_representer(str, text)
+    return Dumper
 
 
 # Line breaks that YAML folds in a plain or single-quoted scalar, and other characters
@@ -287,20 +309,13 @@ def _flow_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _NEEDS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-def _represent_text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    style = '"' if _NEEDS_ESCAPES.search(data) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(list, _flow_list)
-_Dumper.add_representer(str, _represent_text)
-
-
 def dump(fields: Mapping[str, Any]) -> str:
     """Front matter for `fields`, in their order, that loads back to exactly the same values."""
+    import yaml
+
     text = yaml.dump(
         dict(fields),
-        Dumper=_Dumper,
+        Dumper=_dumper(),
         allow_unicode=True,
         sort_keys=False,
         default_flow_style=False,

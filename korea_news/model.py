@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 Date = dt.date | dt.datetime
@@ -23,7 +22,7 @@ class ArticleNotFound(KnError):
 class InvalidArticle(KnError):
     """An article file that cannot be read, with where the problem is."""
 
-    path: Path
+    path: str
     line: int
     message: str
 
@@ -59,7 +58,7 @@ class Article:
     """
 
     id: str
-    path: Path
+    path: str
     title: str
     date: Date
     source: str | None = None
@@ -77,7 +76,7 @@ class Article:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "path": str(self.path),
+            "path": self.path,
             "title": self.title,
             "date": iso(self.date),
             "source": self.source,
@@ -100,7 +99,7 @@ class Match:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.article.id,
-            "path": str(self.article.path),
+            "path": self.article.path,
             "line": self.line,
             "text": self.text,
             "spans": [list(span) for span in self.spans],
@@ -115,7 +114,7 @@ class Count:
     count: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.article.id, "path": str(self.article.path), "count": self.count}
+        return {"id": self.article.id, "path": self.article.path, "count": self.count}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +129,7 @@ class Fact:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.article.id,
-            "path": str(self.article.path),
+            "path": self.article.path,
             "line": self.line,
             "heading": self.heading,
             "text": self.text,

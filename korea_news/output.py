@@ -178,6 +178,35 @@ class Output:
         process.wait()
 
 
+def progress() -> Callable[[int, bool], None] | None:
+    """A progress line on stderr while many files are read, on a terminal only."""
+    if not _isatty(sys.stderr):
+        return None
+    shown: list[Any] = []
+
+    def update(count: int, done: bool) -> None:
+        if not shown:
+            if done:
+                return
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
+            bar = Progress(
+                SpinnerColumn(),
+                TextColumn("reading articles: {task.completed}"),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            shown.append((bar, bar.add_task("read", total=None)))
+        bar, task = shown[0]
+        bar.update(task, completed=count)
+        if done:
+            bar.stop()
+
+    return update
+
+
 def _text(value: str, style: str = "") -> Text:
     from rich.text import Text
 

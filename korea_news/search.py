@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import frontmatter
 from .archive import Archive
@@ -100,7 +99,7 @@ def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article
             yield article
 
 
-def _may_match(data: bytes, path: Path, pattern: Pattern) -> bool:
+def _may_match(data: bytes, path: str, pattern: Pattern) -> bool:
     """Whether a file may hold a match, from its raw text, without parsing YAML."""
     try:
         parts = frontmatter.split(frontmatter.decode(data, path), path)

@@ -1,0 +1,164 @@
+"""Benchmark kn against grep on generated archives of 1k, 10k and 100k articles.
+
+    python tests/bench.py                 # all sizes
+    python tests/bench.py 1000 10000      # some sizes
+    python tests/bench.py --keep DIR      # keep the generated archives in DIR
+
+Prints, per size, each measure's median time beside grep's nearest equivalent in the same
+run, the ratio, and kn's peak memory. Not collected by pytest (no test_ prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KN = [str(Path(sys.executable).parent / "kn")]
+WORDS = (
+    "the of and to in a is that for on was with he it as at by from his an were are which "
+    "this be has have had not but they their its after been also who will more one new would "
+    "said there about when two than first other into some could them over only years year "
+    "government people state minister president military talks nuclear missile north south "
+    "korea korean china chinese japan united states security council sanctions leader "
+    "regime pyongyang seoul beijing washington tokyo border troops weapons programme test "
+    "launch agency statement official officials foreign defence ministry meeting summit "
+    "economy trade exports imports coal iron oil ships port talks dialogue peace war army "
+    "navy drills exercise alliance envoy diplomat embassy report reports media television"
+).split()
+RARE = "uranium"  # in about one article in twenty: the word the search benchmark looks for
+SOURCES = ["BBC News", "Yonhap", "KCNA", "Reuters", "The Korea Herald", "NK News"]
+TAGS = ["north-korea", "south-korea", "sanctions", "nuclear", "diplomacy", "economy", "military"]
+
+
+def sentence(rng: random.Random, extra: str | None = None) -> str:
+    words = rng.choices(WORDS, k=rng.randint(8, 24))
+    if extra:
+        words.insert(rng.randrange(len(words)), extra)
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + "."
+
+
+def make_article(rng: random.Random, index: int) -> tuple[str, str]:
+    year = rng.randint(2000, 2024)
+    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    title = sentence(rng).rstrip(".")[:70]
+    rare = RARE if rng.random() < 0.05 else None
+    paragraphs = [" ".join(sentence(rng) for _ in range(3)) for _ in range(8)]
+    paragraphs[rng.randrange(8)] = " ".join([sentence(rng, rare), sentence(rng)])
+    bullets = "\n".join(f"  • {sentence(rng).rstrip('.')}" for _ in range(rng.randint(3, 6)))
+    body = "\n\n".join([*paragraphs[:4], "What happens next?", bullets, *paragraphs[4:]])
+    tags = ", ".join(rng.sample(TAGS, rng.randint(1, 3)))
+    text = (
+        f"---\ntitle: {title}\ndate: {date}\nsource: {rng.choice(SOURCES)}\n"
+        f"tags: [{tags}]\n---\n\n{body}\n"
+    )
+    return f"{year}/{date}-{index:06d}.txt", text
+
+
+def generate(root: Path, count: int) -> None:
+    rng = random.Random(count)
+    for index in range(count):
+        name, text = make_article(rng, index)
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall time in seconds and peak memory in MB of one run, its output thrown away."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def median(command: list[str], cwd: Path, env: dict[str, str], repeat: int) -> tuple[float, int]:
+    runs = [run(command, cwd, env) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), max(m for _, m in runs)
+
+
+BARE_LOOP = """
+import os, sys, yaml
+for folder, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        with open(os.path.join(folder, name), "rb") as f:
+            text = f.read().decode("utf-8")
+        yaml.load(text.split("---\\n", 2)[1], Loader=yaml.CSafeLoader)
+"""
+
+
+def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float, int]]:
+    root = base / f"archive-{size}"
+    articles = root / "articles"
+    if not articles.exists():
+        print(f"generating {size} articles ...", file=sys.stderr)
+        generate(articles, size)
+    cache = base / f"cache-{size}"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "KN_ARCHIVE": str(articles)}
+    env.pop("KN_NO_CACHE", None)
+    rows = []
+    # The first run, with nothing cached, against a bare read-and-parse loop.
+    first, memory = run([*KN, "list"], root, env)
+    bare, _ = run([sys.executable, "-c", BARE_LOOP, str(articles)], root, env)
+    rows.append(("first kn list (nothing cached) / bare parse loop", first, bare, memory))
+    first_search, memory = run([*KN, "search", "-l", RARE], root, env)
+    grep_l, _ = median(["grep", "-rl", RARE, "articles/"], root, env, repeat)
+    rows.append((f"first kn search -l {RARE} / grep -rl", first_search, grep_l, memory))
+    pairs = [
+        (f"kn search -l {RARE} / grep -rl", [*KN, "search", "-l", RARE], ["grep", "-rl", RARE, "articles/"]),
+        (f"kn search -c -i {RARE} / grep -rci", [*KN, "search", "-c", "-i", RARE], ["grep", "-rci", RARE, "articles/"]),
+        ("kn list / grep -r '^title:'", [*KN, "list"], ["grep", "-r", "^title:", "articles/"]),
+        ("kn facts / grep -r '•'", [*KN, "facts"], ["grep", "-r", "•", "articles/"]),
+        ("kn list --tag nuclear / grep -rl nuclear", [*KN, "list", "--tag", "nuclear"], ["grep", "-rl", "nuclear", "articles/"]),
+    ]
+    for label, kn_command, grep_command in pairs:
+        kn_time, memory = median(kn_command, root, env, repeat)
+        grep_time, _ = median(grep_command, root, env, repeat)
+        rows.append((label, kn_time, grep_time, memory))
+    return rows
+
+
+def startup(repeat: int) -> tuple[str, float, float, int]:
+    """kn list on the bundled archive against importing click, the framework's floor."""
+    here = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("KN_ARCHIVE", "KN_NO_CACHE")}
+    kn_time, memory = median([*KN, "list"], here, env, repeat * 3)
+    click_time, _ = median([sys.executable, "-c", "import click"], here, env, repeat * 3)
+    return ("kn list | cat (bundled) / python -c 'import click'", kn_time, click_time, memory)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10_000, 100_000])
+    parser.add_argument("--keep", type=Path, help="generate (or reuse) archives here")
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args()
+    base = options.keep or Path(tempfile.mkdtemp(prefix="kn-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"{'measure':<56} {'kn':>8} {'other':>8} {'ratio':>6} {'kn MB':>6}")
+        label, kn_time, other, memory = startup(options.repeat)
+        print(f"{label:<56} {kn_time:8.3f} {other:8.3f} {kn_time / other:6.2f} {memory:6d}")
+        for size in options.sizes:
+            print(f"-- {size} articles")
+            for label, kn_time, other, memory in measure(size, base, options.repeat):
+                print(f"{label:<56} {kn_time:8.3f} {other:8.3f} {kn_time / other:6.2f} {memory:6d}")
+    finally:
+        if options.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
