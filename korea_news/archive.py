@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import cache, frontmatter
 from .model import Article, ArticleNotFound, InvalidArticle, KnError, day_of
@@ -19,6 +18,14 @@ FOLDER = "articles"
 SUFFIX = ".txt"
 
 OnError = Callable[[InvalidArticle], None]
+
+
+# NamedTuple's own __new__ is Python code; the walk builds one entry per file directly.
+_new_entry = tuple.__new__
+
+
+def _name(item: os.DirEntry[str]) -> str:
+    return item.name
 
 
 def _raise(error: InvalidArticle) -> None:
@@ -43,13 +50,13 @@ def locate(option: str | None, environ: dict[str, str], cwd: Path) -> Path:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """An article file found in the archive."""
+class Entry(NamedTuple):
+    """An article file found in the archive (a tuple: a walk makes one per file, fast)."""
 
     id: str
     path: str  # as shown to the user
     real: str  # absolute, symlinks resolved
+    stat: cache.Stat | None = None  # size, mtime_ns and inode, when the cache is used
 
     @classmethod
     def of(cls, article: Article) -> Entry:
@@ -83,6 +90,7 @@ class Archive:
         self.progress = progress
         self._cache_folder = cache.folder(self.root) if use_cache else None
         self._meta: cache.Store | None = None
+        self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self._read_count = 0
         self._by_id: dict[str, Entry] | None = None  # for find(): walked once
 
@@ -90,40 +98,58 @@ class Archive:
         return real == self.root or real.startswith(self.root + os.sep)
 
     def entries(self) -> Iterator[Entry]:
-        """Every article file, in a stable order; hidden files and folders are skipped."""
-        seen: dict[str, str] = {}
-        for entry in self._walk(self.root, self.shown_root):
-            first = seen.setdefault(entry.id, entry.path)
-            if first != entry.path:
-                self.on_error(InvalidArticle(entry.path, 1, f"duplicate ID, also {first}"))
-                continue
-            yield entry
+        """Every article file, in a stable order; hidden files and folders are skipped.
 
-    def _walk(self, folder: str, shown: str) -> Iterator[Entry]:
-        try:
-            with os.scandir(folder) as scan:
-                items = sorted(scan, key=lambda item: item.name)
-        except OSError as error:
-            self.on_error(InvalidArticle(shown, 1, f"cannot read folder: {error.strerror}"))
-            return
-        for item in items:
-            name = item.name
-            if name.startswith("."):
-                continue
+        A folder's files come before its subfolders, each in name order. This loop runs
+        once per file of the archive, so it is written flat, without nested generators.
+        """
+        seen: dict[str, str] = {}
+        use_cache = self._cache_folder is not None
+        folders = [(self.root, self.shown_root)]
+        while folders:
+            folder, shown = folders.pop()
             try:
-                is_dir = item.is_dir(follow_symlinks=False)
-                is_link = item.is_symlink()
-            except OSError:
+                with os.scandir(folder) as scan:
+                    items = sorted(scan, key=_name)
+            except OSError as error:
+                self.on_error(InvalidArticle(shown, 1, f"cannot read folder: {error.strerror}"))
                 continue
-            if is_dir:
-                yield from self._walk(item.path, os.path.join(shown, name))
-            elif name.endswith(SUFFIX):
-                real = os.path.realpath(item.path) if is_link else item.path
-                if is_link and not (self.contains(real) and os.path.isfile(real)):
-                    message = "symbolic link to a file outside the archive, or to no file"
-                    self.on_error(InvalidArticle(os.path.join(shown, name), 1, message))
+            below = []
+            for item in items:
+                name = item.name
+                if name[0] == ".":
                     continue
-                yield Entry(name[: -len(SUFFIX)], os.path.join(shown, name), real)
+                try:
+                    if item.is_dir(follow_symlinks=False):
+                        below.append((item.path, f"{shown}{os.sep}{name}"))
+                        continue
+                    is_link = item.is_symlink()
+                except OSError:
+                    continue
+                if not name.endswith(SUFFIX):
+                    continue
+                path = f"{shown}{os.sep}{name}"
+                real = item.path
+                if is_link:
+                    real = os.path.realpath(real)
+                    if not (self.contains(real) and os.path.isfile(real)):
+                        message = "symbolic link to a file outside the archive, or to no file"
+                        self.on_error(InvalidArticle(path, 1, message))
+                        continue
+                article_id = name[:-4]
+                first = seen.setdefault(article_id, path)
+                if first is not path:
+                    self.on_error(InvalidArticle(path, 1, f"duplicate ID, also {first}"))
+                    continue
+                stat = None
+                if use_cache:
+                    try:
+                        found = item.stat()
+                        stat = (found.st_size, found.st_mtime_ns, found.st_ino)
+                    except OSError:
+                        pass
+                yield _new_entry(Entry, (article_id, path, real, stat))
+            folders.extend(reversed(below))
 
     def read_bytes(self, entry: Entry) -> bytes:
         """The bytes of an article file, exactly as stored."""
@@ -143,25 +169,27 @@ class Archive:
 
     # --- reading through the cache ----------------------------------------------------
 
-    def stat(self, entry: Entry) -> cache.Stat | None:
-        """What the cache checks a file by; None when the cache is not used."""
-        return cache.stat_of(entry.real) if self._cache_folder else None
-
-    def load(self, entry: Entry, stat: cache.Stat | None, data: bytes | None = None) -> Article:
+    def load(self, entry: Entry, data: bytes | None = None) -> Article:
         """An entry's article, from the cache while its file is unchanged; else read."""
-        if stat is not None and self._cache_folder is not None:
-            if self._meta is None:
-                self._meta = cache.Store(os.path.join(self._cache_folder, "meta"))
-            record = self._meta.get(self.key(entry), stat)
-            found = cache.from_record(record, entry.id, entry.path) if record else None
-            if found is None:
-                found = self._parse(entry, data)
-                self._meta.put(self.key(entry), stat, cache.to_record(found))
-        else:
+        stat = entry.stat
+        meta = self._store() if stat is not None else None
+        found: Article | InvalidArticle | None = None
+        if meta is not None and stat is not None:
+            record = meta.get(entry.real[self._cut :], stat)
+            if record is not None:
+                found = cache.from_record(record, entry.id, entry.path)
+        if found is None:
             found = self._parse(entry, data)
+            if meta is not None and entry.stat is not None:
+                meta.put(entry.real[self._cut :], entry.stat, cache.to_record(found))
         if isinstance(found, InvalidArticle):
             raise found
         return found
+
+    def _store(self) -> cache.Store | None:
+        if self._meta is None and self._cache_folder is not None:
+            self._meta = cache.Store(os.path.join(self._cache_folder, "meta"))
+        return self._meta
 
     def _parse(self, entry: Entry, data: bytes | None) -> Article | InvalidArticle:
         self._read_count += 1
@@ -180,7 +208,7 @@ class Archive:
 
     def key(self, entry: Entry) -> str:
         """An entry's name in the cache: its real path inside the archive."""
-        return entry.real[len(self.root) + 1 :]
+        return entry.real[self._cut :]
 
     def done(self, complete: bool) -> None:
         """Save what was read; `complete` when every file of the archive was seen."""
@@ -193,7 +221,7 @@ class Archive:
         """Every readable article, in walk order; the others are reported to on_error."""
         for entry in self.entries():
             try:
-                yield self.load(entry, self.stat(entry))
+                yield self.load(entry)
             except InvalidArticle as error:
                 self.on_error(error)
         self.done(complete=True)

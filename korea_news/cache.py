@@ -18,10 +18,12 @@ understood is ignored (and rebuilt when it can be): kn never fails because of it
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import datetime as dt
+import gc
 import marshal
 import os
 import re
+import sys
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -43,8 +45,10 @@ _WORD = re.compile(r"[a-z0-9]{3,}")
 def folder(root: str) -> str:
     """The cache folder of the archive whose real path is `root`."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    digest = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    return os.path.join(base, "kn", digest)
+    encoded = root.encode("utf-8", "surrogateescape")
+    name = re.sub(r"[^A-Za-z0-9]+", "-", os.path.basename(root))[:40]
+    digest = f"{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}"
+    return os.path.join(base, "kn", f"{name}-{digest}")
 
 
 def words(text: str) -> set[str]:
@@ -58,19 +62,26 @@ def word_bits(word: str) -> tuple[int, int]:
 
 
 class Store:
-    """One marshal file of {key: (size, mtime_ns, inode, value)} and one more value of its
-    own, read once and written whole."""
+    """One marshal file of {key: ((size, mtime_ns, inode), value)} and one more value of
+    its own, read once and written whole."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.old, self.extra = self._load()
-        self.new: dict[str, tuple[int, int, int, Any]] = {}
+        self.new: dict[str, tuple[Stat, Any]] = {}
         self.changed = False
 
     def _load(self) -> tuple[dict[str, Any], Any]:
         try:
             with open(self.path, "rb") as file:
-                data = marshal.load(file)
+                raw = file.read()  # marshal.load(file) would read item by item
+            collecting = gc.isenabled()
+            gc.disable()  # nothing loaded here can form a cycle: spare the collector's passes
+            try:
+                data = marshal.loads(raw)
+            finally:
+                if collecting:
+                    gc.enable()
             if isinstance(data, tuple) and len(data) == 3 and data[0] == VERSION:
                 entries, extra = data[1], data[2]
                 return (entries, extra) if isinstance(entries, dict) else ({}, None)
@@ -81,13 +92,13 @@ class Store:
     def get(self, key: str, stat: Stat) -> Any:
         """The value kept for a file, if the file has not changed since; else None."""
         found = self.old.get(key)
-        if not (isinstance(found, tuple) and len(found) == 4 and found[:3] == stat):
+        if found is None or found[0] != stat:
             return None
         self.new[key] = found
-        return found[3]
+        return found[1]
 
     def put(self, key: str, stat: Stat, value: Any) -> None:
-        self.new[key] = (*stat, value)
+        self.new[key] = (stat, value)
         self.changed = True
 
     def save(self, complete: bool) -> None:
@@ -109,42 +120,48 @@ class Store:
                 os.unlink(temporary)
 
 
-def stat_of(path: str) -> Stat | None:
-    try:
-        result = os.stat(path)
-    except OSError:
-        return None
-    return result.st_size, result.st_mtime_ns, result.st_ino
-
-
 def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
     """What the cache keeps of a read: the article's fields, or the problem."""
     if isinstance(found, InvalidArticle):
         return (found.line, found.message)
+    # Sources, tags and dates repeat across articles: interned, marshal stores each once.
     return (
         found.title,
-        found.date.isoformat(),
-        found.source,
+        sys.intern(found.date.isoformat()),
+        sys.intern(found.source) if found.source else found.source,
         found.url,
-        found.authors,
-        found.tags,
-        dict(found.extra),
+        tuple(map(sys.intern, found.authors)),
+        tuple(map(sys.intern, found.tags)),
+        dict(found.extra) if found.extra else None,
         found.title_line,
         found.body_line,
     )
 
 
+_NO_EXTRA: dict[str, Any] = {}
+_date = dt.date.fromisoformat
+_datetime = dt.datetime.fromisoformat
+
+
 def from_record(record: Any, article_id: str, path: str) -> Article | InvalidArticle | None:
     """The article or problem a record holds; None if the record is not understood."""
-    import datetime as dt
-
     try:
         if len(record) == 2:
             return InvalidArticle(path, record[0], record[1])
         title, date, source, url, authors, tags, extra, title_line, body_line = record
-        when = dt.date.fromisoformat(date) if len(date) == 10 else dt.datetime.fromisoformat(date)
+        when = _date(date) if len(date) == 10 else _datetime(date)
         return Article(
-            article_id, path, title, when, source, url, authors, tags, extra, title_line, body_line
+            article_id,
+            path,
+            title,
+            when,
+            source,
+            url,
+            authors,
+            tags,
+            extra or _NO_EXTRA,
+            title_line,
+            body_line,
         )
     except (TypeError, ValueError):
         return None

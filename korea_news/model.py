@@ -40,10 +40,13 @@ def day_of(value: Date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+
+
 def timestamp(value: Date) -> float:
     """Seconds since the epoch, for ordering; naive times and plain dates count as UTC."""
     if not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
+        return (value.toordinal() - _EPOCH_DAY) * 86400.0
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.timestamp()

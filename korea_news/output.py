@@ -6,15 +6,12 @@ terminal: a piped command never pays for it.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import structure
 from .model import Article, Fact, Match, iso
 
 if TYPE_CHECKING:
@@ -47,7 +44,11 @@ def visible(text: str) -> str:
 
 def field(text: str | None) -> str:
     """A field of a tab-separated line: no tab or line break of its own."""
-    return (text or "").translate(_ONE_LINE)
+    if not text:
+        return ""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_ONE_LINE)
+    return text
 
 
 def wants_color(choice: str, stream: IO[str]) -> bool:
@@ -71,6 +72,8 @@ def pager_command() -> str | None:
 
 
 def _json_line(record: Record, indent: int | None = None) -> str:
+    import json
+
     text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
     return text.translate(_JSON_C1)
 
@@ -115,9 +118,16 @@ class Output:
 
     def _lines(self, records: Iterable[R], line: Callable[[R], str], end: str = "\n") -> int:
         count = 0
-        for count, record in enumerate(records, 1):  # noqa: B007 - the count is the result
-            self.stream.write(line(record) + end)
-        return count
+        batch: list[str] = []
+        for record in records:
+            batch.append(line(record))
+            if len(batch) == 512:  # one write per batch: far fewer calls than lines
+                self.stream.write(end.join(batch) + end)
+                count += len(batch)
+                batch.clear()
+        if batch:
+            self.stream.write(end.join(batch) + end)
+        return count + len(batch)
 
     def _json_array(self, records: Iterable[Record]) -> int:
         count = 0
@@ -162,6 +172,8 @@ class Output:
             self.stream.write(text)
             return
         self.stream.flush()
+        import subprocess
+
         env = dict(os.environ)
         env.setdefault("LESS", "FRX")
         try:
@@ -269,6 +281,8 @@ def article_view(article: Article, body: str) -> list[RenderableType]:
     """A title in bold, a dim metadata line, then the body's blocks, wrapped and styled."""
     from rich.padding import Padding
     from rich.table import Table
+
+    from . import structure
 
     views: list[RenderableType] = [
         _text(article.title, "bold"),

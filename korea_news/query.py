@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -25,6 +24,8 @@ def period(text: str, end: bool) -> dt.date:
         if month is None:
             return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
         if day is None:
+            import calendar
+
             last = calendar.monthrange(year, month)[1]
             return dt.date(year, month, last if end else 1)
         return dt.date(year, month, day)

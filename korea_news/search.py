@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from . import frontmatter
+from . import cache, frontmatter
 from .archive import Archive
 from .model import Article, InvalidArticle, KnError, Match
 from .query import Filter
@@ -46,7 +47,66 @@ def compile_pattern(
         regex = re.compile(combined, flags | re.MULTILINE)
     except re.error as error:
         raise KnError(f"bad pattern {combined!r}: {error}") from None
-    return Pattern(regex, whole_body=not any(_LOOKS_AROUND.search(s) for s in sources))
+    return Pattern(
+        regex,
+        whole_body=not any(_LOOKS_AROUND.search(s) for s in sources),
+        required=required_words(sources, flags),
+    )
+
+
+MAX_ALTERNATIVES = 32
+
+
+def required_words(sources: Iterable[str], flags: int = 0) -> list[list[str]] | None:
+    """What any match must contain, as word pieces: any of several sets, all of a set.
+
+    None when some match may need no word at all (then every file must be read).
+    """
+    alternatives: list[list[str]] = []
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        for source in sources:
+            for literals in _literals(_parser.parse(source, flags)):
+                found = cache.pieces(" ".join(literals))
+                if not found:
+                    return None
+                alternatives.append(found)
+    except Exception:  # a parser that is not the one we know: read every file
+        return None
+    return alternatives if len(alternatives) <= MAX_ALTERNATIVES else None
+
+
+def _literals(items: Any) -> list[list[str]]:
+    """The literal strings that every match of a parsed pattern contains, per alternative."""
+    from re import _constants as sre  # type: ignore[attr-defined]
+
+    alternatives: list[list[str]] = [[]]
+    run: list[str] = []
+
+    def cross(inner: list[list[str]]) -> list[list[str]]:
+        product = [outer + more for outer in alternatives for more in inner]
+        # Too many alternatives: requiring less is always safe.
+        return product if len(product) <= MAX_ALTERNATIVES else alternatives
+
+    for op, value in items:
+        if op is sre.LITERAL:
+            run.append(chr(value))
+            continue
+        if run:
+            alternatives = [[*outer, "".join(run)] for outer in alternatives]
+            run = []
+        if op is sre.SUBPATTERN:
+            alternatives = cross(_literals(value[-1]))
+        elif op is sre.ATOMIC_GROUP:
+            alternatives = cross(_literals(value))
+        elif op is sre.BRANCH:
+            alternatives = cross([alt for branch in value[1] for alt in _literals(branch)])
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and value[0] >= 1:
+            alternatives = cross(_literals(value[2]))
+    if run:
+        alternatives = [[*outer, "".join(run)] for outer in alternatives]
+    return alternatives
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +115,7 @@ class Pattern:
 
     regex: re.Pattern[str]
     whole_body: bool
+    required: list[list[str]] | None = None  # see required_words()
 
     def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
@@ -83,20 +144,55 @@ def _lines(text: str) -> list[str]:
 
 
 def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article]:
-    """The articles that the filter selects and that have a matching line, in walk order."""
+    """The articles that the filter selects and that have a matching line, in walk order.
+
+    With the cache, a file whose word signature lacks the words the pattern requires is
+    not read at all; without it, the raw text is tested before any YAML is parsed.
+    """
+    signatures = archive.signatures()
+    masks = None
+    if signatures is not None and pattern.required is not None:
+        masks = cache.Query(pattern.required).masks(signatures.vocabulary)
     for entry in archive.entries():
+        stat = entry.stat
+        signature = None
+        if signatures is not None and stat is not None:
+            signature = signatures.get(archive.key(entry), stat)
+            if (
+                signature is not None
+                and masks is not None
+                and not cache.Query.admits(signature, masks)
+            ):
+                continue  # the file lacks the words every match needs
         try:
             data = archive.read_bytes(entry)
-            if not _may_match(data, entry.path, pattern):
+            if signatures is None and not _may_match(data, entry.path, pattern):
                 continue
-            article, body = frontmatter.parse(data, entry.path, entry.id)
+            article = archive.load(entry, data)
         except InvalidArticle as error:
             archive.on_error(error)
             continue
+        text = frontmatter.decode(data, entry.path)
+        if signatures is not None and signature is None and stat is not None:
+            # The title too: YAML may have written it with escapes the raw text lacks.
+            signatures.put(archive.key(entry), stat, f"{text}\n{article.title}")
         if select.matches(article) and (
-            pattern.regex.search(article.title) or pattern.in_lines(body)
+            pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
         ):
             yield article
+    if signatures is not None:
+        signatures.save(complete=True)
+    archive.done(complete=False)
+
+
+def _body(text: str, article: Article) -> str:
+    """The body of a file's text: what follows the front matter."""
+    position = 0
+    for _ in range(article.body_line - 1):
+        position = text.find("\n", position) + 1
+        if position == 0:
+            return ""
+    return text[position:]
 
 
 def _may_match(data: bytes, path: str, pattern: Pattern) -> bool:

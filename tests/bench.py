@@ -98,6 +98,12 @@ for folder, _, files in os.walk(sys.argv[1]):
 """
 
 
+def environment() -> dict[str, str]:
+    """As a user's shell has it: bytecode cached, output buffered, the cache on."""
+    drop = ("KN_ARCHIVE", "KN_NO_CACHE", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+    return {key: value for key, value in os.environ.items() if key not in drop}
+
+
 def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float, int]]:
     root = base / f"archive-{size}"
     articles = root / "articles"
@@ -106,8 +112,7 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
         generate(articles, size)
     cache = base / f"cache-{size}"
     shutil.rmtree(cache, ignore_errors=True)
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "KN_ARCHIVE": str(articles)}
-    env.pop("KN_NO_CACHE", None)
+    env = {**environment(), "XDG_CACHE_HOME": str(cache), "KN_ARCHIVE": str(articles)}
     rows = []
     # The first run, with nothing cached, against a bare read-and-parse loop.
     first, memory = run([*KN, "list"], root, env)
@@ -117,11 +122,23 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
     grep_l, _ = median(["grep", "-rl", RARE, "articles/"], root, env, repeat)
     rows.append((f"first kn search -l {RARE} / grep -rl", first_search, grep_l, memory))
     pairs = [
-        (f"kn search -l {RARE} / grep -rl", [*KN, "search", "-l", RARE], ["grep", "-rl", RARE, "articles/"]),
-        (f"kn search -c -i {RARE} / grep -rci", [*KN, "search", "-c", "-i", RARE], ["grep", "-rci", RARE, "articles/"]),
+        (
+            f"kn search -l {RARE} / grep -rl",
+            [*KN, "search", "-l", RARE],
+            ["grep", "-rl", RARE, "articles/"],
+        ),
+        (
+            f"kn search -c -i {RARE} / grep -rci",
+            [*KN, "search", "-c", "-i", RARE],
+            ["grep", "-rci", RARE, "articles/"],
+        ),
         ("kn list / grep -r '^title:'", [*KN, "list"], ["grep", "-r", "^title:", "articles/"]),
         ("kn facts / grep -r '•'", [*KN, "facts"], ["grep", "-r", "•", "articles/"]),
-        ("kn list --tag nuclear / grep -rl nuclear", [*KN, "list", "--tag", "nuclear"], ["grep", "-rl", "nuclear", "articles/"]),
+        (
+            "kn list --tag nuclear / grep -rl nuclear",
+            [*KN, "list", "--tag", "nuclear"],
+            ["grep", "-rl", "nuclear", "articles/"],
+        ),
     ]
     for label, kn_command, grep_command in pairs:
         kn_time, memory = median(kn_command, root, env, repeat)
@@ -133,7 +150,7 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
 def startup(repeat: int) -> tuple[str, float, float, int]:
     """kn list on the bundled archive against importing click, the framework's floor."""
     here = Path(__file__).resolve().parent.parent
-    env = {k: v for k, v in os.environ.items() if k not in ("KN_ARCHIVE", "KN_NO_CACHE")}
+    env = environment()
     kn_time, memory = median([*KN, "list"], here, env, repeat * 3)
     click_time, _ = median([sys.executable, "-c", "import click"], here, env, repeat * 3)
     return ("kn list | cat (bundled) / python -c 'import click'", kn_time, click_time, memory)
