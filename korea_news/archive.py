@@ -89,7 +89,7 @@ class Archive:
         self.on_error = on_error
         self.progress = progress
         self._cache_folder = cache.folder(self.root) if use_cache else None
-        self._meta: cache.Store | None = None
+        self._meta = cache.Shelf(self._cache_folder, "meta") if self._cache_folder else None
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self._read_count = 0
         self._by_id: dict[str, Entry] | None = None  # for find(): walked once
@@ -172,24 +172,26 @@ class Archive:
     def load(self, entry: Entry, data: bytes | None = None) -> Article:
         """An entry's article, from the cache while its file is unchanged; else read."""
         stat = entry.stat
-        meta = self._store() if stat is not None else None
         found: Article | InvalidArticle | None = None
-        if meta is not None and stat is not None:
-            record = meta.get(entry.real[self._cut :], stat)
+        store = None
+        if stat is not None and self._meta is not None:
+            folder, name = self.place(entry)
+            store = self._meta.store(folder)
+            record = store.get(name, stat)
             if record is not None:
                 found = cache.from_record(record, entry.id, entry.path)
         if found is None:
             found = self._parse(entry, data)
-            if meta is not None and entry.stat is not None:
-                meta.put(entry.real[self._cut :], entry.stat, cache.to_record(found))
+            if store is not None and stat is not None:
+                store.put(name, stat, cache.to_record(found))
         if isinstance(found, InvalidArticle):
             raise found
         return found
 
-    def _store(self) -> cache.Store | None:
-        if self._meta is None and self._cache_folder is not None:
-            self._meta = cache.Store(os.path.join(self._cache_folder, "meta"))
-        return self._meta
+    def place(self, entry: Entry) -> tuple[str, str]:
+        """An entry's folder inside the archive and its file name, as the cache keeps them."""
+        folder, _, name = entry.real[self._cut :].rpartition(os.sep)
+        return folder, name
 
     def _parse(self, entry: Entry, data: bytes | None) -> Article | InvalidArticle:
         self._read_count += 1
@@ -202,29 +204,29 @@ class Archive:
         except InvalidArticle as error:
             return error
 
-    def signatures(self) -> cache.Signatures | None:
-        """The word signatures of the files, when the cache is used."""
-        return cache.Signatures(self._cache_folder) if self._cache_folder else None
+    def signatures(self, required: list[list[bytes]] | None) -> cache.Signatures | None:
+        """The word signatures of the files, when the cache is used (see cache.py)."""
+        if self._cache_folder is None:
+            return None
+        return cache.Signatures(self._cache_folder, required)
 
-    def key(self, entry: Entry) -> str:
-        """An entry's name in the cache: its real path inside the archive."""
-        return entry.real[self._cut :]
-
-    def done(self, complete: bool) -> None:
-        """Save what was read; `complete` when every file of the archive was seen."""
+    def done(self) -> None:
+        """Save what was read, at the end of a walk over the whole archive."""
         if self.progress is not None and self._read_count >= 256:
             self.progress(self._read_count, True)
         if self._meta is not None:
-            self._meta.save(complete)
+            self._meta.close()
 
     def articles(self) -> Iterator[Article]:
         """Every readable article, in walk order; the others are reported to on_error."""
+        if self._meta is not None:
+            self._meta.prune = True  # every file is asked for: the cache forgets the others
         for entry in self.entries():
             try:
                 yield self.load(entry)
             except InvalidArticle as error:
                 self.on_error(error)
-        self.done(complete=True)
+        self.done()
 
     def find(self, name: str) -> Entry:
         """The article named by an exact ID, a unique ID prefix, or a path to its file."""

@@ -7,12 +7,15 @@ unchanged; anything else is read again. Two things are kept:
 
 - `meta`: each file's parsed front matter (or the problem that made it invalid), so
   that listing does not parse YAML;
-- `words`: a signature of each file's words (two bits per word in 4,096), so that a
-  search reads only the files that may hold the words its pattern requires.
+- `words`: a signature of each file's words (two bits per word in 4,096) and the words
+  themselves, so that a search reads only the files that may hold the words its pattern
+  requires.
 
-Files are written whole to a temporary name and renamed into place, so concurrent runs
-see an old cache or a new one, never a torn one. A cache that cannot be read, written or
-understood is ignored (and rebuilt when it can be): kn never fails because of it.
+Both are kept per archive folder, in one file each: a walk reads a folder's files
+together, so only one folder's entries are in memory at a time. Files are written whole
+under a temporary name and renamed into place, so concurrent runs see an old cache file or
+a new one, never a torn one. A cache file that cannot be read, written or understood is
+ignored (and rebuilt when it can be): kn never fails because of it.
 """
 
 from __future__ import annotations
@@ -30,43 +33,71 @@ from typing import Any
 
 from .model import Article, InvalidArticle
 
-VERSION = 1
+VERSION = 2
 SIGNATURE_BITS = 4096
 SIGNATURE_BYTES = SIGNATURE_BITS // 8
 Stat = tuple[int, int, int]  # size, mtime_ns, inode
+Bits = tuple[int, int, int, int]  # a word's two bits: byte, mask, byte, mask
 
-# Words as a case-insensitive search sees them: ASCII letters and digits, lower case. The
-# four non-ASCII letters that Python's re matches with ASCII ones under IGNORECASE are
-# folded first, so that a word index never hides a match.
-_FOLD = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "K": "k"})
-_WORD = re.compile(r"[a-z0-9]{3,}")
+# Words as a case-insensitive search sees them: ASCII letters and digits, lower case, at
+# least three. The four non-ASCII letters that Python's re matches with ASCII ones under
+# IGNORECASE (İ ı ſ K) are folded first, so that the signatures never hide a match.
+_FOLDS = ((b"\xc4\xb0", b"i"), (b"\xc4\xb1", b"i"), (b"\xc5\xbf", b"s"), (b"\xe2\x84\xaa", b"k"))
+_SEPARATE = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
+_BITS: dict[bytes, Bits] = {}
 
 
 def folder(root: str) -> str:
     """The cache folder of the archive whose real path is `root`."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    encoded = root.encode("utf-8", "surrogateescape")
-    name = re.sub(r"[^A-Za-z0-9]+", "-", os.path.basename(root))[:40]
-    digest = f"{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}"
-    return os.path.join(base, "kn", f"{name}-{digest}")
+    return os.path.join(base, "kn", _name_for(root))
 
 
-def words(text: str) -> set[str]:
-    """The words of a text that a signature records."""
-    return set(_WORD.findall(text.translate(_FOLD).lower()))
+def _name_for(path: str) -> str:
+    encoded = path.encode("utf-8", "surrogateescape")
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", os.path.basename(path))[:40] or "top"
+    return f"{readable}-{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}"
 
 
-def word_bits(word: str) -> tuple[int, int]:
-    crc = zlib.crc32(word.encode("ascii"))
-    return crc % SIGNATURE_BITS, (crc >> 12) % SIGNATURE_BITS
+def words(data: bytes) -> set[bytes]:
+    """The words of a file's bytes that a signature records."""
+    for special, plain in _FOLDS:
+        if special in data:
+            data = data.replace(special, plain)
+    return {word for word in data.lower().translate(_SEPARATE).split() if len(word) > 2}
+
+
+def pieces(literal: str) -> list[bytes]:
+    """The runs of letters and digits in a literal that a file's words must contain."""
+    runs = words(literal.encode("utf-8"))
+    return sorted(runs)
+
+
+def bits(word: bytes) -> Bits:
+    found = _BITS.get(word)
+    if found is None:
+        crc = zlib.crc32(word)
+        first, second = crc % SIGNATURE_BITS, (crc >> 12) % SIGNATURE_BITS
+        found = _BITS[word] = (first >> 3, 1 << (first & 7), second >> 3, 1 << (second & 7))
+    return found
+
+
+def signature(found: Iterable[bytes]) -> bytes:
+    result = bytearray(SIGNATURE_BYTES)
+    for word in found:
+        first, first_mask, second, second_mask = bits(word)
+        result[first] |= first_mask
+        result[second] |= second_mask
+    return bytes(result)
 
 
 class Store:
-    """One marshal file of {key: ((size, mtime_ns, inode), value)} and one more value of
-    its own, read once and written whole."""
+    """The entries of one archive folder's files: {name: ((size, mtime_ns, inode), value)},
+    and one value of the folder's own; read once, written whole, and only if changed."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, folder: str) -> None:
         self.path = path
+        self.folder = folder
         self.old, self.extra = self._load()
         self.new: dict[str, tuple[Stat, Any]] = {}
         self.changed = False
@@ -82,42 +113,73 @@ class Store:
             finally:
                 if collecting:
                     gc.enable()
-            if isinstance(data, tuple) and len(data) == 3 and data[0] == VERSION:
-                entries, extra = data[1], data[2]
-                return (entries, extra) if isinstance(entries, dict) else ({}, None)
+            if (
+                isinstance(data, tuple)
+                and len(data) == 4
+                and data[:2] == (VERSION, self.folder)
+                and isinstance(data[2], dict)
+            ):
+                return data[2], data[3]
         except (OSError, EOFError, ValueError, TypeError):
             pass
         return {}, None
 
-    def get(self, key: str, stat: Stat) -> Any:
+    def get(self, name: str, stat: Stat) -> Any:
         """The value kept for a file, if the file has not changed since; else None."""
-        found = self.old.get(key)
+        found = self.old.get(name)
         if found is None or found[0] != stat:
             return None
-        self.new[key] = found
+        self.new[name] = found
         return found[1]
 
-    def put(self, key: str, stat: Stat, value: Any) -> None:
-        self.new[key] = (stat, value)
+    def put(self, name: str, stat: Stat, value: Any) -> None:
+        self.new[name] = (stat, value)
         self.changed = True
 
-    def save(self, complete: bool) -> None:
-        """Write what this run saw; entries of files it did not see are kept unless complete."""
-        if complete:
-            self.changed |= len(self.new) != len(self.old)
-        else:
+    def save(self, prune: bool) -> None:
+        """Write the entries this run saw; with `prune`, the others are of files now gone."""
+        if not prune:
             self.new = {**self.old, **self.new}
-        if not self.changed:
+        if not self.changed and len(self.new) == len(self.old):
             return
         temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             with open(temporary, "wb") as file:
-                marshal.dump((VERSION, self.new, self.extra), file)
+                marshal.dump((VERSION, self.folder, self.new, self.extra), file)
             os.replace(temporary, self.path)
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+class Shelf:
+    """The stores of one kind, one per archive folder, one of them in memory at a time."""
+
+    def __init__(self, directory: str, kind: str) -> None:
+        self.directory = os.path.join(directory, kind)
+        self.current: Store | None = None
+        self.prune = False  # set by a walk that asks for every file of each folder
+
+    def store(self, folder: str) -> Store:
+        """The store of a folder; the previous folder's is saved and let go."""
+        if self.current is None or self.current.folder != folder:
+            self.close()
+            path = os.path.join(self.directory, _name_for(folder or "."))
+            self.current = self.opened(Store(path, folder))
+        return self.current
+
+    def opened(self, store: Store) -> Store:
+        return store
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.closing(self.current)
+            self.current.save(self.prune)
+            self.current = None
+
+    def closing(self, store: Store) -> None:
+        pass
 
 
 def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
@@ -167,74 +229,57 @@ def from_record(record: Any, article_id: str, path: str) -> Article | InvalidArt
         return None
 
 
-class Signatures:
-    """Word signatures of the articles, and every word they hold, to narrow a search.
+class Signatures(Shelf):
+    """Word signatures of the files, to tell which may hold a pattern's words.
 
-    The words are kept in the same file as the signatures, so that a signature is never
-    read beside a list of words that lacks its own.
+    Each folder's store keeps the words its signatures hold, written in the same file, so
+    that a signature is never read beside a list of words that lacks its own.
     """
 
-    def __init__(self, directory: str) -> None:
-        self.store = Store(os.path.join(directory, "words"))
-        extra = self.store.extra
-        self.vocabulary: set[str] = set(extra) if isinstance(extra, list) else set()
-        if not isinstance(extra, list):
-            self.store.old = {}
+    def __init__(self, directory: str, required: list[list[bytes]] | None) -> None:
+        super().__init__(directory, "words")
+        self.prune = True  # a search asks for every file's signature
+        self.required = required or []
+        self.narrows = required is not None
+        self.vocabulary: set[bytes] = set()
+        self.masks: list[list[list[Bits]]] = []
 
-    def get(self, key: str, stat: Stat) -> bytes | None:
-        value = self.store.get(key, stat)
-        return value if isinstance(value, bytes) and len(value) == SIGNATURE_BYTES else None
+    def opened(self, store: Store) -> Store:
+        if isinstance(store.extra, list):
+            self.vocabulary = set(store.extra)
+        else:
+            store.old, self.vocabulary = {}, set()
+        self.masks = [
+            [[bits(word) for word in self.vocabulary if piece in word] for piece in alternative]
+            for alternative in self.required
+        ]
+        return store
 
-    def put(self, key: str, stat: Stat, text: str) -> bytes:
-        """Record the signature of a file's text, and return it."""
-        found = words(text)
-        signature = bytearray(SIGNATURE_BYTES)
-        for word in found:
-            for bit in word_bits(word):
-                signature[bit >> 3] |= 1 << (bit & 7)
-        if not found <= self.vocabulary:
-            self.vocabulary |= found
-            self.store.extra = None  # the word list is written again
-        self.store.put(key, stat, bytes(signature))
-        return bytes(signature)
+    def closing(self, store: Store) -> None:
+        if store.changed:
+            store.extra = sorted(self.vocabulary)
 
-    def save(self, complete: bool) -> None:
-        if self.store.extra is None:
-            self.store.extra = sorted(self.vocabulary)
-        self.store.save(complete)
+    def admits(self, folder: str, name: str, stat: Stat) -> bool | None:
+        """Whether the file may match; None when its signature is not known."""
+        found = self.store(folder).get(name, stat)
+        if not isinstance(found, bytes) or len(found) != SIGNATURE_BYTES:
+            return None
+        if not self.narrows:
+            return True
+        for alternative in self.masks:
+            for words_for_piece in alternative:
+                for first, first_mask, second, second_mask in words_for_piece:
+                    if found[first] & first_mask and found[second] & second_mask:
+                        break
+                else:
+                    break  # no word of this file holds the piece
+            else:
+                return True
+        return False
 
-
-class Query:
-    """What a pattern requires of a file's words: any of several sets of word pieces."""
-
-    def __init__(self, alternatives: Iterable[Iterable[str]]) -> None:
-        self.alternatives = [sorted(set(pieces)) for pieces in alternatives]
-
-    def masks(self, vocabulary: Iterable[str]) -> list[list[list[tuple[int, int]]]]:
-        """Per alternative, per piece: the bit pairs of the known words that contain it."""
-        known = sorted(vocabulary)
-        result = []
-        for pieces in self.alternatives:
-            per_piece = []
-            for piece in pieces:
-                per_piece.append([word_bits(word) for word in known if piece in word])
-            result.append(per_piece)
-        return result
-
-    @staticmethod
-    def admits(signature: bytes, masks: list[list[list[tuple[int, int]]]]) -> bool:
-        """Whether a file with this signature may match (never False when it does)."""
-
-        def has(bits: tuple[int, int]) -> bool:
-            return all(signature[bit >> 3] & (1 << (bit & 7)) for bit in bits)
-
-        return any(
-            all(any(has(bits) for bits in words_for_piece) for words_for_piece in pieces)
-            for pieces in masks
-        )
-
-
-def pieces(text: str) -> list[str]:
-    """The runs of letters and digits in a literal that a file's words must contain."""
-    runs = re.findall(r"[a-z0-9]+", text.translate(_FOLD).lower())
-    return [run for run in runs if len(run) >= 3]
+    def put(self, folder: str, name: str, stat: Stat, data: bytes) -> None:
+        """Record the signature of a file's bytes."""
+        store = self.store(folder)
+        found = words(data)
+        self.vocabulary |= found
+        store.put(name, stat, signature(found))

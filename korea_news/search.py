@@ -57,12 +57,12 @@ def compile_pattern(
 MAX_ALTERNATIVES = 32
 
 
-def required_words(sources: Iterable[str], flags: int = 0) -> list[list[str]] | None:
+def required_words(sources: Iterable[str], flags: int = 0) -> list[list[bytes]] | None:
     """What any match must contain, as word pieces: any of several sets, all of a set.
 
     None when some match may need no word at all (then every file must be read).
     """
-    alternatives: list[list[str]] = []
+    alternatives: list[list[bytes]] = []
     try:
         from re import _parser  # type: ignore[attr-defined]
 
@@ -115,7 +115,7 @@ class Pattern:
 
     regex: re.Pattern[str]
     whole_body: bool
-    required: list[list[str]] | None = None  # see required_words()
+    required: list[list[bytes]] | None = None  # see required_words()
 
     def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
@@ -149,21 +149,16 @@ def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article
     With the cache, a file whose word signature lacks the words the pattern requires is
     not read at all; without it, the raw text is tested before any YAML is parsed.
     """
-    signatures = archive.signatures()
-    masks = None
-    if signatures is not None and pattern.required is not None:
-        masks = cache.Query(pattern.required).masks(signatures.vocabulary)
+    signatures = archive.signatures(pattern.required)
     for entry in archive.entries():
         stat = entry.stat
-        signature = None
+        known = False
         if signatures is not None and stat is not None:
-            signature = signatures.get(archive.key(entry), stat)
-            if (
-                signature is not None
-                and masks is not None
-                and not cache.Query.admits(signature, masks)
-            ):
+            folder, name = archive.place(entry)
+            admits = signatures.admits(folder, name, stat)
+            if admits is False:
                 continue  # the file lacks the words every match needs
+            known = admits is not None
         try:
             data = archive.read_bytes(entry)
             if signatures is None and not _may_match(data, entry.path, pattern):
@@ -172,17 +167,17 @@ def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article
         except InvalidArticle as error:
             archive.on_error(error)
             continue
-        text = frontmatter.decode(data, entry.path)
-        if signatures is not None and signature is None and stat is not None:
+        if signatures is not None and stat is not None and not known:
             # The title too: YAML may have written it with escapes the raw text lacks.
-            signatures.put(archive.key(entry), stat, f"{text}\n{article.title}")
+            signatures.put(folder, name, stat, data + b"\n" + article.title.encode())
+        text = frontmatter.decode(data, entry.path)
         if select.matches(article) and (
             pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
         ):
             yield article
     if signatures is not None:
-        signatures.save(complete=True)
-    archive.done(complete=False)
+        signatures.close()
+    archive.done()
 
 
 def _body(text: str, article: Article) -> str:
