@@ -57,6 +57,7 @@ class Entry(NamedTuple):
     path: str  # as shown to the user
     real: str  # absolute, symlinks resolved
     stat: cache.Stat | None = None  # size, mtime_ns and inode, when the cache is used
+    place: tuple[str, str] = ("", "")  # its folder inside the archive and its name, for the cache
 
     @classmethod
     def of(cls, article: Article) -> Entry:
@@ -108,6 +109,7 @@ class Archive:
         folders = [(self.root, self.shown_root)]
         while folders:
             folder, shown = folders.pop()
+            inside = folder[self._cut :]
             try:
                 with os.scandir(folder) as scan:
                     items = sorted(scan, key=_name)
@@ -148,7 +150,8 @@ class Archive:
                         stat = (found.st_size, found.st_mtime_ns, found.st_ino)
                     except OSError:
                         pass
-                yield _new_entry(Entry, (article_id, path, real, stat))
+                place = self._place(real) if is_link else (inside, name)
+                yield _new_entry(Entry, (article_id, path, real, stat, place))
             folders.extend(reversed(below))
 
     def read_bytes(self, entry: Entry) -> bytes:
@@ -175,7 +178,7 @@ class Archive:
         found: Article | InvalidArticle | None = None
         store = None
         if stat is not None and self._meta is not None:
-            folder, name = self.place(entry)
+            folder, name = entry.place
             store = self._meta.store(folder)
             record = store.get(name, stat)
             if record is not None:
@@ -188,9 +191,8 @@ class Archive:
             raise found
         return found
 
-    def place(self, entry: Entry) -> tuple[str, str]:
-        """An entry's folder inside the archive and its file name, as the cache keeps them."""
-        folder, _, name = entry.real[self._cut :].rpartition(os.sep)
+    def _place(self, real: str) -> tuple[str, str]:
+        folder, _, name = real[self._cut :].rpartition(os.sep)
         return folder, name
 
     def _parse(self, entry: Entry, data: bytes | None) -> Article | InvalidArticle:

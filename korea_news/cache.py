@@ -50,7 +50,8 @@ _BITS: dict[bytes, Bits] = {}
 def folder(root: str) -> str:
     """The cache folder of the archive whose real path is `root`."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "kn", _name_for(root))
+    # The format's version names a folder of its own: an older kn's files are never read.
+    return os.path.join(base, "kn", f"v{VERSION}", _name_for(root))
 
 
 def _name_for(path: str) -> str:

@@ -154,7 +154,7 @@ def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article
         stat = entry.stat
         known = False
         if signatures is not None and stat is not None:
-            folder, name = archive.place(entry)
+            folder, name = entry.place
             admits = signatures.admits(folder, name, stat)
             if admits is False:
                 continue  # the file lacks the words every match needs

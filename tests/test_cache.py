@@ -1,0 +1,190 @@
+"""The cache is invisible: every command prints the same with it, without it, and after
+any change to the archive or damage to the cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import article
+from korea_news import cache
+from korea_news.search import compile_pattern, required_words
+
+COMMANDS = [
+    ["list"],
+    ["list", "--format", "json"],
+    ["list", "--tag", "nuclear", "--since", "2017"],
+    ["search", "coal"],
+    ["search", "-l", "-i", "KOREA"],
+    ["search", "-c", "-w", "iron|Kim"],
+    ["search", "--format", "jsonl", "mi[sx]sile"],
+    ["search", "Escaped"],
+    ["facts"],
+    ["show"],
+    ["check"],
+]
+
+
+@pytest.fixture
+def cached(kn, make_archive, tmp_path, monkeypatch):
+    """An archive, and a function that runs every command with and without the cache."""
+    root = make_archive(
+        {
+            "2017/a.txt": article(
+                "Coal ban",
+                "2017-08-07",
+                body="\nNew rules:\n- coal\n- iron ore\n",
+                tags="[sanctions]",
+            ),
+            "2017/b.txt": article(
+                "Missile test",
+                "2017-09-03",
+                body="North Korea fired a missile.\n",
+                tags="[nuclear]",
+            ),
+            "2018/c.txt": article("Kim meets Moon", "2018-04-27", body="Kim and Moon met.\n"),
+            "2018/d.txt": article('"Escaped \\u2019 title"', "2018-05-01", body="Body.\n"),
+            "2019/bad.txt": "---\ntitle: [broken\n---\n",
+        }
+    )
+    cache_home = tmp_path / "cache-home"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+
+    def compare() -> None:
+        for command in COMMANDS:
+            plain = kn("--no-cache", *command)
+            for attempt in ("fills the cache", "reads the cache"):
+                with_cache = kn(*command, env={"KN_NO_CACHE": ""})
+                assert (with_cache.exit_code, with_cache.stdout, with_cache.stderr) == (
+                    plain.exit_code,
+                    plain.stdout,
+                    plain.stderr,
+                ), (command, attempt)
+
+    compare.root = root
+    compare.cache_home = cache_home
+    return compare
+
+
+def cache_files(home: Path) -> list[Path]:
+    return [path for path in home.rglob("*") if path.is_file()]
+
+
+def test_the_cache_is_used_and_changes_nothing(cached):
+    cached()
+    assert cache_files(cached.cache_home), "the cache should have been written"
+    assert not any(str(cached.root) in str(path) for path in cache_files(cached.cache_home))
+
+
+def test_after_an_edit(cached):
+    cached()
+    (cached.root / "2017" / "a.txt").write_text(
+        article("Coal and oil ban", "2017-08-08", body="\n- oil\n"), encoding="utf-8"
+    )
+    cached()
+
+
+def test_after_a_deletion_and_a_new_file(cached):
+    cached()
+    (cached.root / "2018" / "c.txt").unlink()
+    (cached.root / "2020").mkdir()
+    (cached.root / "2020" / "e.txt").write_text(
+        article("Coal again", "2020-01-01"), encoding="utf-8"
+    )
+    cached()
+
+
+def test_after_a_rename(cached):
+    cached()
+    os.rename(cached.root / "2017" / "b.txt", cached.root / "2018" / "renamed.txt")
+    cached()
+
+
+def test_after_an_edit_that_keeps_the_mtime_but_not_the_size(cached):
+    cached()
+    path = cached.root / "2017" / "b.txt"
+    before = path.stat()
+    path.write_text(
+        article("Missile test", "2017-09-03", body="Now about coal.\n", tags="[nuclear]"),
+        encoding="utf-8",
+    )
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    cached()
+
+
+def test_after_a_file_is_replaced_by_another_with_the_same_size_and_mtime(cached):
+    cached()
+    path = cached.root / "2018" / "c.txt"
+    before = path.stat()
+    replacement = cached.root / "2018" / "c.new"
+    replacement.write_text(
+        article("Kim meets Roon", "2018-04-27", body="Kim and Roon met.\n"), encoding="utf-8"
+    )
+    assert replacement.stat().st_size == before.st_size
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(replacement, path)  # a new inode
+    cached()
+
+
+def test_a_corrupt_cache_is_ignored(cached):
+    cached()
+    for path in cache_files(cached.cache_home):
+        path.write_bytes(b"\x00garbage" * 10)
+    cached()
+    for path in cache_files(cached.cache_home):
+        path.write_bytes(b"")
+    cached()
+
+
+def test_an_unwritable_cache_is_bypassed_without_a_word(cached):
+    cached.cache_home.write_text("not a folder", encoding="utf-8")
+    cached()
+
+
+def test_no_cache_and_kn_no_cache_write_nothing(kn, make_archive, tmp_path, monkeypatch):
+    make_archive({"a.txt": article("A")})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    assert kn("--no-cache", "list", env={"KN_NO_CACHE": ""}).exit_code == 0
+    assert kn("list", env={"KN_NO_CACHE": "1"}).exit_code == 0
+    assert not (tmp_path / "home").exists()
+    assert kn("list", env={"KN_NO_CACHE": ""}).exit_code == 0
+    assert (tmp_path / "home").exists()
+
+
+def signed(directory: Path, pattern: str, data: bytes, flags: int = 0) -> cache.Signatures:
+    """Signatures that recorded one file's bytes, written out and read back."""
+    writer = cache.Signatures(str(directory), None)
+    writer.put("", "f", (1, 2, 3), data)
+    writer.close()
+    return cache.Signatures(str(directory), required_words([pattern], flags))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("uranium", "URANIUM enrichment"),
+        ("kelvin", "\u212aelvin"),  # Kelvin sign: re ignoring case matches it with k
+        ("sanctions", "\u017fanctions"),  # long s
+        ("istanbul", "\u0130stanbul"),
+        ("north korea", "North Korea"),
+        ("a(b|c)def", "xacdefx"),
+        ("iron|coal", "coal"),
+        ("sanc?tions", "santions"),
+        ("x(?=y)yz{2}", "abc xyzz"),
+    ],
+)
+def test_a_signature_never_rules_out_a_file_that_matches(tmp_path, pattern, text):
+    import re
+
+    assert re.search(pattern, text, re.IGNORECASE), "the example must match"
+    signatures = signed(tmp_path, pattern, text.encode("utf-8"), re.IGNORECASE)
+    assert signatures.admits("", "f", (1, 2, 3)) is True
+
+
+def test_a_signature_rules_out_a_file_without_the_words(tmp_path):
+    signatures = signed(tmp_path, "uranium", b"coal and iron only")
+    assert signatures.admits("", "f", (1, 2, 3)) is False
+    assert signatures.admits("", "f", (9, 9, 9)) is None  # changed since: read it
