@@ -10,7 +10,7 @@ import pytest
 
 from conftest import article
 from korea_news import cache
-from korea_news.search import compile_pattern, required_words
+from korea_news.search import required_words
 
 COMMANDS = [
     ["list"],
