@@ -91,3 +91,14 @@ def test_python_dash_m_works_too(seed_archive, tmp_path, process_env):
         capture_output=True,
     )
     assert result.stdout.decode().startswith(SEED_ID + "\t")
+
+
+def test_a_first_run_over_many_files_shows_progress_on_a_terminal(
+    make_archive, tmp_path, process_env
+):
+    make_archive({f"{i:04}.txt": article(f"Article {i}") for i in range(600)})
+    env = {**process_env, "KN_NO_CACHE": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    screen = in_terminal(["list"], tmp_path, env)
+    assert "reading articles: " in screen
+    again = in_terminal(["list"], tmp_path, env)  # now from the cache: nothing to show
+    assert "reading articles" not in again
