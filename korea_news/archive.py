@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -229,6 +229,44 @@ class Archive:
             except InvalidArticle as error:
                 self.on_error(error)
         self.done()
+
+    def facts(
+        self, entries: Iterable[Entry] | None = None
+    ) -> Iterator[tuple[Article, tuple[cache.FactRow, ...]]]:
+        """Each readable article with its facts: (line, heading, text), in document order.
+
+        With no `entries`, every article of the archive. The facts come from the cache
+        while a file is unchanged; else from its body, read into blocks (structure.py).
+        """
+        if entries is None and self._meta is not None:
+            self._meta.prune = True
+        for entry in self.entries() if entries is None else entries:
+            try:
+                article = self.load(entry)
+                yield article, self._facts(entry, article)
+            except InvalidArticle as error:
+                self.on_error(error)
+        self.done()
+
+    def _facts(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
+        from . import structure
+
+        store = self._meta.current if self._meta is not None and entry.stat else None
+        kept = store.new.get(entry.place[1]) if store is not None else None
+        if kept is not None:
+            found = cache.facts_of(kept[1])
+            if found is not None:
+                return found
+        text = frontmatter.decode(self.read_bytes(entry), entry.path)
+        body = frontmatter.split(text, entry.path).body
+        blocks = structure.parse(body, article.body_line)
+        rows = tuple(
+            (item.line, heading, item.text)
+            for heading, item in structure.facts(blocks, article.title)
+        )
+        if store is not None and kept is not None and len(kept[1]) > 2:
+            store.put(entry.place[1], kept[0], cache.with_facts(kept[1], rows))
+        return rows
 
     def find(self, name: str) -> Entry:
         """The article named by an exact ID, a unique ID prefix, or a path to its file."""

@@ -198,7 +198,20 @@ def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
         dict(found.extra) if found.extra else None,
         found.title_line,
         found.body_line,
+        None,  # the facts, once a `kn facts` has read them: see with_facts()
     )
+
+
+FactRow = tuple[int, str, str]  # line, heading, text
+
+
+def facts_of(record: Any) -> tuple[FactRow, ...] | None:
+    """The facts a record keeps, if any were read yet."""
+    return record[9] if len(record) == 10 and isinstance(record[9], tuple) else None
+
+
+def with_facts(record: tuple[Any, ...], facts: tuple[FactRow, ...]) -> tuple[Any, ...]:
+    return (*record[:9], facts)
 
 
 _NO_EXTRA: dict[str, Any] = {}
@@ -211,7 +224,7 @@ def from_record(record: Any, article_id: str, path: str) -> Article | InvalidArt
     try:
         if len(record) == 2:
             return InvalidArticle(path, record[0], record[1])
-        title, date, source, url, authors, tags, extra, title_line, body_line = record
+        title, date, source, url, authors, tags, extra, title_line, body_line = record[:9]
         when = _date(date) if len(date) == 10 else _datetime(date)
         return Article(
             article_id,

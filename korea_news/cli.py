@@ -34,7 +34,7 @@ class State:
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option = archive
         self.color = color
-        self.no_cache = no_cache or bool(os.environ.get("KN_NO_CACHE"))
+        self.no_cache = no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
         self.failed = False
 
     def problem(self, error: KnError) -> None:
@@ -113,7 +113,9 @@ def filter_options(function: F) -> F:
             "--since", metavar="DATE", help="On or after DATE: 2017, 2017-08 or 2017-08-07."
         ),
         click.option("--until", metavar="DATE", help="On or before DATE (inclusive, same forms)."),
-        click.option("--tag", "tags", multiple=True, help="Has TAG (repeatable: all of them)."),
+        click.option(
+            "--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."
+        ),
         click.option("--source", help="Source contains this text (case-insensitive)."),
         click.option(
             "--where",
@@ -121,7 +123,13 @@ def filter_options(function: F) -> F:
             metavar="KEY=VALUE",
             help="Front-matter KEY equals VALUE, or its list contains it (repeatable).",
         ),
-        click.option("-n", "--limit", type=click.IntRange(min=0), help="At most N records."),
+        click.option(
+            "-n",
+            "--limit",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="At most N articles, the first in the order asked for.",
+        ),
         click.option("--reverse", is_flag=True, help="Oldest first."),
     ]
     for option in reversed(options):
@@ -354,35 +362,23 @@ def facts(
       kn facts --heading sanctions
       kn facts 2017-08-07-north --format jsonl | jq -r .text
     """
-    from . import structure
-
     wanted = _heading_pattern(heading)
     archive = state.archive
-    if names:
-        select = _filter(params)
-        read = (_read(state, archive.find(name)) for name in names)
-        chosen = (document.article for document in read if document is not None)
-        articles: Iterator[Article] = iter(
-            query.ordered(
-                (article for article in chosen if select.matches(article)),
-                params["reverse"],
-                params["limit"],
-            )
-        )
-    else:
-        articles = selection(state, params)
-
-    def found() -> Iterator[Fact]:
-        for article in articles:
-            read = _read(state, Entry.of(article))
-            if read is None:
-                continue
-            blocks = structure.parse(read.body, article.body_line)
-            for title, item in structure.facts(blocks, article.title):
-                if wanted is None or wanted.search(title):
-                    yield Fact(article, item.line, title, item.text)
-
-    count = state.output(fmt).emit(found(), output.fact_line, output.fact_groups)
+    select = _filter(params)
+    named = [archive.find(name) for name in names] if names else None
+    chosen = []
+    for article, rows in archive.facts(named):
+        if select.matches(article):
+            kept = [row for row in rows if wanted is None or wanted.search(row[1])]
+            if kept:
+                chosen.append((article, kept))
+    chosen.sort(key=lambda pair: pair[0].sort_key, reverse=params["reverse"])
+    found = (
+        Fact(article, line, title, text)
+        for article, rows in chosen[: params["limit"]]
+        for line, title, text in rows
+    )
+    count = state.output(fmt).emit(found, output.fact_line, output.fact_groups)
     state.finish(count)
 
 

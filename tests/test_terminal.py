@@ -102,3 +102,14 @@ def test_a_first_run_over_many_files_shows_progress_on_a_terminal(
     assert "reading articles: " in screen
     again = in_terminal(["list"], tmp_path, env)  # now from the cache: nothing to show
     assert "reading articles" not in again
+
+
+def test_shell_completion_offers_article_ids(seed_archive, tmp_path, process_env):
+    env = {
+        **process_env,
+        "_KN_COMPLETE": "bash_complete",
+        "COMP_WORDS": "kn show 2017-08",
+        "COMP_CWORD": "2",
+    }
+    result = subprocess.run([KN], cwd=tmp_path, env=env, capture_output=True, check=True)
+    assert result.stdout.decode() == f"plain,{SEED_ID}\n"
