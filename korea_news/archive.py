@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
 SUFFIX = ".txt"
+PARTS = 2  # a walk can be shared by two processes, one per core
 
 OnError = Callable[[InvalidArticle], None]
 
@@ -98,23 +100,30 @@ class Archive:
     def contains(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
 
-    def entries(self) -> Iterator[Entry]:
+    def entries(self, part: int | None = None) -> Iterator[Entry]:
         """Every article file, in a stable order; hidden files and folders are skipped.
 
-        A folder's files come before its subfolders, each in name order. This loop runs
+        A folder's files come before its subfolders, each in name order. With `part` (0 or
+        1), only the files of every other folder, so that two processes can share a walk;
+        both still see every name, so that both find the same duplicate IDs. This loop runs
         once per file of the archive, so it is written flat, without nested generators.
         """
         seen: dict[str, str] = {}
         use_cache = self._cache_folder is not None
         folders = [(self.root, self.shown_root)]
+        index = -1
         while folders:
             folder, shown = folders.pop()
+            index += 1
+            mine = part is None or index % PARTS == part
             inside = folder[self._cut :]
             try:
                 with os.scandir(folder) as scan:
                     items = sorted(scan, key=_name)
             except OSError as error:
-                self.on_error(InvalidArticle(shown, 1, f"cannot read folder: {error.strerror}"))
+                if mine:
+                    message = f"cannot read folder: {error.strerror}"
+                    self.on_error(InvalidArticle(shown, 1, message))
                 continue
             below = []
             for item in items:
@@ -135,11 +144,14 @@ class Archive:
                 if is_link:
                     real = os.path.realpath(real)
                     if not (self.contains(real) and os.path.isfile(real)):
-                        message = "symbolic link to a file outside the archive, or to no file"
-                        self.on_error(InvalidArticle(path, 1, message))
+                        if mine:
+                            message = "symbolic link to a file outside the archive, or to no file"
+                            self.on_error(InvalidArticle(path, 1, message))
                         continue
                 article_id = name[:-4]
                 first = seen.setdefault(article_id, path)
+                if not mine:
+                    continue
                 if first is not path:
                     self.on_error(InvalidArticle(path, 1, f"duplicate ID, also {first}"))
                     continue
@@ -213,59 +225,53 @@ class Archive:
         return cache.Signatures(self._cache_folder, required)
 
     def done(self) -> None:
-        """Save what was read, at the end of a walk over the whole archive."""
+        """Save what was read, at the end of a walk or of a run of look-ups."""
         if self.progress is not None and self._read_count >= 256:
             self.progress(self._read_count, True)
         if self._meta is not None:
             self._meta.close()
+            self._meta.prune = False  # only a whole walk may forget files it did not see
 
     def articles(self) -> Iterator[Article]:
         """Every readable article, in walk order; the others are reported to on_error."""
-        if self._meta is not None:
-            self._meta.prune = True  # every file is asked for: the cache forgets the others
-        for entry in self.entries():
-            try:
-                yield self.load(entry)
-            except InvalidArticle as error:
-                self.on_error(error)
-        self.done()
+        for _, article in self.loaded():
+            yield article
 
-    def facts(
-        self, entries: Iterable[Entry] | None = None
-    ) -> Iterator[tuple[Article, tuple[cache.FactRow, ...]]]:
-        """Each readable article with its facts: (line, heading, text), in document order.
-
-        With no `entries`, every article of the archive. The facts come from the cache
-        while a file is unchanged; else from its body, read into blocks (structure.py).
-        """
+    def loaded(self, entries: Iterable[Entry] | None = None) -> Iterator[tuple[Entry, Article]]:
+        """Each readable entry with its article: all of the archive's with no `entries`."""
         if entries is None and self._meta is not None:
-            self._meta.prune = True
+            self._meta.prune = True  # every file is asked for: the cache forgets the others
         for entry in self.entries() if entries is None else entries:
             try:
-                article = self.load(entry)
-                yield article, self._facts(entry, article)
+                yield entry, self.load(entry)
             except InvalidArticle as error:
                 self.on_error(error)
         self.done()
 
-    def _facts(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
+    def facts(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
+        """An article's facts, (line, heading, text) in document order.
+
+        From the cache while the file is unchanged; else from its body, read into blocks
+        (structure.py). Call done() after the last.
+        """
         from . import structure
 
-        store = self._meta.current if self._meta is not None and entry.stat else None
-        kept = store.new.get(entry.place[1]) if store is not None else None
-        if kept is not None:
-            found = cache.facts_of(kept[1])
+        store = record = None
+        if self._meta is not None and entry.stat is not None:
+            store = self._meta.store(entry.place[0])
+            record = store.record(entry.place[1], entry.stat)
+            found = cache.facts_of(record) if record is not None else None
             if found is not None:
                 return found
         text = frontmatter.decode(self.read_bytes(entry), entry.path)
         body = frontmatter.split(text, entry.path).body
         blocks = structure.parse(body, article.body_line)
         rows = tuple(
-            (item.line, heading, item.text)
+            (item.line, sys.intern(heading), item.text)
             for heading, item in structure.facts(blocks, article.title)
         )
-        if store is not None and kept is not None and len(kept[1]) > 2:
-            store.put(entry.place[1], kept[0], cache.with_facts(kept[1], rows))
+        if store is not None and record is not None and entry.stat is not None:
+            store.put(entry.place[1], entry.stat, cache.with_facts(record, rows))
         return rows
 
     def find(self, name: str) -> Entry:

@@ -137,6 +137,11 @@ class Store:
         self.new[name] = (stat, value)
         self.changed = True
 
+    def record(self, name: str, stat: Stat) -> Any:
+        """The value this run keeps for a file: put or found valid; else None."""
+        found = self.new.get(name) or self.old.get(name)
+        return found[1] if found is not None and found[0] == stat else None
+
     def save(self, prune: bool) -> None:
         """Write the entries this run saw; with `prune`, the others are of files now gone."""
         if not prune:
@@ -207,11 +212,14 @@ FactRow = tuple[int, str, str]  # line, heading, text
 
 def facts_of(record: Any) -> tuple[FactRow, ...] | None:
     """The facts a record keeps, if any were read yet."""
-    return record[9] if len(record) == 10 and isinstance(record[9], tuple) else None
+    if isinstance(record, tuple) and len(record) == 10 and isinstance(record[9], tuple):
+        return record[9]
+    return None
 
 
-def with_facts(record: tuple[Any, ...], facts: tuple[FactRow, ...]) -> tuple[Any, ...]:
-    return (*record[:9], facts)
+def with_facts(record: Any, facts: tuple[FactRow, ...]) -> Any:
+    """A record with its article's facts; an invalid article's record stays as it is."""
+    return (*record[:9], facts) if isinstance(record, tuple) and len(record) >= 9 else record
 
 
 _NO_EXTRA: dict[str, Any] = {}
@@ -241,6 +249,18 @@ def from_record(record: Any, article_id: str, path: str) -> Article | InvalidArt
         )
     except (TypeError, ValueError):
         return None
+
+
+def pack(article: Article) -> Any:
+    """An article as marshal data, to cross from one process to another."""
+    return (to_record(article), article.id, article.path)
+
+
+def unpack(data: Any) -> Article:
+    article = from_record(*data)
+    if not isinstance(article, Article):
+        raise ValueError("not an article")
+    return article
 
 
 class Signatures(Shelf):

@@ -308,7 +308,7 @@ def search(
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     compiled = searching.compile_pattern(wanted, fixed, ignore_case, words)
     archive = state.archive
-    found = searching.find(archive, compiled, _filter(params))
+    found = searching.find(archive, compiled, _filter(params), first=quiet)
     if quiet:
         if next(found, None) is not None:
             click.get_current_context().exit(EXIT_FOUND)
@@ -366,19 +366,27 @@ def facts(
     archive = state.archive
     select = _filter(params)
     named = [archive.find(name) for name in names] if names else None
-    chosen = []
-    for article, rows in archive.facts(named):
-        if select.matches(article):
+    # Sorted first, then read: one article's facts in memory at a time, not the archive's.
+    chosen = [pair for pair in archive.loaded(named) if select.matches(pair[1])]
+    chosen.sort(key=lambda pair: pair[1].sort_key, reverse=params["reverse"])
+
+    def found() -> Iterator[Fact]:
+        shown = 0
+        for entry, article in chosen:
+            if params["limit"] is not None and shown == params["limit"]:
+                break
+            try:
+                rows = archive.facts(entry, article)
+            except InvalidArticle as error:  # changed or gone since it was read
+                state.problem(error)
+                continue
             kept = [row for row in rows if wanted is None or wanted.search(row[1])]
-            if kept:
-                chosen.append((article, kept))
-    chosen.sort(key=lambda pair: pair[0].sort_key, reverse=params["reverse"])
-    found = (
-        Fact(article, line, title, text)
-        for article, rows in chosen[: params["limit"]]
-        for line, title, text in rows
-    )
-    count = state.output(fmt).emit(found, output.fact_line, output.fact_groups)
+            shown += bool(kept)
+            for line, title, text in kept:
+                yield Fact(article, line, title, text)
+        archive.done()
+
+    count = state.output(fmt).emit(found(), output.fact_line, output.fact_groups)
     state.finish(count)
 
 

@@ -143,14 +143,34 @@ def _lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
-def find(archive: Archive, pattern: Pattern, select: Filter) -> Iterator[Article]:
-    """The articles that the filter selects and that have a matching line, in walk order.
+def find(
+    archive: Archive, pattern: Pattern, select: Filter, first: bool = False
+) -> Iterator[Article]:
+    """The articles that the filter selects and that have a matching line.
 
     With the cache, a file whose word signature lacks the words the pattern requires is
-    not read at all; without it, the raw text is tested before any YAML is parsed.
+    not read at all; without it, the raw text is tested before any YAML is parsed. The
+    walk is shared with a second process (parallel.py), unless only the `first` match is
+    wanted; either way the order is not the walk's: callers sort.
     """
+    if first:
+        yield from _find(archive, pattern, select)
+        return
+    from . import parallel
+
+    yield from parallel.shared(
+        archive,
+        lambda part: _find(archive, pattern, select, part),
+        cache.pack,
+        cache.unpack,
+    )
+
+
+def _find(
+    archive: Archive, pattern: Pattern, select: Filter, part: int | None = None
+) -> Iterator[Article]:
     signatures = archive.signatures(pattern.required)
-    for entry in archive.entries():
+    for entry in archive.entries(part):
         stat = entry.stat
         known = False
         if signatures is not None and stat is not None:

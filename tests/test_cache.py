@@ -188,3 +188,28 @@ def test_a_signature_rules_out_a_file_without_the_words(tmp_path):
     signatures = signed(tmp_path, "uranium", b"coal and iron only")
     assert signatures.admits("", "f", (1, 2, 3)) is False
     assert signatures.admits("", "f", (9, 9, 9)) is None  # changed since: read it
+
+
+def test_facts_then_list_keep_every_entry_of_the_cache(kn, make_archive, tmp_path, monkeypatch):
+    make_archive({f"2017/{i}.txt": article(f"A{i}", body="\n- one\n- two\n") for i in range(5)})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    reads = []
+    from korea_news import frontmatter
+
+    real_parse = frontmatter.parse
+
+    def counting(*args, **kwargs):
+        reads.append(args[1])
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(frontmatter, "parse", counting)
+    for command in (
+        ["list"],
+        ["facts"],
+        ["facts"],
+        ["list"],
+        ["facts", "--heading", "x"],
+        ["list"],
+    ):
+        assert kn(*command, env={"KN_NO_CACHE": ""}).exit_code in (0, 1)
+    assert len(reads) == 5  # each file parsed once, by the first list
