@@ -119,5 +119,11 @@ def in_terminal(
     return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
 
 
+def in_shell(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """Run a shell pipeline with the installed kn first on PATH."""
+    env = {**env, "PATH": f"{Path(KN).parent}:{os.environ['PATH']}"}
+    return subprocess.run(script, shell=True, cwd=cwd, env=env, capture_output=True, timeout=120)
+
+
 def strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

@@ -20,6 +20,16 @@ def parse(text: str | bytes):
     return frontmatter.parse(data, PATH, "x")
 
 
+def assert_article_or_problem(text: str | bytes) -> None:
+    """The reader's only outcomes: an article with a title and a date, or its own error."""
+    try:
+        article, _ = parse(text)
+    except InvalidArticle as error:
+        assert error.line >= 1 and error.message
+    else:
+        assert article.title.strip() and article.date
+
+
 def problem(text: str | bytes) -> tuple[int, str]:
     with pytest.raises(InvalidArticle) as caught:
         parse(text)
@@ -152,23 +162,13 @@ def test_binary_and_non_utf8_files_are_refused_with_their_line():
 @given(st.binary(max_size=300))
 @settings(max_examples=300)
 def test_any_bytes_give_an_article_or_invalid_article(data):
-    try:
-        article, _ = parse(data)
-    except InvalidArticle as error:
-        assert error.line >= 1 and error.message
-    else:
-        assert article.title.strip() and article.date
+    assert_article_or_problem(data)
 
 
 @given(st.text(max_size=200))
 @settings(max_examples=300)
 def test_any_front_matter_text_gives_an_article_or_invalid_article(text):
-    try:
-        article, _ = parse(f"---\n{text}\n---\nBody\n")
-    except InvalidArticle as error:
-        assert error.line >= 1 and error.message
-    else:
-        assert article.title.strip() and article.date
+    assert_article_or_problem(f"---\n{text}\n---\nBody\n")
 
 
 @given(
@@ -178,9 +178,4 @@ def test_any_front_matter_text_gives_an_article_or_invalid_article(text):
 )
 def test_any_mapping_of_text_gives_an_article_or_invalid_article(fields):
     text = "".join(f"{key}: {value}\n" for key, value in fields.items())
-    try:
-        article, _ = parse(f"---\n{text}---\n")
-    except InvalidArticle as error:
-        assert error.line >= 1 and error.message
-    else:
-        assert article.title.strip() and article.date
+    assert_article_or_problem(f"---\n{text}---\n")

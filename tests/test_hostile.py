@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import KN, article, in_terminal
+from conftest import KN, article, in_shell, in_terminal
 from korea_news import archive as archive_module
 from korea_news import search as search_module
 
@@ -339,15 +339,7 @@ def many(make_archive):
     ],
 )
 def test_a_closed_pipe_ends_every_command_quietly(many, tmp_path, process_env, command):
-    env = {**process_env, "PATH": f"{Path(KN).parent}:{os.environ['PATH']}"}
-    result = subprocess.run(
-        f"kn {command} | head -c 100 > /dev/null",
-        shell=True,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
+    result = in_shell(f"kn {command} | head -c 100 > /dev/null", tmp_path, process_env)
     assert result.stderr == b""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import KN, SEED_ID, article, in_terminal, strip_ansi
+from conftest import KN, SEED_ID, article, in_shell, in_terminal, strip_ansi
 
 
 def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(
@@ -71,14 +71,8 @@ def test_list_into_head_ends_quietly(make_archive, tmp_path, process_env):
     make_archive(
         {f"{i:05}.txt": article(f"Article number {i}", body="x\n" * 50) for i in range(3000)}
     )
-    result = subprocess.run(
-        f"'{KN}' list | head -1; '{KN}' show --format json $('{KN}' list | cut -f1) | head -c 10",
-        shell=True,
-        cwd=tmp_path,
-        env=process_env,
-        capture_output=True,
-        timeout=120,
-    )
+    script = "kn list | head -1; kn show --format json $(kn list | cut -f1) | head -c 10"
+    result = in_shell(script, tmp_path, process_env)
     assert result.stdout.decode().startswith("00000\t")
     assert result.stderr == b""
 
