@@ -1,7 +1,9 @@
 """Search articles as grep does: compile patterns, find matching lines and their spans.
 
-A search reads each file's raw text and looks for the pattern there first; only the
-files that may match have their front matter parsed.
+A search reads as little as it can: with the cache, files whose word signature lacks
+the words every match needs are not read at all (cache.py); without it, each file's raw
+text is tested first and only the files that may match have their front matter parsed.
+Only the matching articles are kept; their lines are read again when printed.
 """
 
 from __future__ import annotations
