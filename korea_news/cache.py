@@ -144,10 +144,10 @@ class Store:
 
     def save(self, prune: bool) -> None:
         """Write the entries this run saw; with `prune`, the others are of files now gone."""
+        if not self.changed and (not prune or len(self.new) == len(self.old)):
+            return
         if not prune:
             self.new = {**self.old, **self.new}
-        if not self.changed and len(self.new) == len(self.old):
-            return
         temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
