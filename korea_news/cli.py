@@ -216,14 +216,13 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
     if names:
         entries = [archive.find(name) for name in names]
     else:
-        newest = next(selection(state, _NO_FILTER), None)
+        newest = min(archive.articles(), key=lambda article: article.sort_key, default=None)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         entries = [Entry.of(newest)]
     if raw:
         for entry in entries:
-            with open(entry.real, "rb") as file:
-                data = file.read()
+            data = archive.read_bytes(entry)
             if sys.stdout.isatty():  # a terminal never receives raw control characters
                 sys.stdout.write(output.visible(data.decode("utf-8", "replace")))
             else:
@@ -489,17 +488,6 @@ def check(state: State, /) -> None:
     if problems:
         warn(f"{len(problems)} problem(s) in {files} file(s)")
     click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
-
-
-_NO_FILTER: dict[str, Any] = {
-    "since": None,
-    "until": None,
-    "tags": (),
-    "source": None,
-    "where": (),
-    "reverse": False,
-    "limit": 1,
-}
 
 
 def _render_documents(out: output.Output, documents: list[Document]) -> None:
