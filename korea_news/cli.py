@@ -324,7 +324,7 @@ def search(
             return []
 
     if paths:
-        printed = out.emit(articles, lambda a: str(a.path), end="\0" if null else "\n")
+        printed = out.emit(articles, lambda a: a.path, end="\0" if null else "\n")
     elif count:
         counts = (Count(a, n) for a in articles if (n := len(lines(a))))
         printed = out.emit(counts, lambda c: f"{c.article.path}{separator}{c.count}")
