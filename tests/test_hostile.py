@@ -358,12 +358,27 @@ def test_interrupts_end_quietly_and_add_leaves_nothing(
     )
     process.stdin.write(b"A title\n\nHalf a bo")
     process.stdin.flush()
-    time.sleep(1.5)  # kn is waiting for the rest of its input
+    wait_until_reading(process.pid)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == code
     assert b"Traceback" not in stderr
     assert list(root.rglob("*")) == []
+
+
+def wait_until_reading(pid: int) -> None:
+    """Wait until the process sleeps in a read of its input (Linux), or for a while."""
+    deadline = time.monotonic() + 20
+    wchan = Path(f"/proc/{pid}/wchan")
+    while time.monotonic() < deadline:
+        try:
+            if "pipe" in wchan.read_text():
+                time.sleep(0.1)
+                return
+        except OSError:
+            break
+        time.sleep(0.05)
+    time.sleep(2)
 
 
 # --- fuzzing ---------------------------------------------------------------------------
