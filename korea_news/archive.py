@@ -94,7 +94,7 @@ class Archive:
         self._cache_folder = cache.folder(self.root) if use_cache else None
         self._meta = cache.Shelf(self._cache_folder, "meta") if self._cache_folder else None
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
-        self._read_count = 0
+        self.read_count = 0  # files read whole rather than from the cache, for progress
         self._by_id: dict[str, Entry] | None = None  # for find(): walked once
 
     def contains(self, real: str) -> bool:
@@ -207,10 +207,14 @@ class Archive:
         folder, _, name = real[self._cut :].rpartition(os.sep)
         return folder, name
 
+    def counted(self) -> None:
+        """One more file read whole (not from the cache), for the progress line."""
+        self.read_count += 1
+        if self.progress is not None and self.read_count % 256 == 0:
+            self.progress(self.read_count, False)
+
     def _parse(self, entry: Entry, data: bytes | None) -> Article | InvalidArticle:
-        self._read_count += 1
-        if self.progress is not None and self._read_count % 256 == 0:
-            self.progress(self._read_count, False)
+        self.counted()
         try:
             return frontmatter.parse(
                 self.read_bytes(entry) if data is None else data, entry.path, entry.id
@@ -226,8 +230,8 @@ class Archive:
 
     def done(self) -> None:
         """Save what was read, at the end of a walk or of a run of look-ups."""
-        if self.progress is not None and self._read_count >= 256:
-            self.progress(self._read_count, True)
+        if self.progress is not None and self.read_count >= 256:
+            self.progress(self.read_count, True)
         if self._meta is not None:
             self._meta.close()
             self._meta.prune = False  # only a whole walk may forget files it did not see

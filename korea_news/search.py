@@ -185,6 +185,7 @@ def _find(
             data = archive.read_bytes(entry)
             if signatures is None and not _may_match(data, entry.path, pattern):
                 continue
+            reads = archive.read_count
             article = archive.load(entry, data)
         except InvalidArticle as error:
             archive.on_error(error)
@@ -192,6 +193,8 @@ def _find(
         if signatures is not None and stat is not None and not known:
             # The title too: YAML may have written it with escapes the raw text lacks.
             signatures.put(folder, name, stat, data + b"\n" + article.title.encode())
+            if archive.read_count == reads:  # not counted yet as a file read whole
+                archive.counted()
         text = frontmatter.decode(data, entry.path)
         if select.matches(article) and (
             pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
