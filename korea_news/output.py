@@ -16,6 +16,7 @@ from .model import Article, Fact, Match, iso
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.table import Table
     from rich.text import Text
 
 FORMATS = ("text", "json", "jsonl")
@@ -280,7 +281,6 @@ def article_plain(article: Article, body: str) -> str:
 def article_view(article: Article, body: str) -> list[RenderableType]:
     """A title in bold, a dim metadata line, then the body's blocks, wrapped and styled."""
     from rich.padding import Padding
-    from rich.table import Table
 
     from . import structure
 
@@ -295,13 +295,12 @@ def article_view(article: Article, body: str) -> list[RenderableType]:
         elif isinstance(block, structure.Paragraph):
             views.append(Padding(_text(block.text), (0, 0, 1, 0)))
         else:
-            items = Table.grid(padding=(0, 1, 0, 0))
-            items.add_column(no_wrap=True, style="cyan")
-            items.add_column()
-            for item in block.items:
-                marker = item.marker if item.marker[0].isdigit() else "•"
-                items.add_row(_text(marker), _text(item.text))
-            views.append(Padding(items, (0, 0, 1, 2)))
+            # Numbered items keep their numbers; every other marker is drawn as a bullet.
+            rows = [
+                (item.marker if item.marker[0].isdigit() else "•", item.text)
+                for item in block.items
+            ]
+            views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
     return views
 
 
@@ -313,6 +312,18 @@ def added_line(article: Article, path: object) -> Text:
         (visible(article.id), "bold"),
         f" ({iso(article.date)}) as {visible(str(path))}",
     )
+
+
+def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
+    """A bulleted list with hanging indents: the marker in one column, the text beside it."""
+    from rich.table import Table
+
+    items = Table.grid(padding=(0, 1, 0, 0))
+    items.add_column(no_wrap=True, style="cyan")
+    items.add_column()
+    for marker, text in rows:
+        items.add_row(_text(marker), _text(text))
+    return items
 
 
 # --- kn search -----------------------------------------------------------------------
@@ -376,7 +387,6 @@ def fact_line(fact: Fact) -> str:
 def fact_groups(out: Output, facts: list[Fact]) -> None:
     """Facts grouped by article (its title), then heading, as bulleted lists."""
     from rich.padding import Padding
-    from rich.table import Table
 
     for index, (article, by_article) in enumerate(groupby(facts, key=lambda f: f.article)):
         if index:
@@ -384,9 +394,4 @@ def fact_groups(out: Output, facts: list[Fact]) -> None:
         out.print(_text(article.title, "bold"), _text(f"{article.id} · {iso(article.date)}", "dim"))
         for heading, group in groupby(by_article, key=lambda f: f.heading):
             out.print(Padding(_text(heading, "bold cyan"), (1, 0, 0, 0)))
-            items = Table.grid(padding=(0, 1, 0, 0))
-            items.add_column(no_wrap=True, style="cyan")
-            items.add_column()
-            for fact in group:
-                items.add_row(_text("•"), _text(fact.text))
-            out.print(Padding(items, (0, 0, 0, 2)))
+            out.print(Padding(_bullets(("•", fact.text) for fact in group), (0, 0, 0, 2)))
