@@ -183,7 +183,8 @@ def _find(
             known = admits is not None
         try:
             data = archive.read_bytes(entry)
-            if signatures is None and not _may_match(data, entry.path, pattern):
+            text = frontmatter.decode(data, entry.path)
+            if signatures is None and not _may_match(text, entry.path, pattern):
                 continue
             reads = archive.read_count
             article = archive.load(entry, data)
@@ -195,7 +196,6 @@ def _find(
             signatures.put(folder, name, stat, data + b"\n" + article.title.encode())
             if archive.read_count == reads:  # not counted yet as a file read whole
                 archive.counted()
-        text = frontmatter.decode(data, entry.path)
         if select.matches(article) and (
             pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
         ):
@@ -215,10 +215,10 @@ def _body(text: str, article: Article) -> str:
     return text[position:]
 
 
-def _may_match(data: bytes, path: str, pattern: Pattern) -> bool:
+def _may_match(text: str, path: str, pattern: Pattern) -> bool:
     """Whether a file may hold a match, from its raw text, without parsing YAML."""
     try:
-        parts = frontmatter.split(frontmatter.decode(data, path), path)
+        parts = frontmatter.split(text, path)
     except InvalidArticle:
         return True  # the full read will report the problem
     return pattern.in_lines(parts.body) or pattern.in_title(parts.front_matter) is not False
