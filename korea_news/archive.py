@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import cache, frontmatter
 from .model import Article, ArticleNotFound, InvalidArticle, KnError, day_of
@@ -67,6 +68,26 @@ class Entry(NamedTuple):
         return cls(article.id, article.path, article.path)
 
 
+class Folder(NamedTuple):
+    """The article files of one archive folder, as a walk found them, in name order."""
+
+    inside: str  # the folder's path inside the archive ("" for the archive itself)
+    shown: str  # the folder's path as shown to the user
+    names: list[str]
+    reals: list[str]  # each file's absolute path, symlinks resolved
+    stats: list[cache.Stat] | None  # with the cache: each file's size, mtime_ns and inode
+
+    def entries(self) -> list[Entry]:
+        shown, inside = self.shown, self.inside
+        stats: list[cache.Stat | None] = [None] * len(self.names)
+        if self.stats is not None:
+            stats[:] = self.stats
+        return [
+            _new_entry(Entry, (name[:-4], f"{shown}{os.sep}{name}", real, stat, (inside, name)))
+            for name, real, stat in zip(self.names, self.reals, stats, strict=True)
+        ]
+
+
 Progress = Callable[[int, bool], None]  # files read so far, and whether that is all
 
 
@@ -93,6 +114,7 @@ class Archive:
         self.progress = progress
         self._cache_folder = cache.folder(self.root) if use_cache else None
         self._meta = cache.Shelf(self._cache_folder, "meta") if self._cache_folder else None
+        self._facts = cache.Shelf(self._cache_folder, "facts") if self._cache_folder else None
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self.read_count = 0  # files read whole rather than from the cache, for progress
         self._by_id: dict[str, Entry] | None = None  # for find(): walked once
@@ -101,12 +123,17 @@ class Archive:
         return real == self.root or real.startswith(self.root + os.sep)
 
     def entries(self, part: int | None = None) -> Iterator[Entry]:
-        """Every article file, in a stable order; hidden files and folders are skipped.
+        """Every article file, in a stable order: see folders()."""
+        for folder in self.folders(part):
+            yield from folder.entries()
+
+    def folders(self, part: int | None = None) -> Iterator[Folder]:
+        """Every folder's article files; hidden files and folders are skipped.
 
         A folder's files come before its subfolders, each in name order. With `part` (0 or
-        1), only the files of every other folder, so that two processes can share a walk;
-        both still see every name, so that both find the same duplicate IDs. This loop runs
-        once per file of the archive, so it is written flat, without nested generators.
+        1), only every other folder, so that two processes can share a walk; both still
+        see every name, so that both find the same duplicate IDs. With the cache, each
+        file is stat()ed here, once, to validate what the cache keeps of it.
         """
         seen: dict[str, str] = {}
         use_cache = self._cache_folder is not None
@@ -116,7 +143,6 @@ class Archive:
             folder, shown = folders.pop()
             index += 1
             mine = part is None or index % PARTS == part
-            inside = folder[self._cut :]
             try:
                 with os.scandir(folder) as scan:
                     items = sorted(scan, key=_name)
@@ -126,6 +152,9 @@ class Archive:
                     self.on_error(InvalidArticle(shown, 1, message))
                 continue
             below = []
+            names: list[str] = []
+            reals: list[str] = []
+            files: list[os.DirEntry[str]] = []
             for item in items:
                 name = item.name
                 if name[0] == ".":
@@ -148,23 +177,27 @@ class Archive:
                             message = "symbolic link to a file outside the archive, or to no file"
                             self.on_error(InvalidArticle(path, 1, message))
                         continue
-                article_id = name[:-4]
-                first = seen.setdefault(article_id, path)
+                first = seen.setdefault(name[:-4], path)
                 if not mine:
                     continue
                 if first is not path:
                     self.on_error(InvalidArticle(path, 1, f"duplicate ID, also {first}"))
                     continue
-                stat = None
-                if use_cache:
-                    try:
-                        found = item.stat()
-                        stat = (found.st_size, found.st_mtime_ns, found.st_ino)
-                    except OSError:
-                        pass
-                place = self._place(real) if is_link else (inside, name)
-                yield _new_entry(Entry, (article_id, path, real, stat, place))
+                names.append(name)
+                reals.append(real)
+                files.append(item)
             folders.extend(reversed(below))
+            if not mine or not names:
+                continue
+            stats = None
+            if use_cache:
+                # A file that went away meanwhile leaves stats None: no cache for the folder.
+                with contextlib.suppress(OSError):
+                    stats = [
+                        (found.st_size, found.st_mtime_ns, found.st_ino)
+                        for found in [item.stat() for item in files]
+                    ]
+            yield Folder(folder[self._cut :], shown, names, reals, stats)
 
     def read_bytes(self, entry: Entry) -> bytes:
         """The bytes of an article file, exactly as stored."""
@@ -203,10 +236,6 @@ class Archive:
             raise found
         return found
 
-    def _place(self, real: str) -> tuple[str, str]:
-        folder, _, name = real[self._cut :].rpartition(os.sep)
-        return folder, name
-
     def counted(self) -> None:
         """One more file read whole (not from the cache), for the progress line."""
         self.read_count += 1
@@ -232,25 +261,65 @@ class Archive:
         """Save what was read, at the end of a walk or of a run of look-ups."""
         if self.progress is not None and self.read_count >= 256:
             self.progress(self.read_count, True)
-        if self._meta is not None:
-            self._meta.close()
-            self._meta.prune = False  # only a whole walk may forget files it did not see
+        for shelf in (self._meta, self._facts):
+            if shelf is not None:
+                shelf.close()
 
-    def articles(self) -> Iterator[Article]:
-        """Every readable article, in walk order; the others are reported to on_error."""
-        for _, article in self.loaded():
-            yield article
+    def articles(self, part: int | None = None) -> Iterator[Article]:
+        """Every readable article (of one `part`: see folders()), in walk order; the others
+        are reported to on_error."""
+        for folder in self.folders(part):
+            for _, article in self._read_folder(folder):
+                yield article
+        self.done()
 
     def loaded(self, entries: Iterable[Entry] | None = None) -> Iterator[tuple[Entry, Article]]:
         """Each readable entry with its article: all of the archive's with no `entries`."""
-        if entries is None and self._meta is not None:
-            self._meta.prune = True  # every file is asked for: the cache forgets the others
-        for entry in self.entries() if entries is None else entries:
-            try:
-                yield entry, self.load(entry)
-            except InvalidArticle as error:
-                self.on_error(error)
+        if entries is None:
+            for folder in self.folders():
+                listed = folder.entries()
+                for position, article in self._read_folder(folder):
+                    yield listed[position], article
+        else:
+            for entry in entries:
+                try:
+                    yield entry, self.load(entry)
+                except InvalidArticle as error:
+                    self.on_error(error)
         self.done()
+
+    def _read_folder(self, folder: Folder) -> Iterator[tuple[int, Article]]:
+        """Each readable article of a folder, with its position; problems go to on_error."""
+        shown = folder.shown
+        for position, (name, record) in enumerate(
+            zip(folder.names, self._records(folder), strict=True)
+        ):
+            path = f"{shown}{os.sep}{name}"
+            found = cache.from_record(record, name[:-4], path)
+            if found is None:  # a record the cache got wrong: read the file itself
+                found = self._parse(Entry(name[:-4], path, folder.reals[position]), None)
+            if isinstance(found, Article):
+                yield position, found
+            else:
+                self.on_error(found)
+
+    def _records(self, folder: Folder) -> list[Any]:
+        """What the cache keeps of each of a folder's files (see cache.to_record): kept
+        records while the files are unchanged, the others read now and kept."""
+        stats = folder.stats
+        if self._meta is None or stats is None:
+            return [cache.to_record(self._parse(entry, None)) for entry in folder.entries()]
+        store = self._meta.store(folder.inside)
+        if store.same(folder.names, stats):
+            return store.values  # type: ignore[no-any-return]
+        records = [store.get(name, stat) for name, stat in zip(folder.names, stats, strict=True)]
+        entries = None
+        for position, record in enumerate(records):
+            if record is None:
+                entries = entries or folder.entries()
+                records[position] = cache.to_record(self._parse(entries[position], None))
+        store.replace(folder.names, stats, records, None)
+        return records
 
     def facts(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
         """An article's facts, (line, heading, text) in document order.
@@ -260,12 +329,11 @@ class Archive:
         """
         from . import structure
 
-        store = record = None
-        if self._meta is not None and entry.stat is not None:
-            store = self._meta.store(entry.place[0])
-            record = store.record(entry.place[1], entry.stat)
-            found = cache.facts_of(record) if record is not None else None
-            if found is not None:
+        store = None
+        if self._facts is not None and entry.stat is not None:
+            store = self._facts.store(entry.place[0])
+            found = store.get(entry.place[1], entry.stat)
+            if isinstance(found, tuple):
                 return found
         text = frontmatter.decode(self.read_bytes(entry), entry.path)
         body = frontmatter.split(text, entry.path).body
@@ -274,8 +342,8 @@ class Archive:
             (item.line, sys.intern(heading), item.text)
             for heading, item in structure.facts(blocks, article.title)
         )
-        if store is not None and record is not None and entry.stat is not None:
-            store.put(entry.place[1], entry.stat, cache.with_facts(record, rows))
+        if store is not None and entry.stat is not None:
+            store.put(entry.place[1], entry.stat, rows)
         return rows
 
     def find(self, name: str) -> Entry:

@@ -33,7 +33,7 @@ from typing import Any
 
 from .model import Article, InvalidArticle
 
-VERSION = 2
+VERSION = 3
 SIGNATURE_BITS = 4096
 SIGNATURE_BYTES = SIGNATURE_BITS // 8
 Stat = tuple[int, int, int]  # size, mtime_ns, inode
@@ -93,17 +93,26 @@ def signature(found: Iterable[bytes]) -> bytes:
 
 
 class Store:
-    """The entries of one archive folder's files: {name: ((size, mtime_ns, inode), value)},
-    and one value of the folder's own; read once, written whole, and only if changed."""
+    """What one kind keeps of one archive folder's files, as they were when it was kept.
+
+    Three aligned lists, `names`, `stats` ((size, mtime_ns, inode) each) and `values`, plus
+    one value of the folder's own (`extra`). Read once and written whole, only if changed.
+    A walk compares the folder's names and stats with the kept ones as two lists, in one
+    step: while nothing changed, no file needs a look-up of its own.
+    """
 
     def __init__(self, path: str, folder: str) -> None:
         self.path = path
         self.folder = folder
-        self.old, self.extra = self._load()
-        self.new: dict[str, tuple[Stat, Any]] = {}
+        self.names: list[str] = []
+        self.stats: list[Stat] = []
+        self.values: Any = []
+        self.extra: Any = None
+        self._load()
+        self._index: dict[str, int] | None = None
         self.changed = False
 
-    def _load(self) -> tuple[dict[str, Any], Any]:
+    def _load(self) -> None:
         try:
             with open(self.path, "rb") as file:
                 raw = file.read()  # marshal.load(file) would read item by item
@@ -114,49 +123,72 @@ class Store:
             finally:
                 if collecting:
                     gc.enable()
-            if (
-                isinstance(data, tuple)
-                and len(data) == 4
-                and data[:2] == (VERSION, self.folder)
-                and isinstance(data[2], dict)
-            ):
-                return data[2], data[3]
         except (OSError, EOFError, ValueError, TypeError):
-            pass
-        return {}, None
+            return
+        if (
+            isinstance(data, tuple)
+            and len(data) == 6
+            and data[:2] == (VERSION, self.folder)
+            and isinstance(data[2], list)
+            and isinstance(data[3], list)
+            and len(data[2]) == len(data[3])
+            and (not isinstance(data[4], list) or len(data[4]) == len(data[2]))
+        ):
+            self.names, self.stats, self.values, self.extra = data[2:]
+
+    def same(self, names: list[str], stats: list[Stat]) -> bool:
+        """Whether the folder holds the kept files, each unchanged: every value is valid."""
+        return stats == self.stats and names == self.names
+
+    def find(self, name: str, stat: Stat) -> int | None:
+        """The position of a file's value, if the file has not changed since; else None."""
+        if self._index is None:
+            self._index = {name: position for position, name in enumerate(self.names)}
+        position = self._index.get(name)
+        if position is None or self.stats[position] != stat:
+            return None
+        return position
 
     def get(self, name: str, stat: Stat) -> Any:
         """The value kept for a file, if the file has not changed since; else None."""
-        found = self.old.get(name)
-        if found is None or found[0] != stat:
-            return None
-        self.new[name] = found
-        return found[1]
+        position = self.find(name, stat)
+        return None if position is None else self.values[position]
 
     def put(self, name: str, stat: Stat, value: Any) -> None:
-        self.new[name] = (stat, value)
+        """Keep a value for one file, beside the others (values kept as a list only)."""
+        self.find(name, stat)
+        assert self._index is not None
+        position = self._index.get(name)
+        if position is None:
+            self._index[name] = len(self.names)
+            self.names.append(name)
+            self.stats.append(stat)
+            self.values.append(value)
+        else:
+            self.stats[position] = stat
+            self.values[position] = value
         self.changed = True
 
-    def record(self, name: str, stat: Stat) -> Any:
-        """The value this run keeps for a file: put or found valid; else None."""
-        found = self.new.get(name) or self.old.get(name)
-        return found[1] if found is not None and found[0] == stat else None
+    def replace(self, names: list[str], stats: list[Stat], values: Any, extra: Any) -> None:
+        """Keep exactly these files: a walk saw the whole folder."""
+        self.names, self.stats, self.values, self.extra = names, stats, values, extra
+        self._index = None
+        self.changed = True
 
-    def save(self, prune: bool) -> None:
-        """Write the entries this run saw; with `prune`, the others are of files now gone."""
-        if not self.changed and (not prune or len(self.new) == len(self.old)):
+    def save(self) -> None:
+        if not self.changed:
             return
-        if not prune:
-            self.new = {**self.old, **self.new}
         temporary = f"{self.path}.{os.getpid()}.tmp"
+        data = (VERSION, self.folder, self.names, self.stats, self.values, self.extra)
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             with open(temporary, "wb") as file:
-                marshal.dump((VERSION, self.folder, self.new, self.extra), file)
+                marshal.dump(data, file)
             os.replace(temporary, self.path)
         except (OSError, ValueError):
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+        self.changed = False
 
 
 class Shelf:
@@ -165,7 +197,6 @@ class Shelf:
     def __init__(self, directory: str, kind: str) -> None:
         self.directory = os.path.join(directory, kind)
         self.current: Store | None = None
-        self.prune = False  # set by a walk that asks for every file of each folder
 
     def store(self, folder: str) -> Store:
         """The store of a folder; the previous folder's is saved and let go."""
@@ -180,12 +211,8 @@ class Shelf:
 
     def close(self) -> None:
         if self.current is not None:
-            self.closing(self.current)
-            self.current.save(self.prune)
+            self.current.save()
             self.current = None
-
-    def closing(self, store: Store) -> None:
-        pass
 
 
 def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
@@ -203,23 +230,10 @@ def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
         dict(found.extra) if found.extra else None,
         found.title_line,
         found.body_line,
-        None,  # the facts, once a `kn facts` has read them: see with_facts()
     )
 
 
 FactRow = tuple[int, str, str]  # line, heading, text
-
-
-def facts_of(record: Any) -> tuple[FactRow, ...] | None:
-    """The facts a record keeps, if any were read yet."""
-    if isinstance(record, tuple) and len(record) == 10 and isinstance(record[9], tuple):
-        return record[9]
-    return None
-
-
-def with_facts(record: Any, facts: tuple[FactRow, ...]) -> Any:
-    """A record with its article's facts; an invalid article's record stays as it is."""
-    return (*record[:9], facts) if isinstance(record, tuple) and len(record) >= 9 else record
 
 
 _NO_EXTRA: dict[str, Any] = {}
@@ -232,7 +246,7 @@ def from_record(record: Any, article_id: str, path: str) -> Article | InvalidArt
     try:
         if len(record) == 2:
             return InvalidArticle(path, record[0], record[1])
-        title, date, source, url, authors, tags, extra, title_line, body_line = record[:9]
+        title, date, source, url, authors, tags, extra, title_line, body_line = record
         when = _date(date) if len(date) == 10 else _datetime(date)
         return Article(
             article_id,
@@ -266,54 +280,150 @@ def unpack(data: Any) -> Article:
 class Signatures(Shelf):
     """Word signatures of the files, to tell which may hold a pattern's words.
 
-    Each folder's store keeps the words its signatures hold, written in the same file, so
-    that a signature is never read beside a list of words that lacks its own.
+    A folder's store keeps its files' signatures end to end in one byte string, and in
+    `extra` the words they hold and the positions of the files that must always be read
+    (those that could not be read as articles: their problems are reported every time).
+    Byte `k` of every signature is one slice of that string, `blob[k::512]`, so the files
+    that have a word's two bits are found for the whole folder at once, without a loop
+    over its files.
     """
 
     def __init__(self, directory: str, required: list[list[bytes]] | None) -> None:
         super().__init__(directory, "words")
-        self.prune = True  # a search asks for every file's signature
         self.required = required or []
         self.narrows = required is not None
         self.vocabulary: set[bytes] = set()
-        self.masks: list[list[list[Bits]]] = []
+        self.masks: list[list[list[Bits] | None]] = []
+        self._rows: list[bytes] = []  # the signatures of the folder being walked
+        self._wild: set[int] = set()
+        self.unknown: set[int] = set()  # positions sifted without a known signature
+        self._seen: tuple[list[str], list[Stat]] = ([], [])
 
     def opened(self, store: Store) -> Store:
-        if isinstance(store.extra, list):
-            self.vocabulary = set(store.extra)
-        else:
-            store.old, self.vocabulary = {}, set()
-        self.masks = [
-            [[bits(word) for word in self.vocabulary if piece in word] for piece in alternative]
-            for alternative in self.required
-        ]
+        extra = store.extra
+        if not (
+            isinstance(store.values, bytes)
+            and len(store.values) == len(store.names) * SIGNATURE_BYTES
+            and isinstance(extra, tuple)
+            and len(extra) == 2
+        ):
+            store.names, store.stats, store.values, store.extra = [], [], b"", ([], [])
+        self.vocabulary = set(store.extra[0])
+        self.masks = [[self._words_with(piece) for piece in pieces] for pieces in self.required]
         return store
 
-    def closing(self, store: Store) -> None:
-        if store.changed:
-            store.extra = sorted(self.vocabulary)
+    def _words_with(self, piece: bytes) -> list[Bits] | None:
+        """The bits of the known words that hold a piece; None if too many to narrow by."""
+        found = [bits(word) for word in self.vocabulary if piece in word]
+        return found if len(found) <= 256 else None
 
-    def admits(self, folder: str, name: str, stat: Stat) -> bool | None:
-        """Whether the file may match; None when its signature is not known."""
-        found = self.store(folder).get(name, stat)
-        if not isinstance(found, bytes) or len(found) != SIGNATURE_BYTES:
-            return None
-        if not self.narrows:
-            return True
-        for alternative in self.masks:
-            for words_for_piece in alternative:
-                for first, first_mask, second, second_mask in words_for_piece:
-                    if found[first] & first_mask and found[second] & second_mask:
-                        break
-                else:
-                    break  # no word of this file holds the piece
-            else:
-                return True
-        return False
-
-    def put(self, folder: str, name: str, stat: Stat, data: bytes) -> None:
-        """Record the signature of a file's bytes."""
+    def sift(self, folder: str, names: list[str], stats: list[Stat]) -> list[int]:
+        """The positions of a folder's files to read: those that may match, and those
+        whose signatures are not known (record them with learn(), then call commit())."""
         store = self.store(folder)
+        wild: list[int] = store.extra[1]
+        if store.same(names, stats):
+            blob = store.values
+            self._rows, self.unknown = [], set()
+            self._wild = set(wild)
+        else:
+            size = SIGNATURE_BYTES
+            old, rows, unknown = store.values, [], set()
+            for position, (name, stat) in enumerate(zip(names, stats, strict=True)):
+                found = store.find(name, stat)
+                if found is None:
+                    unknown.add(position)
+                    rows.append(EMPTY)
+                else:
+                    rows.append(old[found * size : found * size + size])
+            old_wild = {store.names[position] for position in wild}
+            self._wild = {position for position, name in enumerate(names) if name in old_wild}
+            self._wild -= unknown
+            self._rows, self.unknown = rows, unknown
+            blob = b"".join(rows)
+        self._seen = (names, stats)
+        chosen = self._admitted(blob, len(names))
+        chosen.update(self._wild, self.unknown)
+        return sorted(chosen)
+
+    def _admitted(self, blob: bytes, count: int) -> set[int]:
+        if not self.narrows:
+            return set(range(count))
+        everyone = int.from_bytes(b"\x01" * count, "big")
+        columns: dict[tuple[int, int], int] = {}
+
+        def column(index: int, mask: int) -> int:
+            found = columns.get((index, mask))
+            if found is None:
+                lanes = blob[index::SIGNATURE_BYTES].translate(_has_bits(mask))
+                found = columns[index, mask] = int.from_bytes(lanes, "big")
+            return found
+
+        admitted = 0
+        for alternative in self.masks:
+            lanes = everyone
+            for words_bits in alternative:
+                if words_bits is None:
+                    continue
+                hits = 0
+                for first, first_mask, second, second_mask in words_bits:
+                    if first == second:
+                        hits |= column(first, first_mask | second_mask)
+                    else:
+                        hits |= column(first, first_mask) & column(second, second_mask)
+                lanes &= hits
+                if not lanes:
+                    break
+            admitted |= lanes
+        return _positions(admitted.to_bytes(count, "big"))
+
+    def learn(self, position: int, data: bytes | None) -> None:
+        """Record the signature of a file read whole; None: it is no article, always read it."""
+        self.unknown.discard(position)
+        if data is None:
+            self._wild.add(position)
+            return
         found = words(data)
         self.vocabulary |= found
-        store.put(name, stat, signature(found))
+        self._rows[position] = signature(found)
+
+    def commit(self) -> None:
+        """Keep the signatures of the folder sifted last, if any were learnt."""
+        if not self._rows:
+            return
+        store = self.current
+        assert store is not None
+        names, stats = self._seen
+        keep = [position for position in range(len(names)) if position not in self.unknown]
+        if len(keep) < len(names):  # files that went unread keep no signature
+            rows, wild = self._rows, self._wild
+            names, stats = [names[i] for i in keep], [stats[i] for i in keep]
+            self._rows = [rows[i] for i in keep]
+            renumber = {old: new for new, old in enumerate(keep)}
+            self._wild = {renumber[i] for i in wild if i in renumber}
+        store.replace(
+            names, stats, b"".join(self._rows), (sorted(self.vocabulary), sorted(self._wild))
+        )
+        self._rows = []
+
+
+EMPTY = bytes(SIGNATURE_BYTES)
+_TABLES: dict[int, bytes] = {}
+
+
+def _has_bits(mask: int) -> bytes:
+    """A translation table: 1 for the bytes that have every bit of `mask`, else 0."""
+    table = _TABLES.get(mask)
+    if table is None:
+        table = _TABLES[mask] = bytes(int(byte & mask == mask) for byte in range(256))
+    return table
+
+
+def _positions(lanes: bytes) -> set[int]:
+    """The positions of the non-zero bytes."""
+    found = set()
+    position = lanes.find(1)
+    while position >= 0:
+        found.add(position)
+        position = lanes.find(1, position + 1)
+    return found

@@ -192,9 +192,15 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     Example:
       kn list --tag sanctions --since 2017 | cut -f1
     """
-    count = state.output(fmt).emit(
-        selection(state, params), output.article_line, output.article_table
-    )
+    out = state.output(fmt)
+    if out.terminal:
+        count = out.emit(selection(state, params), output.article_line, output.article_table)
+    else:
+        render = out.renderer(output.article_line)
+        lines = query.rendered(
+            state.archive, _filter(params), render, params["reverse"], params["limit"]
+        )
+        count = out.write_lines(lines)
     state.finish(count)
 
 

@@ -79,6 +79,11 @@ def _json_line(record: Record, indent: int | None = None) -> str:
     return text.translate(_JSON_C1)
 
 
+def _json_item(record: Record) -> str:
+    """A record as an item of a JSON array, indented under its brackets."""
+    return _json_line(record, indent=2).replace("\n", "\n  ")
+
+
 class Output:
     """Writes a command's records in the format asked for, to a terminal or a pipe."""
 
@@ -104,24 +109,33 @@ class Output:
 
         With no `render`, a terminal gets the plain lines too, control characters escaped.
         """
-        if self.format == "jsonl":
-            return self._lines(records, _json_line)
-        if self.format == "json":
-            return self._json_array(records)
         if not self.terminal:
-            return self._lines(records, plain, end)
+            return self.write_lines(map(self.renderer(plain), records), end)
         if render is None:
-            return self._lines(records, lambda record: visible(plain(record)), end)
+            return self.write_lines((visible(plain(record)) for record in records), end)
         items = list(records)
         if items:
             render(self, items)
         return len(items)
 
-    def _lines(self, records: Iterable[R], line: Callable[[R], str], end: str = "\n") -> int:
+    def renderer(self, plain: Callable[[R], str]) -> Callable[[R], str]:
+        """How a pipe gets one record, in the format asked for (write_lines() joins them)."""
+        if self.format == "jsonl":
+            return _json_line
+        if self.format == "json":
+            return _json_item
+        return plain
+
+    def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
+        """Write rendered records: one a line, or as one JSON array; return how many."""
+        if self.format == "json":
+            return self._json_array(lines)
+        if self.format == "jsonl":
+            end = "\n"
         count = 0
         batch: list[str] = []
-        for record in records:
-            batch.append(line(record))
+        for line in lines:
+            batch.append(line)
             if len(batch) == 512:  # one write per batch: far fewer calls than lines
                 self.stream.write(end.join(batch) + end)
                 count += len(batch)
@@ -130,11 +144,10 @@ class Output:
             self.stream.write(end.join(batch) + end)
         return count + len(batch)
 
-    def _json_array(self, records: Iterable[Record]) -> int:
+    def _json_array(self, items: Iterable[str]) -> int:
         count = 0
         self.stream.write("[")
-        for count, record in enumerate(records, 1):
-            item = _json_line(record, indent=2).replace("\n", "\n  ")
+        for count, item in enumerate(items, 1):
             self.stream.write(("\n  " if count == 1 else ",\n  ") + item)
         self.stream.write("\n]\n" if count else "]\n")
         return count

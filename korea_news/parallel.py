@@ -5,8 +5,8 @@ which one core does at one file at a time. The archive's walk can be split by fo
 (`Archive.entries(part)`): a forked child takes every other folder and sends back what it
 found through a pipe, as marshal data. That pays where few results come back, as in a
 search; for a listing, sending every article back costs what the child saved. Where
-there is no fork or a single core, or the child fails in any way, this process walks the
-child's part itself: the result is the same, only slower.
+there is no fork, a single core or a single folder, or the child fails in any way, this
+process walks the child's part itself: the result is the same, only slower.
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ def shared(
     `encode` turns a result into marshal data and `decode` turns it back. Problems the
     child meets go to `archive.on_error` here, after this process's own.
     """
-    if PARTS != 2 or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    if (
+        PARTS != 2
+        or not hasattr(os, "fork")
+        or (os.cpu_count() or 1) < 2
+        or not _has_folders(archive.root, 2)
+    ):
         for part in range(PARTS):
             yield from work(part)
         return
@@ -67,6 +72,21 @@ def shared(
     for path, line, message in problems:
         archive.on_error(InvalidArticle(path, line, message))
     yield from found
+
+
+def _has_folders(root: str, count: int) -> bool:
+    """Whether a folder holds at least `count` folders: else one process walks nearly all,
+    and a second would only cost its start."""
+    try:
+        with os.scandir(root) as scan:
+            for item in scan:
+                if item.name[0] != "." and item.is_dir(follow_symlinks=False):
+                    count -= 1
+                    if count == 0:
+                        return True
+    except OSError:
+        pass
+    return False
 
 
 def _child(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import Article, KnError, day_of
+
+if TYPE_CHECKING:
+    from .archive import Archive
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
@@ -107,3 +110,33 @@ def ordered(
     if reverse:
         result.reverse()
     return result if limit is None else result[:limit]
+
+
+def rendered(
+    archive: Archive,
+    select: Filter,
+    render: Callable[[Article], str],
+    reverse: bool = False,
+    limit: int | None = None,
+) -> list[str]:
+    """The selected articles in order (see ordered()), each as `render` writes it.
+
+    Two processes share the walk (parallel.py), each rendering its own articles: what
+    crosses between them is a sort key and a line per article, which costs far less than
+    the articles themselves.
+    """
+    from . import parallel
+
+    def part(number: int) -> Iterator[tuple[tuple[float, str], str]]:
+        for article in archive.articles(number):
+            if not select.active or select.matches(article):
+                yield article.sort_key, render(article)
+
+    rows = sorted(parallel.shared(archive, part, _as_is, _as_is))
+    if reverse:
+        rows.reverse()
+    return [line for _, line in (rows if limit is None else rows[:limit])]
+
+
+def _as_is(row: Any) -> Any:
+    return row

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import cache, frontmatter
-from .archive import Archive
+from .archive import Archive, Entry
+from .cache import Signatures
 from .model import Article, InvalidArticle, KnError, Match
 from .query import Filter
 
@@ -172,37 +173,59 @@ def _find(
     archive: Archive, pattern: Pattern, select: Filter, part: int | None = None
 ) -> Iterator[Article]:
     signatures = archive.signatures(pattern.required)
-    for entry in archive.entries(part):
-        stat = entry.stat
-        known = False
-        if signatures is not None and stat is not None:
-            folder, name = entry.place
-            admits = signatures.admits(folder, name, stat)
-            if admits is False:
-                continue  # the file lacks the words every match needs
-            known = admits is not None
-        try:
-            data = archive.read_bytes(entry)
-            text = frontmatter.decode(data, entry.path)
-            if signatures is None and not _may_match(text, entry.path, pattern):
-                continue
-            reads = archive.read_count
-            article = archive.load(entry, data)
-        except InvalidArticle as error:
-            archive.on_error(error)
+    for folder in archive.folders(part):
+        entries = folder.entries()
+        if signatures is None or folder.stats is None:
+            for entry in entries:
+                found = _test(archive, entry, pattern, select, signatures=None)
+                if found is not None:
+                    yield found
             continue
-        if signatures is not None and stat is not None and not known:
-            # The title too: YAML may have written it with escapes the raw text lacks.
-            signatures.put(folder, name, stat, data + b"\n" + article.title.encode())
-            if archive.read_count == reads:  # not counted yet as a file read whole
-                archive.counted()
-        if select.matches(article) and (
-            pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
-        ):
-            yield article
+        for position in signatures.sift(folder.inside, folder.names, folder.stats):
+            found = _test(archive, entries[position], pattern, select, signatures, position)
+            if found is not None:
+                yield found
+        signatures.commit()
     if signatures is not None:
         signatures.close()
     archive.done()
+
+
+def _test(
+    archive: Archive,
+    entry: Entry,
+    pattern: Pattern,
+    select: Filter,
+    signatures: Signatures | None,
+    position: int = 0,
+) -> Article | None:
+    """The entry's article if the filter selects it and a line matches; else None.
+
+    With `signatures`, a file whose signature is unknown is recorded there as read.
+    """
+    learner = signatures if signatures is not None and position in signatures.unknown else None
+    try:
+        data = archive.read_bytes(entry)
+        text = frontmatter.decode(data, entry.path)
+        if signatures is None and not _may_match(text, entry.path, pattern):
+            return None
+        reads = archive.read_count
+        article = archive.load(entry, data)
+    except InvalidArticle as error:
+        if learner is not None:
+            learner.learn(position, None)
+        archive.on_error(error)
+        return None
+    if learner is not None:
+        # The title too: YAML may have written it with escapes the raw text lacks.
+        learner.learn(position, data + b"\n" + article.title.encode())
+        if archive.read_count == reads:  # not counted yet as a file read whole
+            archive.counted()
+    if select.matches(article) and (
+        pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
+    ):
+        return article
+    return None
 
 
 def _body(text: str, article: Article) -> str:

@@ -157,7 +157,10 @@ def test_no_cache_and_kn_no_cache_write_nothing(kn, make_archive, tmp_path, monk
 def signed(directory: Path, pattern: str, data: bytes, flags: int = 0) -> cache.Signatures:
     """Signatures that recorded one file's bytes, written out and read back."""
     writer = cache.Signatures(str(directory), None)
-    writer.put("", "f", (1, 2, 3), data)
+    assert writer.sift("", ["f"], [(1, 2, 3)]) == [0]
+    assert writer.unknown == {0}
+    writer.learn(0, data)
+    writer.commit()
     writer.close()
     return cache.Signatures(str(directory), required_words([pattern], flags))
 
@@ -181,13 +184,15 @@ def test_a_signature_never_rules_out_a_file_that_matches(tmp_path, pattern, text
 
     assert re.search(pattern, text, re.IGNORECASE), "the example must match"
     signatures = signed(tmp_path, pattern, text.encode("utf-8"), re.IGNORECASE)
-    assert signatures.admits("", "f", (1, 2, 3)) is True
+    assert signatures.sift("", ["f"], [(1, 2, 3)]) == [0]
+    assert not signatures.unknown
 
 
 def test_a_signature_rules_out_a_file_without_the_words(tmp_path):
     signatures = signed(tmp_path, "uranium", b"coal and iron only")
-    assert signatures.admits("", "f", (1, 2, 3)) is False
-    assert signatures.admits("", "f", (9, 9, 9)) is None  # changed since: read it
+    assert signatures.sift("", ["f"], [(1, 2, 3)]) == []
+    assert signatures.sift("", ["f"], [(9, 9, 9)]) == [0]  # changed since: read it
+    assert signatures.unknown == {0}
 
 
 def test_facts_then_list_keep_every_entry_of_the_cache(kn, make_archive, tmp_path, monkeypatch):
