@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import cache, frontmatter
 from .model import Article, ArticleNotFound, InvalidArticle, KnError, day_of
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .compose import Draft
 
 ENV_ARCHIVE = "KN_ARCHIVE"
@@ -35,18 +35,21 @@ def _raise(error: InvalidArticle) -> None:
     raise error
 
 
-def locate(option: str | None, environ: dict[str, str], cwd: Path) -> Path:
+def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
     """The archive folder: --archive, then KN_ARCHIVE, then the nearest articles/ upward."""
     chosen = option or environ.get(ENV_ARCHIVE)
     if chosen:
-        root = Path(chosen)
-        if not root.is_dir():
+        if not os.path.isdir(chosen):
             how = "--archive" if option else ENV_ARCHIVE
             raise KnError(f"archive {chosen} ({how}) is not a folder")
-        return root
-    for folder in (cwd, *cwd.parents):
-        if (folder / FOLDER).is_dir():
-            return folder / FOLDER
+        return chosen
+    folder, parent = cwd, os.path.dirname(cwd)
+    while True:
+        if os.path.isdir(os.path.join(folder, FOLDER)):
+            return os.path.join(folder, FOLDER)
+        if parent == folder:
+            break
+        folder, parent = parent, os.path.dirname(parent)
     raise KnError(
         f"no archive found: no {FOLDER}/ folder here or above; "
         f"use --archive DIR or set {ENV_ARCHIVE}=DIR"
@@ -69,22 +72,36 @@ class Entry(NamedTuple):
 
 
 class Folder(NamedTuple):
-    """The article files of one archive folder, as a walk found them, in name order."""
+    """The article files of one archive folder, as a scan found them, in name order."""
 
     inside: str  # the folder's path inside the archive ("" for the archive itself)
     shown: str  # the folder's path as shown to the user
+    real: str  # the folder's absolute path
     names: list[str]
-    reals: list[str]  # each file's absolute path, symlinks resolved
+    links: dict[str, str]  # the real path of each file that is a symbolic link
     stats: list[cache.Stat] | None  # with the cache: each file's size, mtime_ns and inode
 
+    def real_path(self, name: str) -> str:
+        return self.links.get(name) or f"{self.real}{os.sep}{name}"
+
     def entries(self) -> list[Entry]:
-        shown, inside = self.shown, self.inside
+        shown, inside, real = self.shown, self.inside, self.real
         stats: list[cache.Stat | None] = [None] * len(self.names)
         if self.stats is not None:
             stats[:] = self.stats
+        links = self.links
         return [
-            _new_entry(Entry, (name[:-4], f"{shown}{os.sep}{name}", real, stat, (inside, name)))
-            for name, real, stat in zip(self.names, self.reals, stats, strict=True)
+            _new_entry(
+                Entry,
+                (
+                    name[:-4],
+                    f"{shown}{os.sep}{name}",
+                    links.get(name) or f"{real}{os.sep}{name}",
+                    stat,
+                    (inside, name),
+                ),
+            )
+            for name, stat in zip(self.names, stats, strict=True)
         ]
 
 
@@ -122,82 +139,96 @@ class Archive:
     def contains(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
 
-    def entries(self, part: int | None = None) -> Iterator[Entry]:
-        """Every article file, in a stable order: see folders()."""
-        for folder in self.folders(part):
+    def entries(self) -> Iterator[Entry]:
+        """Every article file, in a stable order: see scan()."""
+        for folder in self.folders():
             yield from folder.entries()
 
-    def folders(self, part: int | None = None) -> Iterator[Folder]:
-        """Every folder's article files; hidden files and folders are skipped.
+    def scan(self) -> list[Folder]:
+        """Every folder that holds article files, in walk order, and the files' names.
 
-        A folder's files come before its subfolders, each in name order. With `part` (0 or
-        1), only every other folder, so that two processes can share a walk; both still
-        see every name, so that both find the same duplicate IDs. With the cache, each
-        file is stat()ed here, once, to validate what the cache keeps of it.
+        A folder's files come before its subfolders, each in name order; hidden files and
+        folders are skipped. Symbolic links out of the archive and second files of one ID
+        are reported to on_error here, and left out.
         """
-        seen: dict[str, str] = {}
-        use_cache = self._cache_folder is not None
+        found = []
+        seen: dict[str, str] = {}  # each ID's first folder, as shown
         folders = [(self.root, self.shown_root)]
-        index = -1
         while folders:
             folder, shown = folders.pop()
-            index += 1
-            mine = part is None or index % PARTS == part
             try:
                 with os.scandir(folder) as scan:
                     items = sorted(scan, key=_name)
             except OSError as error:
-                if mine:
-                    message = f"cannot read folder: {error.strerror}"
-                    self.on_error(InvalidArticle(shown, 1, message))
+                self.on_error(InvalidArticle(shown, 1, f"cannot read folder: {error.strerror}"))
                 continue
             below = []
             names: list[str] = []
-            reals: list[str] = []
-            files: list[os.DirEntry[str]] = []
-            for item in items:
+            links: dict[str, str] = {}
+            for item in items:  # once per file of the archive: the usual case comes first
                 name = item.name
-                if name[0] == ".":
-                    continue
                 try:
-                    if item.is_dir(follow_symlinks=False):
-                        below.append((item.path, f"{shown}{os.sep}{name}"))
+                    if name.endswith(SUFFIX) and item.is_file(follow_symlinks=False):
+                        if name[0] != ".":
+                            names.append(name)
+                    elif name[0] == ".":
                         continue
-                    is_link = item.is_symlink()
+                    elif item.is_dir(follow_symlinks=False):
+                        below.append((item.path, f"{shown}{os.sep}{name}"))
+                    elif name.endswith(SUFFIX) and item.is_symlink():
+                        real = self._resolved(item.path, f"{shown}{os.sep}{name}")
+                        if real is not None:
+                            names.append(name)
+                            links[name] = real
                 except OSError:
                     continue
-                if not name.endswith(SUFFIX):
-                    continue
-                path = f"{shown}{os.sep}{name}"
-                real = item.path
-                if is_link:
-                    real = os.path.realpath(real)
-                    if not (self.contains(real) and os.path.isfile(real)):
-                        if mine:
-                            message = "symbolic link to a file outside the archive, or to no file"
-                            self.on_error(InvalidArticle(path, 1, message))
-                        continue
-                first = seen.setdefault(name[:-4], path)
-                if not mine:
-                    continue
-                if first is not path:
-                    self.on_error(InvalidArticle(path, 1, f"duplicate ID, also {first}"))
-                    continue
-                names.append(name)
-                reals.append(real)
-                files.append(item)
             folders.extend(reversed(below))
-            if not mine or not names:
-                continue
-            stats = None
-            if use_cache:
-                # A file that went away meanwhile leaves stats None: no cache for the folder.
-                with contextlib.suppress(OSError):
-                    stats = [
-                        (found.st_size, found.st_mtime_ns, found.st_ino)
-                        for found in [item.stat() for item in files]
-                    ]
-            yield Folder(folder[self._cut :], shown, names, reals, stats)
+            if not seen.keys().isdisjoint(names):  # a file of an ID seen before: leave it out
+                names = self._firsts(names, shown, seen)
+            seen.update(dict.fromkeys(names, shown))
+            if names:
+                found.append(Folder(folder[self._cut :], shown, folder, names, links, None))
+        return found
+
+    def _firsts(self, names: list[str], shown: str, seen: dict[str, str]) -> list[str]:
+        """The names whose IDs no earlier folder has; the others are reported."""
+        firsts = []
+        for name in names:
+            if name in seen:
+                path, also = f"{shown}{os.sep}{name}", f"{seen[name]}{os.sep}{name}"
+                self.on_error(InvalidArticle(path, 1, f"duplicate ID, also {also}"))
+            else:
+                firsts.append(name)
+        return firsts
+
+    def folders(
+        self, scanned: list[Folder] | None = None, part: int | None = None
+    ) -> Iterator[Folder]:
+        """The folders of a scan (a new one by default), each with its files' stats when the
+        cache is used: stat()ed here, once, to validate what the cache keeps of them.
+
+        With `part` (0 or 1), only that part's share, so that two processes can share a
+        walk: each folder goes to the part with fewer files so far.
+        """
+        loads = [0] * PARTS
+        for folder in self.scan() if scanned is None else scanned:
+            if part is not None:
+                owner = loads.index(min(loads))
+                loads[owner] += len(folder.names)
+                if owner != part:
+                    continue
+            if self._cache_folder is not None:
+                folder = folder._replace(stats=_stats(folder))
+            yield folder
+
+    def _resolved(self, link: str, path: str) -> str | None:
+        """Where a symbolic link leads, if to a file of the archive; else None, reported."""
+        real = os.path.realpath(link)
+        if self.contains(real) and os.path.isfile(real):
+            return real
+        message = "symbolic link to a file outside the archive, or to no file"
+        self.on_error(InvalidArticle(path, 1, message))
+        return None
 
     def read_bytes(self, entry: Entry) -> bytes:
         """The bytes of an article file, exactly as stored."""
@@ -265,10 +296,10 @@ class Archive:
             if shelf is not None:
                 shelf.close()
 
-    def articles(self, part: int | None = None) -> Iterator[Article]:
-        """Every readable article (of one `part`: see folders()), in walk order; the others
+    def articles(self, folders: Iterable[Folder] | None = None) -> Iterator[Article]:
+        """Every readable article (of `folders`, else of all), in walk order; the others
         are reported to on_error."""
-        for folder in self.folders(part):
+        for folder in self.folders() if folders is None else folders:
             for _, article in self._read_folder(folder):
                 yield article
         self.done()
@@ -297,7 +328,7 @@ class Archive:
             path = f"{shown}{os.sep}{name}"
             found = cache.from_record(record, name[:-4], path)
             if found is None:  # a record the cache got wrong: read the file itself
-                found = self._parse(Entry(name[:-4], path, folder.reals[position]), None)
+                found = self._parse(Entry(name[:-4], path, folder.real_path(name)), None)
             if isinstance(found, Article):
                 yield position, found
             else:
@@ -402,6 +433,8 @@ class Archive:
         relative = os.path.join(f"{day_of(draft.article.date).year:04d}", f"{draft.id}{SUFFIX}")
         shown = os.path.join(self.shown_root, relative)
         try:
+            from pathlib import Path
+
             _create(Path(self.root, relative), draft.text.encode("utf-8"))
         except FileExistsError:  # another kn added it in the meantime
             entry = Entry(draft.id, shown, os.path.join(self.root, relative))
@@ -426,6 +459,23 @@ class Archive:
                 "nothing was written (give another with --id)"
             )
         return entry.path
+
+
+def _stats(folder: Folder) -> list[cache.Stat] | None:
+    """Each file's size, mtime_ns and inode; None if a file went away meanwhile."""
+    try:
+        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:  # by name inside the open folder: the kernel looks up one name, not a whole path
+        return [
+            (found.st_size, found.st_mtime_ns, found.st_ino)
+            for found in [os.stat(name, dir_fd=directory) for name in folder.names]
+        ]
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
 
 
 def _create(path: Path, data: bytes) -> None:

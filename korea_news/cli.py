@@ -9,7 +9,6 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -44,7 +43,7 @@ class State:
 
     @cached_property
     def archive(self) -> Archive:
-        root = locate(self.archive_option, dict(os.environ), Path.cwd())
+        root = locate(self.archive_option, dict(os.environ), os.getcwd())
         return Archive(
             root, on_error=self.problem, use_cache=not self.no_cache, progress=output.progress()
         )
@@ -89,7 +88,7 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     from click.shell_completion import CompletionItem
 
     try:
-        root = locate(ctx.find_root().params.get("archive"), dict(os.environ), Path.cwd())
+        root = locate(ctx.find_root().params.get("archive"), dict(os.environ), os.getcwd())
         entries = Archive(root, on_error=lambda error: None).entries()
         return [CompletionItem(e.id) for e in entries if e.id.startswith(incomplete)]
     except (KnError, OSError):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .model import Article, KnError, day_of
 
 if TYPE_CHECKING:
-    from .archive import Archive
+    from .archive import Archive, Folder
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
@@ -127,12 +127,19 @@ def rendered(
     """
     from . import parallel
 
-    def part(number: int) -> Iterator[tuple[tuple[float, str], str]]:
-        for article in archive.articles(number):
-            if not select.active or select.matches(article):
-                yield article.sort_key, render(article)
+    wanted = select.matches if select.active else None
 
-    rows = sorted(parallel.shared(archive, part, _as_is, _as_is))
+    def share(folders: Iterable[Folder]) -> list[tuple[tuple[float, str], str]]:
+        rows = [
+            (article.sort_key, render(article))
+            for article in archive.articles(folders)
+            if wanted is None or wanted(article)
+        ]
+        rows.sort()  # here, in each process: the two sorted halves then merge fast
+        return rows
+
+    rows = list(parallel.shared(archive, share, _as_is, _as_is))
+    rows.sort()
     if reverse:
         rows.reverse()
     return [line for _, line in (rows if limit is None else rows[:limit])]

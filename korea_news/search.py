@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import cache, frontmatter
-from .archive import Archive, Entry
+from .archive import Archive, Entry, Folder
 from .cache import Signatures
 from .model import Article, InvalidArticle, KnError, Match
 from .query import Filter
@@ -163,17 +163,17 @@ def find(
 
     yield from parallel.shared(
         archive,
-        lambda part: _find(archive, pattern, select, part),
+        lambda folders: _find(archive, pattern, select, folders),
         cache.pack,
         cache.unpack,
     )
 
 
 def _find(
-    archive: Archive, pattern: Pattern, select: Filter, part: int | None = None
+    archive: Archive, pattern: Pattern, select: Filter, folders: Iterable[Folder] | None = None
 ) -> Iterator[Article]:
     signatures = archive.signatures(pattern.required)
-    for folder in archive.folders(part):
+    for folder in archive.folders() if folders is None else folders:
         entries = folder.entries()
         if signatures is None or folder.stats is None:
             for entry in entries:
