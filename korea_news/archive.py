@@ -84,25 +84,21 @@ class Folder(NamedTuple):
     def real_path(self, name: str) -> str:
         return self.links.get(name) or f"{self.real}{os.sep}{name}"
 
+    def entry(self, position: int) -> Entry:
+        name = self.names[position]
+        return _new_entry(
+            Entry,
+            (
+                name[:-4],
+                f"{self.shown}{os.sep}{name}",
+                self.real_path(name),
+                None if self.stats is None else self.stats[position],
+                (self.inside, name),
+            ),
+        )
+
     def entries(self) -> list[Entry]:
-        shown, inside, real = self.shown, self.inside, self.real
-        stats: list[cache.Stat | None] = [None] * len(self.names)
-        if self.stats is not None:
-            stats[:] = self.stats
-        links = self.links
-        return [
-            _new_entry(
-                Entry,
-                (
-                    name[:-4],
-                    f"{shown}{os.sep}{name}",
-                    links.get(name) or f"{real}{os.sep}{name}",
-                    stat,
-                    (inside, name),
-                ),
-            )
-            for name, stat in zip(self.names, stats, strict=True)
-        ]
+        return [self.entry(position) for position in range(len(self.names))]
 
 
 Progress = Callable[[int, bool], None]  # files read so far, and whether that is all

@@ -174,15 +174,14 @@ def _find(
 ) -> Iterator[Article]:
     signatures = archive.signatures(pattern.required)
     for folder in archive.folders() if folders is None else folders:
-        entries = folder.entries()
         if signatures is None or folder.stats is None:
-            for entry in entries:
+            for entry in folder.entries():
                 found = _test(archive, entry, pattern, select, signatures=None)
                 if found is not None:
                     yield found
             continue
         for position in signatures.sift(folder.inside, folder.names, folder.stats):
-            found = _test(archive, entries[position], pattern, select, signatures, position)
+            found = _test(archive, folder.entry(position), pattern, select, signatures, position)
             if found is not None:
                 yield found
         signatures.commit()
