@@ -149,42 +149,70 @@ class Archive:
         """
         found = []
         seen: dict[str, str] = {}  # each ID's first folder, as shown
+        listings = cache.Listings(self._cache_folder) if self._cache_folder else None
         folders = [(self.root, self.shown_root)]
         while folders:
             folder, shown = folders.pop()
-            try:
-                with os.scandir(folder) as scan:
-                    items = sorted(scan, key=_name)
-            except OSError as error:
-                self.on_error(InvalidArticle(shown, 1, f"cannot read folder: {error.strerror}"))
-                continue
-            below = []
-            names: list[str] = []
-            links: dict[str, str] = {}
-            for item in items:  # once per file of the archive: the usual case comes first
-                name = item.name
+            inside = folder[self._cut :]
+            listing = stat = links = None
+            if listings is not None:
                 try:
-                    if name.endswith(SUFFIX) and item.is_file(follow_symlinks=False):
-                        if name[0] != ".":
-                            names.append(name)
-                    elif name[0] == ".":
-                        continue
-                    elif item.is_dir(follow_symlinks=False):
-                        below.append((item.path, f"{shown}{os.sep}{name}"))
-                    elif name.endswith(SUFFIX) and item.is_symlink():
-                        real = self._resolved(item.path, f"{shown}{os.sep}{name}")
-                        if real is not None:
-                            names.append(name)
-                            links[name] = real
+                    found_stat = os.stat(folder)
+                    stat = (found_stat.st_mtime_ns, found_stat.st_ctime_ns, found_stat.st_ino)
+                    listing = listings.get(inside, stat)
                 except OSError:
+                    pass
+            if listing is None:
+                try:
+                    listing, links = self._list(folder, shown)
+                except OSError as error:
+                    message = f"cannot read folder: {error.strerror}"
+                    self.on_error(InvalidArticle(shown, 1, message))
                     continue
-            folders.extend(reversed(below))
+                if listings is not None and stat is not None and links is None:
+                    listings.put(inside, stat, listing)
+            names, below = listing
+            folders.extend(
+                (f"{folder}{os.sep}{name}", f"{shown}{os.sep}{name}") for name in reversed(below)
+            )
             if not seen.keys().isdisjoint(names):  # a file of an ID seen before: leave it out
                 names = self._firsts(names, shown, seen)
             seen.update(dict.fromkeys(names, shown))
             if names:
-                found.append(Folder(folder[self._cut :], shown, folder, names, links, None))
+                found.append(Folder(inside, shown, folder, names, links or {}, None))
+        if listings is not None:
+            listings.save()
         return found
+
+    def _list(self, folder: str, shown: str) -> tuple[cache.Listing, dict[str, str] | None]:
+        """A folder's article files and subfolders, each in name order, hidden ones left
+        out; and where its symbolic links to files of the archive lead (None if it has no
+        link at all). Links elsewhere are reported and left out."""
+        with os.scandir(folder) as scan:
+            items = sorted(scan, key=_name)
+        names: list[str] = []
+        below: list[str] = []
+        links: dict[str, str] | None = None
+        for item in items:  # once per file of the archive: the usual case comes first
+            name = item.name
+            try:
+                if name.endswith(SUFFIX) and item.is_file(follow_symlinks=False):
+                    if name[0] != ".":
+                        names.append(name)
+                elif name[0] == ".":
+                    continue
+                elif item.is_dir(follow_symlinks=False):
+                    below.append(name)
+                elif item.is_symlink():
+                    links = links or {}
+                    if name.endswith(SUFFIX):
+                        real = self._resolved(item.path, f"{shown}{os.sep}{name}")
+                        if real is not None:
+                            names.append(name)
+                            links[name] = real
+            except OSError:
+                continue
+        return (names, below), links
 
     def _firsts(self, names: list[str], shown: str, seen: dict[str, str]) -> list[str]:
         """The names whose IDs no earlier folder has; the others are reported."""

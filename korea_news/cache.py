@@ -27,6 +27,7 @@ import marshal
 import os
 import re
 import sys
+import time
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -213,6 +214,66 @@ class Shelf:
         if self.current is not None:
             self.current.save()
             self.current = None
+
+
+FolderStat = tuple[int, int, int]  # a folder's mtime_ns, ctime_ns and inode
+Listing = tuple[list[str], list[str]]  # a folder's article files and its subfolders
+
+
+class Listings:
+    """What each archive folder lists, kept while the folder is unchanged.
+
+    Adding, removing or renaming a file changes its folder's mtime, so a folder whose
+    mtime, ctime and inode are as they were lists the same names. Timestamps are coarse,
+    though: a change within the same tick as the listing would leave them as they were.
+    So a listing is trusted only if the folder had not changed for `SETTLED_NS` when it
+    was taken, as git does with its index ("racy git"). The files themselves are still
+    validated one by one (Store).
+    """
+
+    SETTLED_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT: 2 s)
+
+    def __init__(self, directory: str) -> None:
+        self.path = os.path.join(directory, "folders")
+        self.old: dict[str, tuple[FolderStat, Listing]] = {}
+        self.new: dict[str, tuple[FolderStat, Listing]] = {}
+        self.now = time.time_ns()
+        try:
+            with open(self.path, "rb") as file:
+                data = marshal.loads(file.read())
+            if isinstance(data, tuple) and len(data) == 2 and data[0] == VERSION:
+                self.old = data[1]
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        self.changed = False
+
+    def get(self, folder: str, stat: FolderStat) -> Listing | None:
+        """A folder's listing, if the folder has not changed since it was taken."""
+        found = self.old.get(folder)
+        if found is None or found[0] != stat:
+            return None
+        self.new[folder] = found
+        return found[1]
+
+    def put(self, folder: str, stat: FolderStat, listing: Listing) -> None:
+        """Keep a folder's listing, if the folder had settled before it was taken."""
+        if self.now - max(stat[0], stat[1]) > self.SETTLED_NS:
+            self.new[folder] = (stat, listing)
+            self.changed = True
+
+    def save(self) -> None:
+        """Keep the listings of the folders seen; those of folders gone are dropped."""
+        if not self.changed and len(self.new) == len(self.old):
+            return
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(temporary, "wb") as file:
+                marshal.dump((VERSION, self.new), file)
+            os.replace(temporary, self.path)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:

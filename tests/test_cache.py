@@ -4,6 +4,7 @@ any change to the archive or damage to the cache."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,16 @@ COMMANDS = [
 ]
 
 
-@pytest.fixture
-def cached(kn, make_archive, tmp_path, monkeypatch):
-    """An archive, and a function that runs every command with and without the cache."""
+@pytest.fixture(params=["fresh folders", "settled folders"])
+def cached(request, kn, make_archive, tmp_path, monkeypatch):
+    """An archive, and a function that runs every command with and without the cache.
+
+    With "settled folders", folders count as settled 20 ms after their last change (not
+    3 s), and each comparison waits for that: the cache's listings of folders are used.
+    """
+    settled = request.param == "settled folders"
+    if settled:
+        monkeypatch.setattr(cache.Listings, "SETTLED_NS", 20_000_000)
     root = make_archive(
         {
             "2017/a.txt": article(
@@ -53,6 +61,8 @@ def cached(kn, make_archive, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
 
     def compare() -> None:
+        if settled:
+            time.sleep(0.03)
         for command in COMMANDS:
             plain = kn("--no-cache", *command)
             for attempt in ("fills the cache", "reads the cache"):
@@ -152,6 +162,47 @@ def test_no_cache_and_kn_no_cache_write_nothing(kn, make_archive, tmp_path, monk
     assert not (tmp_path / "home").exists()
     assert kn("list", env={"KN_NO_CACHE": ""}).exit_code == 0
     assert (tmp_path / "home").exists()
+
+
+def test_a_settled_folder_is_not_listed_again(kn, make_archive, tmp_path, monkeypatch):
+    root = make_archive(
+        {f"{year}/{i}.txt": article(f"A{i}") for year in (2017, 2018) for i in (1, 2)}
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cache.Listings, "SETTLED_NS", 20_000_000)
+    time.sleep(0.03)
+    listed = []
+    real_scandir = os.scandir
+
+    def scandir(path):
+        listed.append(os.path.relpath(path, root))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    first = kn("list", env={"KN_NO_CACHE": ""})
+    assert sorted(listed) == [".", "2017", "2018"]
+    listed.clear()
+    assert kn("list", env={"KN_NO_CACHE": ""}).stdout == first.stdout
+    assert listed == []
+    (root / "2018" / "3.txt").write_text(article("A3"), encoding="utf-8")
+    third = kn("list", env={"KN_NO_CACHE": ""})
+    assert listed == ["2018"]  # changed: its mtime moved on
+    assert "A3" in third.stdout
+
+
+def test_a_listing_is_kept_only_for_a_folder_that_had_settled(tmp_path):
+    listings = cache.Listings(str(tmp_path))
+    now = listings.now
+    old = (now - 10_000_000_000, now - 10_000_000_000, 7)
+    recent = (now - 10_000_000_000, now - 1_000_000_000, 8)  # ctime 1 s ago: not settled
+    listings.put("old", old, (["a.txt"], []))
+    listings.put("recent", recent, (["b.txt"], []))
+    listings.save()
+    again = cache.Listings(str(tmp_path))
+    assert again.get("old", old) == (["a.txt"], [])
+    assert again.get("old", (old[0], old[1], 9)) is None  # another folder by that name
+    assert again.get("old", (old[0] + 1, old[1], 7)) is None
+    assert again.get("recent", recent) is None
 
 
 def signed(directory: Path, pattern: str, data: bytes, flags: int = 0) -> cache.Signatures:
