@@ -372,16 +372,16 @@ def facts(
     select = _filter(params)
     named = [archive.find(name) for name in names] if names else None
     # Sorted first, then read: one article's facts in memory at a time, not the archive's.
-    chosen = [pair for pair in archive.loaded(named) if select.matches(pair[1])]
-    chosen.sort(key=lambda pair: pair[1].sort_key, reverse=params["reverse"])
+    chosen = [pair for pair in archive.loaded(named) if select.matches(pair[0])]
+    chosen.sort(key=lambda pair: pair[0].sort_key, reverse=params["reverse"])
 
     def found() -> Iterator[Fact]:
         shown = 0
-        for entry, article in chosen:
+        for article, entry in chosen:
             if params["limit"] is not None and shown == params["limit"]:
                 break
             try:
-                rows = archive.facts(entry, article)
+                rows = archive.facts(entry(), article)
             except InvalidArticle as error:  # changed or gone since it was read
                 state.problem(error)
                 continue

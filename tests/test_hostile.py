@@ -247,6 +247,21 @@ def test_symlinks_that_leave_the_archive_or_loop_are_refused(kn, make_archive, t
     assert kn("show", "out").exit_code == 2 and kn("search", "Secret").exit_code == 2
 
 
+def test_a_named_pipe_is_reported_never_opened(kn, make_archive):
+    root = make_archive({"good.txt": article("Good")})
+    os.mkfifo(root / "pipe.txt")  # opening it to read would wait for a writer forever
+    for command in (["list"], ["search", "Good"]):
+        result = kn(*command)
+        assert result.exit_code == 2, command
+        assert "pipe.txt:1: not a regular file" in result.stderr, command
+    assert kn("list").stdout.startswith("good\t")
+    checked = kn("check")
+    assert (checked.exit_code, checked.stdout) == (
+        1,
+        f"{root.name}/pipe.txt:1: not a regular file\n",
+    )
+
+
 def test_folders_named_txt_and_hidden_folders(kn, make_archive):
     make_archive(
         {"2017.txt/a.txt": article("Inside a folder named .txt"), ".git/b.txt": article("Hidden")}
