@@ -246,6 +246,32 @@ def test_a_signature_rules_out_a_file_without_the_words(tmp_path):
     assert signatures.unknown == {0}
 
 
+def test_a_folder_of_signatures_admits_exactly_the_files_with_the_words(tmp_path):
+    texts = [f"file {i} talks of coal" if i % 7 else f"file {i} enriches uranium" for i in range(300)]
+    names = [f"{i:03d}.txt" for i in range(300)]
+    stats = [(len(text), i, 1000 + i) for i, text in enumerate(texts)]
+    writer = cache.Signatures(str(tmp_path), None)
+    assert writer.sift("2017", names, stats) == list(range(300))
+    for position, text in enumerate(texts):
+        # One file could not be read as an article: it must be read on every search.
+        writer.learn(position, None if position == 150 else text.encode())
+    writer.commit()
+    writer.close()
+
+    def sift(pattern: str, flags: int = 0) -> list[int]:
+        signatures = cache.Signatures(str(tmp_path), required_words([pattern], flags))
+        return signatures.sift("2017", names, stats)
+
+    uranium = [i for i in range(300) if i % 7 == 0]
+    assert sift("uranium") == sorted([*uranium, 150])
+    assert sift("enrich(es|ed) uran") == sorted([*uranium, 150])
+    assert sift("uranium|talks of") == list(range(300))
+    assert sift("plutonium") == [150]
+    # Files that changed since, or are new, are read; the others are still ruled out.
+    stats[1], stats[14] = (1, 1, 1), (2, 2, 2)
+    assert sift("uranium") == sorted([*uranium, 1, 150])
+
+
 def test_facts_then_list_keep_every_entry_of_the_cache(kn, make_archive, tmp_path, monkeypatch):
     make_archive({f"2017/{i}.txt": article(f"A{i}", body="\n- one\n- two\n") for i in range(5)})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
