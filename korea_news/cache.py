@@ -141,11 +141,14 @@ class Store:
         """Whether the folder holds the kept files, each unchanged: every value is valid."""
         return stats == self.stats and names == self.names
 
+    def _positions(self) -> dict[str, int]:
+        if self._index is None:  # built on the first look-up of a single file
+            self._index = {name: position for position, name in enumerate(self.names)}
+        return self._index
+
     def find(self, name: str, stat: Stat) -> int | None:
         """The position of a file's value, if the file has not changed since; else None."""
-        if self._index is None:
-            self._index = {name: position for position, name in enumerate(self.names)}
-        position = self._index.get(name)
+        position = self._positions().get(name)
         if position is None or self.stats[position] != stat:
             return None
         return position
@@ -157,11 +160,10 @@ class Store:
 
     def put(self, name: str, stat: Stat, value: Any) -> None:
         """Keep a value for one file, beside the others (values kept as a list only)."""
-        self.find(name, stat)
-        assert self._index is not None
-        position = self._index.get(name)
+        positions = self._positions()
+        position = positions.get(name)
         if position is None:
-            self._index[name] = len(self.names)
+            positions[name] = len(self.names)
             self.names.append(name)
             self.stats.append(stat)
             self.values.append(value)

@@ -16,7 +16,7 @@ import contextlib
 import marshal
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .archive import PARTS, Archive, Folder
@@ -28,25 +28,24 @@ Work = Callable[[Iterable[Folder]], Iterable[T]]
 
 def shared(
     archive: Archive, work: Work[T], encode: Callable[[T], Any], decode: Callable[[Any], T]
-) -> Iterator[T]:
-    """`work` on this process's share of the folders, then the results of the child's.
+) -> list[T]:
+    """The results of `work` on this process's share of the folders, then on the child's.
 
     `encode` turns a result into marshal data and `decode` turns it back. Problems the
     child meets go to `archive.on_error` here, after this process's own.
     """
     scanned = archive.scan()
     if PARTS != 2 or len(scanned) < 2 or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        yield from work(archive.folders(scanned))
-        return
+        return list(work(archive.folders(scanned)))
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - measured by the parent's results
         os.close(read_end)
-        _child(archive, work(archive.folders(scanned, part=1)), encode, write_end)
+        _child(archive, work, archive.folders(scanned, part=1), encode, write_end)
     os.close(write_end)
     payload = b""
     try:
-        yield from work(archive.folders(scanned, part=0))
+        results = list(work(archive.folders(scanned, part=0)))
         with os.fdopen(read_end, "rb") as pipe:
             payload = pipe.read()
         _, status = os.waitpid(child, 0)
@@ -58,17 +57,22 @@ def shared(
     try:
         if status != 0:
             raise ValueError("the child failed")
-        results, problems = marshal.loads(payload)
-        found = [decode(result) for result in results]
+        encoded, problems = marshal.loads(payload)
+        found = [decode(result) for result in encoded]
     except (ValueError, EOFError, TypeError):
-        yield from work(archive.folders(scanned, part=1))
-        return
+        return results + list(work(archive.folders(scanned, part=1)))
     for path, line, message in problems:
         archive.on_error(InvalidArticle(path, line, message))
-    yield from found
+    return results + found
 
 
-def _child(archive: Archive, results: Iterable[T], encode: Callable[[T], Any], pipe: int) -> None:
+def _child(
+    archive: Archive,
+    work: Work[T],
+    folders: Iterable[Folder],
+    encode: Callable[[T], Any],
+    pipe: int,
+) -> None:
     """Do the child's share and send back its results and problems; never return."""
     status = 1
     try:
@@ -78,7 +82,7 @@ def _child(archive: Archive, results: Iterable[T], encode: Callable[[T], Any], p
         archive.progress = None
         payload = marshal.dumps(
             (
-                [encode(result) for result in results],
+                [encode(result) for result in work(folders)],
                 [(problem.path, problem.line, problem.message) for problem in problems],
             )
         )

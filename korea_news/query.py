@@ -138,7 +138,7 @@ def rendered(
         rows.sort()  # here, in each process: the two sorted halves then merge fast
         return rows
 
-    rows = list(parallel.shared(archive, share, _as_is, _as_is))
+    rows = parallel.shared(archive, share, _as_is, _as_is)
     rows.sort()
     if reverse:
         rows.reverse()

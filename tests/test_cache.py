@@ -247,7 +247,9 @@ def test_a_signature_rules_out_a_file_without_the_words(tmp_path):
 
 
 def test_a_folder_of_signatures_admits_exactly_the_files_with_the_words(tmp_path):
-    texts = [f"file {i} talks of coal" if i % 7 else f"file {i} enriches uranium" for i in range(300)]
+    texts = [
+        f"file {i} talks of coal" if i % 7 else f"file {i} enriches uranium" for i in range(300)
+    ]
     names = [f"{i:03d}.txt" for i in range(300)]
     stats = [(len(text), i, 1000 + i) for i, text in enumerate(texts)]
     writer = cache.Signatures(str(tmp_path), None)
