@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,33 @@ def test_usage_errors_exit_2(kn, news):
     assert kn("list", "--format", "xml").exit_code == 2
     assert kn("list", "--limit", "-1").exit_code == 2
     assert kn("nonsense").exit_code == 2
+
+
+IMPORTS = """
+import sys
+before = set(sys.modules)  # an editable install's import hook brings pathlib at start-up
+from korea_news import cli
+try:
+    cli.cli.main(sys.argv[1:], prog_name="kn")
+except SystemExit:
+    pass
+new = sorted(m for m in ("rich", "yaml", "pathlib") if m in sys.modules and m not in before)
+print(" ".join(new), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("command", [["list"], ["search", "-l", "Kim"]])
+def test_a_piped_command_imports_only_what_it_uses(make_archive, tmp_path, command):
+    root = make_archive({"2018/c.txt": article("Kim meets Moon", body="Kim and Moon met.\n")})
+    env = {**os.environ, "KN_ARCHIVE": str(root), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("KN_NO_CACHE", None)
+
+    def imported() -> list[str]:
+        run = subprocess.run(
+            [sys.executable, "-c", IMPORTS, *command], env=env, capture_output=True, text=True
+        )
+        assert (run.returncode, len(run.stdout.splitlines())) == (0, 1), run.stderr
+        return run.stderr.split()
+
+    assert imported() == ["yaml"]  # the first run parses the front matter
+    assert imported() == []  # later runs take it from the cache; rich is for terminals
