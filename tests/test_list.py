@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
 
+import korea_news
 from conftest import GOLDEN, SEED_ID, article
 
 
@@ -175,7 +177,7 @@ def test_usage_errors_exit_2(kn, news):
 
 IMPORTS = """
 import sys
-before = set(sys.modules)  # an editable install's import hook brings pathlib at start-up
+before = set(sys.modules)
 from korea_news import cli
 try:
     cli.cli.main(sys.argv[1:], prog_name="kn")
@@ -191,10 +193,16 @@ def test_a_piped_command_imports_only_what_it_uses(make_archive, tmp_path, comma
     root = make_archive({"2018/c.txt": article("Kim meets Moon", body="Kim and Moon met.\n")})
     env = {**os.environ, "KN_ARCHIVE": str(root), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.pop("KN_NO_CACHE", None)
+    # Without site (-S): an editable install's import hook would bring pathlib at start-up.
+    package = Path(korea_news.__file__).parent.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(package), sysconfig.get_paths()["purelib"]])
 
     def imported() -> list[str]:
         run = subprocess.run(
-            [sys.executable, "-c", IMPORTS, *command], env=env, capture_output=True, text=True
+            [sys.executable, "-S", "-c", IMPORTS, *command],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert (run.returncode, len(run.stdout.splitlines())) == (0, 1), run.stderr
         return run.stderr.split()
