@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import cache, frontmatter
@@ -389,12 +390,38 @@ class Archive:
         store.replace(folder.names, stats, records, None)
         return records
 
-    def facts(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
-        """An article's facts, (line, heading, text) in document order.
+    def facts(
+        self, entries: Iterable[Entry]
+    ) -> Iterator[tuple[Article, tuple[cache.FactRow, ...]]]:
+        """Each entry's article and facts, (line, heading, text) in document order, in the
+        order given; problems go to on_error. Call done() after the last.
 
-        From the cache while the file is unchanged; else from its body, read into blocks
-        (structure.py). Call done() after the last.
+        Entries are read in windows, folder by folder within each: an order that jumps
+        between folders (by date across folders by source, say) then loads each folder's
+        cache once a window, not once an article. Windows start small, for `-n`.
         """
+        pending = iter(entries)
+        size = 64
+        while window := list(islice(pending, size)):
+            found: list[tuple[Article, tuple[cache.FactRow, ...]] | InvalidArticle | None]
+            found = [None] * len(window)
+            for position in sorted(range(len(window)), key=lambda i: window[i].place[0]):
+                entry = window[position]
+                try:
+                    article = self.load(entry)
+                    found[position] = article, self._facts_of(entry, article)
+                except InvalidArticle as error:
+                    found[position] = error
+            for item in found:
+                if isinstance(item, InvalidArticle):
+                    self.on_error(item)
+                elif item is not None:
+                    yield item
+            size = min(size * 4, 16_384)
+
+    def _facts_of(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
+        """An article's facts: from the cache while its file is unchanged; else from its
+        body, read into blocks (structure.py)."""
         from . import structure
 
         store = None

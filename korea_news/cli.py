@@ -371,20 +371,19 @@ def facts(
     archive = state.archive
     select = _filter(params)
     named = [archive.find(name) for name in names] if names else None
-    # Sorted first, then read: one article's facts in memory at a time, not the archive's.
-    chosen = [pair for pair in archive.loaded(named) if select.matches(pair[0])]
-    chosen.sort(key=lambda pair: pair[0].sort_key, reverse=params["reverse"])
+    # Sorted first, then read: a window of articles in memory at a time, not the archive.
+    chosen = [
+        (article.sort_key, entry)
+        for article, entry in archive.loaded(named)
+        if select.matches(article)
+    ]
+    chosen.sort(key=lambda pair: pair[0], reverse=params["reverse"])
 
     def found() -> Iterator[Fact]:
         shown = 0
-        for article, entry in chosen:
+        for article, rows in archive.facts(entry() for _, entry in chosen):
             if params["limit"] is not None and shown == params["limit"]:
                 break
-            try:
-                rows = archive.facts(entry(), article)
-            except InvalidArticle as error:  # changed or gone since it was read
-                state.problem(error)
-                continue
             kept = [row for row in rows if wanted is None or wanted.search(row[1])]
             shown += bool(kept)
             for line, title, text in kept:

@@ -161,3 +161,29 @@ def test_facts_of_named_articles_and_filters(kn, make_archive):
     assert kn("facts", "--since", "2018").stdout == "b\tList:\ttwo\n"
     assert kn("facts", "c").exit_code == 1
     assert kn("facts", "nope").exit_code == 2
+
+
+def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp_path, monkeypatch):
+    # Folders by source, dates across them: the order jumps from folder to folder.
+    sources = ["bbc", "yonhap", "kcna"]
+    files = {}
+    for i in range(400):
+        day = f"20{10 + i % 9}-{1 + i * 7 % 12:02d}-{1 + i * 5 % 28:02d}"
+        body = f"\nWhat next:\n- first {i}\n- second {i}\n"
+        files[f"{sources[i * 7 % 3]}/a{i:03d}.txt"] = article(f"Story {i}", day, body=body)
+    make_archive(files)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    listed = [line.split("\t")[0] for line in kn("list").stdout.splitlines()]
+    expected = [
+        f"{id_}\tWhat next:\t{which} {id_[1:].lstrip('0') or '0'}"
+        for id_ in listed
+        for which in ("first", "second")
+    ]
+    for env in ({"KN_NO_CACHE": "1"}, {"KN_NO_CACHE": ""}, {"KN_NO_CACHE": ""}):
+        assert kn("facts", env=env).stdout.splitlines() == expected
+        newest = kn("facts", "-n", "70", env=env).stdout.splitlines()
+        assert newest == expected[:140]
+        oldest = kn("facts", "--reverse", "-n", "3", env=env).stdout.splitlines()
+        assert oldest == [
+            fact for id_ in listed[::-1][:3] for fact in expected if fact.startswith(id_ + "\t")
+        ]
