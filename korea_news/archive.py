@@ -417,7 +417,7 @@ class Archive:
                     self.on_error(item)
                 elif item is not None:
                     yield item
-            size = min(size * 4, 16_384)
+            size = min(size * 4, 4096)
 
     def _facts_of(self, entry: Entry, article: Article) -> tuple[cache.FactRow, ...]:
         """An article's facts: from the cache while its file is unchanged; else from its
