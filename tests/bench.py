@@ -6,6 +6,9 @@
 
 Prints, per size, each measure's median time beside grep's nearest equivalent in the same
 run, the ratio, and kn's peak memory. Not collected by pytest (no test_ prefix).
+
+It runs the kn installed beside the Python that runs it: install it as a user would
+(`pip install .`), as an editable install's import hook slows every start-up.
 """
 
 from __future__ import annotations
