@@ -136,7 +136,7 @@ class Archive:
         self._facts = cache.Shelf(self._cache_folder, "facts") if self._cache_folder else None
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self.read_count = 0  # files read whole rather than from the cache, for progress
-        self._by_id: dict[str, Entry] | None = None  # for find(): walked once
+        self._by_id: dict[str, tuple[Folder, int]] | None = None  # for find(): scanned once
 
     def contains(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
@@ -443,28 +443,48 @@ class Archive:
 
     def find(self, name: str) -> Entry:
         """The article named by an exact ID, a unique ID prefix, or a path to its file."""
-        if self._by_id is None:
-            self._by_id = {entry.id: entry for entry in self.entries()}
+        if self._by_id is None:  # a scan is enough: only the entry found is stat()ed
+            self._by_id = {
+                file[:-4]: (folder, position)
+                for folder in self.scan()
+                for position, file in enumerate(folder.names)
+            }
         by_id = self._by_id
         if os.sep in name or name.endswith(SUFFIX) or os.path.isfile(name):
             real = os.path.realpath(name)
-            for entry in by_id.values():
-                if entry.real == real:
-                    return entry
+            for folder, position in by_id.values():
+                if folder.real_path(folder.names[position]) == real:
+                    return self._found(folder, position)
             raise ArticleNotFound(f"{name}: not an article of the archive {self.shown_root}")
         if name in by_id:
-            return by_id[name]
+            return self._found(*by_id[name])
         candidates = sorted(id_ for id_ in by_id if id_.startswith(name))
         if len(candidates) == 1:
-            return by_id[candidates[0]]
+            return self._found(*by_id[candidates[0]])
         if candidates:
             listed = ", ".join(candidates[:10]) + (", ..." if len(candidates) > 10 else "")
             raise ArticleNotFound(f"{name}: ambiguous ID prefix, could be: {listed}")
+        import bisect
         import difflib
 
-        close = difflib.get_close_matches(name, by_id, n=3, cutoff=0.5)
+        # Hints come from the IDs nearest in sorted order (the longest shared prefixes):
+        # comparing with each of 10^5 IDs would take seconds.
+        ids = sorted(by_id)
+        middle = bisect.bisect(ids, name)
+        close = difflib.get_close_matches(name, ids[max(middle - 200, 0) : middle + 200], 3, 0.5)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")
+
+    def _found(self, folder: Folder, position: int) -> Entry:
+        """The entry of a file found by name, stat()ed when the cache is used."""
+        entry = folder.entry(position)
+        if self._cache_folder is not None:
+            try:
+                found = os.stat(entry.real)
+            except OSError:
+                return entry
+            entry = entry._replace(stat=(found.st_size, found.st_mtime_ns, found.st_ino))
+        return entry
 
     def check(self) -> list[InvalidArticle]:
         """Every problem in the archive, sorted by path and line."""
@@ -491,9 +511,10 @@ class Archive:
         Never overwrites: a different article under the same ID is an error, and the
         file appears whole or not at all.
         """
-        for entry in self.entries():
-            if entry.id == draft.id:
-                return self._same(entry, draft), False
+        wanted = f"{draft.id}{SUFFIX}"
+        for folder in self.scan():
+            if wanted in folder.names:
+                return self._same(folder.entry(folder.names.index(wanted)), draft), False
         relative = os.path.join(f"{day_of(draft.article.date).year:04d}", f"{draft.id}{SUFFIX}")
         shown = os.path.join(self.shown_root, relative)
         try:

@@ -222,7 +222,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
     if names:
         entries = [archive.find(name) for name in names]
     else:
-        newest = min(archive.articles(), key=lambda article: article.sort_key, default=None)
+        newest = query.newest(archive)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         entries = [Entry.of(newest)]

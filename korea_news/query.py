@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -143,6 +144,23 @@ def rendered(
     if reverse:
         rows.reverse()
     return [line for _, line in (rows if limit is None else rows[:limit])]
+
+
+def newest(archive: Archive) -> Article | None:
+    """The newest article of the archive (the first in order), if any; two processes
+    share the walk (parallel.py), each finding its own newest."""
+    from . import cache, parallel
+
+    def share(folders: Iterable[Folder]) -> list[Article]:
+        return heapq.nsmallest(1, archive.articles(folders), key=_sort_key)
+
+    return min(
+        parallel.shared(archive, share, cache.pack, cache.unpack), key=_sort_key, default=None
+    )
+
+
+def _sort_key(article: Article) -> tuple[float, str]:
+    return article.sort_key
 
 
 def _as_is(row: Any) -> Any:

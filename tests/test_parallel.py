@@ -55,6 +55,7 @@ SHARED = [
     ["list"],
     ["list", "--format", "json", "--reverse", "-n", "7"],
     ["list", "--format", "jsonl", "--since", "2016-01-03"],
+    ["show"],  # the newest article
 ]
 
 
