@@ -46,6 +46,7 @@ Bits = tuple[int, int, int, int]  # a word's two bits: byte, mask, byte, mask
 _FOLDS = ((b"\xc4\xb0", b"i"), (b"\xc4\xb1", b"i"), (b"\xc5\xbf", b"s"), (b"\xe2\x84\xaa", b"k"))
 _SEPARATE = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
 _BITS: dict[bytes, Bits] = {}
+_MASKS: dict[bytes, int] = {}  # a word's two bits as one integer
 
 
 def folder(root: str) -> str:
@@ -85,12 +86,16 @@ def bits(word: bytes) -> Bits:
 
 
 def signature(found: Iterable[bytes]) -> bytes:
-    result = bytearray(SIGNATURE_BYTES)
+    """The words' bits, set in SIGNATURE_BYTES bytes (bit i in byte i // 8, as bits() says)."""
+    masks = _MASKS
+    value = 0
     for word in found:
-        first, first_mask, second, second_mask = bits(word)
-        result[first] |= first_mask
-        result[second] |= second_mask
-    return bytes(result)
+        mask = masks.get(word)
+        if mask is None:
+            first, first_mask, second, second_mask = bits(word)
+            mask = masks[word] = first_mask << 8 * first | second_mask << 8 * second
+        value |= mask
+    return value.to_bytes(SIGNATURE_BYTES, "little")
 
 
 class Store:
