@@ -10,7 +10,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import cache, frontmatter
-from .model import Article, ArticleNotFound, InvalidArticle, KnError, day_of
+from .model import Article, ArticleNotFound, InvalidArticle, KnError, Unreadable, day_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -272,7 +272,7 @@ class Archive:
             with open(entry.real, "rb") as file:
                 return file.read()
         except OSError as error:
-            raise InvalidArticle(entry.path, 1, f"cannot read: {error.strerror}") from None
+            raise Unreadable(entry.path, 1, f"cannot read: {error.strerror}") from None
 
     def read(self, entry: Entry) -> tuple[Article, str]:
         """An article and its body; InvalidArticle if the file cannot be read as one."""
@@ -297,7 +297,7 @@ class Archive:
                 found = cache.from_record(record, entry.id, entry.path)
         if found is None:
             found = self._parse(entry, data)
-            if store is not None and stat is not None:
+            if store is not None and stat is not None and not isinstance(found, Unreadable):
                 store.put(name, stat, cache.to_record(found))
         if isinstance(found, InvalidArticle):
             raise found
@@ -382,12 +382,17 @@ class Archive:
         if store.same(folder.names, stats):
             return store.values  # type: ignore[no-any-return]
         records = [store.get(name, stat) for name, stat in zip(folder.names, stats, strict=True)]
+        kept = stats
         entries = None
         for position, record in enumerate(records):
             if record is None:
                 entries = entries or folder.entries()
-                records[position] = cache.to_record(self._parse(entries[position], None))
-        store.replace(folder.names, stats, records, None)
+                found = self._parse(entries[position], None)
+                records[position] = cache.to_record(found)
+                if isinstance(found, Unreadable):  # kept under a stat no file has: read again
+                    kept = kept if kept is not stats else list(stats)
+                    kept[position] = (-1, -1, -1)
+        store.replace(folder.names, kept, records, None)
         return records
 
     def facts(

@@ -30,6 +30,13 @@ class InvalidArticle(KnError):
         return f"{self.path}:{self.line}: {self.message}"
 
 
+class Unreadable(InvalidArticle):
+    """A file that could not be read at all (a permission, a file gone): a problem of the
+    moment, which the cache never keeps."""
+
+    __slots__ = ()
+
+
 def iso(value: Date) -> str:
     """A date or date-time as ISO 8601 text."""
     return value.isoformat()

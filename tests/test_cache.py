@@ -297,3 +297,19 @@ def test_facts_then_list_keep_every_entry_of_the_cache(kn, make_archive, tmp_pat
     ):
         assert kn(*command, env={"KN_NO_CACHE": ""}).exit_code in (0, 1)
     assert len(reads) == 5  # each file parsed once, by the first list
+
+
+def test_a_file_unreadable_for_a_while_is_read_once_it_can_be(cached, monkeypatch):
+    from korea_news import archive as archive_module
+
+    real_open = open
+
+    def locked(path, *args, **kwargs):
+        if str(path).endswith("c.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(archive_module, "open", locked, raising=False)
+        cached()  # unreadable, with and without the cache alike
+    cached()  # readable again, its stat unchanged: the cache did not keep the failure
