@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
 SUFFIX = ".txt"
+PARTS = 2  # a walk can be shared by two processes, one per core
 
 OnError = Callable[[InvalidArticle], None]
 
@@ -237,15 +238,21 @@ class Archive:
         return firsts
 
     def folders(
-        self, scanned: list[Folder] | None = None, chosen: Iterable[int] | None = None
+        self, scanned: list[Folder] | None = None, part: int | None = None
     ) -> Iterator[Folder]:
-        """The folders of a scan (a new one by default), or those at the positions
-        `chosen`, each with its files' stats when the cache is used: stat()ed here, once,
-        to validate what the cache keeps of them."""
-        if scanned is None:
-            scanned = self.scan()
-        for position in range(len(scanned)) if chosen is None else chosen:
-            folder = scanned[position]
+        """The folders of a scan (a new one by default), each with its files' stats when the
+        cache is used: stat()ed here, once, to validate what the cache keeps of them.
+
+        With `part` (0 or 1), only that part's share, so that two processes can share a
+        walk: each folder goes to the part with fewer files so far.
+        """
+        loads = [0] * PARTS
+        for folder in self.scan() if scanned is None else scanned:
+            if part is not None:
+                owner = loads.index(min(loads))
+                loads[owner] += len(folder.names)
+                if owner != part:
+                    continue
             if self._cache_folder is not None:
                 folder = folder._replace(stats=_stats(folder))
             yield folder

@@ -84,32 +84,6 @@ def test_a_failing_second_process_changes_nothing_but_the_time(kn, archive, monk
 
 
 @pytest.mark.parametrize("command", SHARED)
-def test_a_second_process_failing_after_its_share_changes_nothing(
-    kn, archive, monkeypatch, command
-):
-    import marshal
-
-    expected = outcome(kn("--no-cache", *command))
-
-    class Failing:
-        loads = staticmethod(marshal.loads)
-
-        @staticmethod
-        def dumps(value):  # the child has drawn and done its folders, then fails to send
-            raise ValueError("cannot send")
-
-    monkeypatch.setattr(parallel, "marshal", Failing)
-    assert outcome(kn(*command, env={"KN_NO_CACHE": ""})) == expected
-
-
-@pytest.mark.parametrize("command", SHARED)
-def test_folders_in_fixed_halves_give_the_same(kn, archive, monkeypatch, command):
-    expected = outcome(kn("--no-cache", *command))
-    monkeypatch.setattr(parallel, "_tickets", lambda scanned: None)
-    assert outcome(kn(*command, env={"KN_NO_CACHE": ""})) == expected
-
-
-@pytest.mark.parametrize("command", SHARED)
 def test_one_core_walks_both_halves_here(kn, archive, monkeypatch, command):
     expected = outcome(kn("--no-cache", *command))
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
@@ -117,26 +91,18 @@ def test_one_core_walks_both_halves_here(kn, archive, monkeypatch, command):
     assert outcome(kn(*command, env={"KN_NO_CACHE": ""})) == expected
 
 
-def test_each_folder_is_drawn_once_largest_first(make_archive):
+def test_the_folders_are_shared_by_their_count_of_files(make_archive):
     from korea_news.archive import Archive
 
-    counts = {"a": 5, "b": 1, "c": 1, "d": 2, "e": 3}
     root = make_archive(
         {
             f"{folder}/{folder}{n}.txt": article(f"{folder} {n}")
-            for folder, count in counts.items()
+            for folder, count in (("a", 5), ("b", 1), ("c", 1), ("d", 2), ("e", 3))
             for n in range(count)
         }
     )
-    scanned = Archive(root).scan()
-    tickets = parallel._tickets(scanned)
-    assert tickets is not None
-    drawn: list[int] = []
-    draws = [parallel._drawn(tickets, drawn), parallel._drawn(tickets, drawn)]
-    for turn in range(len(scanned)):  # two readers taking turns, as two processes might
-        next(draws[turn % 2])
-    assert next(draws[0], None) is None and next(draws[1], None) is None
-    os.close(tickets)
-    assert [scanned[position].inside for position in drawn] == ["a", "e", "d", "b", "c"]
-    # Where the numbers do not fit in a pipe: fixed halves, each folder to the lighter one.
-    assert parallel._halves(scanned) == ([0], [1, 2, 3, 4])
+    archive = Archive(root)
+    scanned = archive.scan()
+    parts = [[folder.inside for folder in archive.folders(scanned, part)] for part in (0, 1)]
+    assert parts == [["a"], ["b", "c", "d", "e"]]
+    assert sorted(parts[0] + parts[1]) == [folder.inside for folder in scanned]
