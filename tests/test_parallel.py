@@ -84,6 +84,25 @@ def test_a_failing_second_process_changes_nothing_but_the_time(kn, archive, monk
 
 
 @pytest.mark.parametrize("command", SHARED)
+def test_a_second_process_failing_after_its_share_changes_nothing(
+    kn, archive, monkeypatch, command
+):
+    import marshal
+
+    expected = outcome(kn("--no-cache", *command))
+
+    class Failing:
+        loads = staticmethod(marshal.loads)
+
+        @staticmethod
+        def dumps(value):  # the child has done its folders, then fails to send them
+            raise ValueError("cannot send")
+
+    monkeypatch.setattr(parallel, "marshal", Failing)
+    assert outcome(kn(*command, env={"KN_NO_CACHE": ""})) == expected
+
+
+@pytest.mark.parametrize("command", SHARED)
 def test_one_core_walks_both_halves_here(kn, archive, monkeypatch, command):
     expected = outcome(kn("--no-cache", *command))
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
