@@ -520,6 +520,11 @@ def main() -> NoReturn:
     # A run is short and makes no garbage cycles worth collecting, but it may hold
     # 10^5 articles: the collector's passes over them cost more than the memory it frees.
     gc.disable()
+    if sys.stderr is None:  # closed before kn started: no messages, the exit code still tells
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    if sys.stdout is None:  # as grep says on a write error
+        warn("cannot write: standard output is closed")
+        _exit(EXIT_ERROR)
     _utf8_output()
     code: int | str | None = EXIT_ERROR
     try:
@@ -531,11 +536,20 @@ def main() -> NoReturn:
     except BrokenPipeError:
         _silence_stdout()
         code = EXIT_PIPE
+    except OSError as error:  # kn reports its reads itself: this is a write that failed
+        _write_failed(error)
+        code = EXIT_ERROR
     except Exception as error:  # a bug: say so in one line, not a traceback
         if os.environ.get("KN_DEBUG"):
             raise
         warn(f"internal error: {type(error).__name__}: {error} (KN_DEBUG=1 shows more)")
     _exit(code)
+
+
+def _write_failed(error: OSError) -> None:
+    """Say that the output could not be written (a full disk, say), as grep does."""
+    _silence_stdout()  # what is still buffered can go nowhere either
+    warn(f"cannot write: {error.strerror or error}")
 
 
 def _exit(code: int | str | None) -> NoReturn:
@@ -549,10 +563,14 @@ def _exit(code: int | str | None) -> NoReturn:
         warn(code)
         code = EXIT_ERROR
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
         code = EXIT_PIPE
+    except OSError as error:
+        _write_failed(error)
+        code = EXIT_ERROR
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     os._exit(code or 0)

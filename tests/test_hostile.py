@@ -358,6 +358,26 @@ def test_a_closed_pipe_ends_every_command_quietly(many, tmp_path, process_env, c
     assert result.stderr == b""
 
 
+@pytest.mark.parametrize(
+    ("redirect", "message"),
+    [
+        (">&-", "kn: cannot write: standard output is closed\n"),
+        ("> /dev/full", "kn: cannot write: No space left on device\n"),
+    ],
+)
+@pytest.mark.parametrize("command", ["list", "search coal", "show --no-pager"])
+def test_output_that_cannot_be_written_is_an_error(
+    many, tmp_path, process_env, command, redirect, message
+):
+    result = in_shell(f"kn {command} {redirect}; echo $?", tmp_path, process_env)
+    assert (result.stdout, result.stderr.decode()) == (b"2\n", message)
+
+
+def test_a_closed_stderr_changes_nothing_but_the_messages(many, tmp_path, process_env):
+    result = in_shell("kn list 2>&- > listed; echo $?; wc -l < listed", tmp_path, process_env)
+    assert result.stdout.split() == [b"0", b"2000"]
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
 def test_interrupts_end_quietly_and_add_leaves_nothing(
     make_archive, tmp_path, process_env, sig, code
