@@ -16,7 +16,7 @@ import click
 
 from . import output, query
 from .archive import Archive, Entry, locate
-from .model import Article, Count, Document, Fact, InvalidArticle, KnError, Match
+from .model import Article, Document, Fact, InvalidArticle, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -313,12 +313,11 @@ def search(
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     compiled = searching.compile_pattern(wanted, fixed, ignore_case, words)
     archive = state.archive
-    found = searching.find(archive, compiled, _filter(params), first=quiet)
+    select = _filter(params)
     if quiet:
-        if next(found, None) is not None:
+        if next(searching.find(archive, compiled, select, first=True), None) is not None:
             click.get_current_context().exit(EXIT_FOUND)
         state.finish(0)
-    articles = query.ordered(found, params["reverse"], params["limit"])
     out = state.output(fmt)
     separator = "\0" if null else ":"
 
@@ -329,11 +328,17 @@ def search(
             state.problem(error)
             return []
 
+    if count:  # counted as each file is read, not read again
+        counts = searching.count(archive, compiled, select)
+        counts.sort(key=lambda found: found.article.sort_key, reverse=params["reverse"])
+        chosen = counts if params["limit"] is None else counts[: params["limit"]]
+        printed = out.emit(chosen, lambda c: f"{c.article.path}{separator}{c.count}")
+        state.finish(printed)
+    articles = query.ordered(
+        searching.find(archive, compiled, select), params["reverse"], params["limit"]
+    )
     if paths:
         printed = out.emit(articles, lambda a: a.path, end="\0" if null else "\n")
-    elif count:
-        counts = (Count(a, n) for a in articles if (n := len(lines(a))))
-        printed = out.emit(counts, lambda c: f"{c.article.path}{separator}{c.count}")
     else:
         found_lines = (match for article in articles for match in lines(article))
         color = out.color and not out.terminal

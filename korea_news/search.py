@@ -9,15 +9,17 @@ Only the matching articles are kept; their lines are read again when printed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from . import cache, frontmatter
 from .archive import Archive, Entry, Folder
 from .cache import Signatures
-from .model import Article, InvalidArticle, KnError, Match
+from .model import Article, Count, InvalidArticle, KnError, Match
 from .query import Filter
+
+T = TypeVar("T")
 
 # Patterns that can see past the end of a line behave differently on a whole body than
 # on a single line: for them, the quick whole-body test is skipped.
@@ -157,34 +159,60 @@ def find(
     wanted; either way the order is not the walk's: callers sort.
     """
     if first:
-        yield from _find(archive, pattern, select)
+        yield from _find(archive, pattern, select, _article)
         return
     from . import parallel
 
     yield from parallel.shared(
         archive,
-        lambda folders: _find(archive, pattern, select, folders),
+        lambda folders: _find(archive, pattern, select, _article, folders),
         cache.pack,
         cache.unpack,
     )
 
 
+def count(archive: Archive, pattern: Pattern, select: Filter) -> list[Count]:
+    """As find(), each article with how many of its lines match, counted as it is read."""
+    from . import parallel
+
+    def tally(article: Article, text: str) -> Count | None:
+        matched = sum(1 for _ in _matches_in(article, _lines(text), pattern))
+        return Count(article, matched) if matched else None
+
+    return parallel.shared(
+        archive,
+        lambda folders: _find(archive, pattern, select, tally, folders),
+        lambda found: (cache.pack(found.article), found.count),
+        lambda data: Count(cache.unpack(data[0]), data[1]),
+    )
+
+
+def _article(article: Article, text: str) -> Article:
+    return article
+
+
 def _find(
-    archive: Archive, pattern: Pattern, select: Filter, folders: Iterable[Folder] | None = None
-) -> Iterator[Article]:
+    archive: Archive,
+    pattern: Pattern,
+    select: Filter,
+    keep: Callable[[Article, str], T | None],
+    folders: Iterable[Folder] | None = None,
+) -> Iterator[T]:
+    """What `keep` makes of each matching article and its file's text, if anything."""
     signatures = archive.signatures(pattern.required)
     for folder in archive.folders() if folders is None else folders:
         if signatures is None or folder.stats is None:
-            for entry in folder.entries():
-                found = _test(archive, entry, pattern, select, signatures=None)
-                if found is not None:
-                    yield found
-            continue
-        for position in signatures.sift(folder.inside, folder.names, folder.stats):
-            found = _test(archive, folder.entry(position), pattern, select, signatures, position)
-            if found is not None:
-                yield found
-        signatures.commit()
+            tested = (_test(archive, entry, pattern, select, None) for entry in folder.entries())
+        else:
+            tested = (
+                _test(archive, folder.entry(position), pattern, select, signatures, position)
+                for position in signatures.sift(folder.inside, folder.names, folder.stats)
+            )
+        for found in tested:
+            if found is not None and (kept := keep(*found)) is not None:
+                yield kept
+        if signatures is not None and folder.stats is not None:
+            signatures.commit()
     if signatures is not None:
         signatures.close()
     archive.done()
@@ -197,8 +225,8 @@ def _test(
     select: Filter,
     signatures: Signatures | None,
     position: int = 0,
-) -> Article | None:
-    """The entry's article if the filter selects it and a line matches; else None.
+) -> tuple[Article, str] | None:
+    """The entry's article and text if the filter selects it and a line matches.
 
     With `signatures`, a file whose signature is unknown is recorded there as read.
     """
@@ -223,7 +251,7 @@ def _test(
     if select.matches(article) and (
         pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
     ):
-        return article
+        return article, text
     return None
 
 
@@ -248,7 +276,10 @@ def _may_match(text: str, path: str, pattern: Pattern) -> bool:
 
 def matches(archive: Archive, article: Article, pattern: Pattern) -> Iterator[Match]:
     """The matching lines of an article: its title line, then body lines."""
-    lines = _lines(archive.text(article))
+    return _matches_in(article, _lines(archive.text(article)), pattern)
+
+
+def _matches_in(article: Article, lines: list[str], pattern: Pattern) -> Iterator[Match]:
     if pattern.regex.search(article.title):
         line = lines[article.title_line - 1]
         yield Match(article, article.title_line, line, pattern.spans(line, len("title:")))

@@ -64,29 +64,41 @@ def grep(grep_args: list[str], files: list[str]) -> str:
     return "".join(f"{line}\n" for line in kept)
 
 
+AS_GREP = [
+    (["Korea"], ["-E", "Korea"]),
+    (["coal|iron"], ["-E", "coal|iron"]),
+    (["-i", "coal|korea"], ["-i", "-E", "coal|korea"]),
+    (["-w", "Kim"], ["-w", "-E", "Kim"]),
+    (["-w", "-i", "kim|trump"], ["-w", "-i", "-E", "kim|trump"]),
+    (["-F", "a.b"], ["-F", "a.b"]),
+    (["a.b"], ["-E", "a.b"]),
+    (["-e", "coal", "-e", "Missile"], ["-E", "-e", "coal", "-e", "Missile"]),
+    (["-F", "-e", "Kim's", "-e", "\t"], ["-F", "-e", "Kim's", "-e", "\t"]),
+    (["^The"], ["-E", "^The"]),
+    (["watched\\.$"], ["-E", "watched\\.$"]),
+]
+
+
 @pytest.mark.skipif(GREP is None, reason="needs grep")
-@pytest.mark.parametrize(
-    ("kn_args", "grep_args"),
-    [
-        (["Korea"], ["-E", "Korea"]),
-        (["coal|iron"], ["-E", "coal|iron"]),
-        (["-i", "coal|korea"], ["-i", "-E", "coal|korea"]),
-        (["-w", "Kim"], ["-w", "-E", "Kim"]),
-        (["-w", "-i", "kim|trump"], ["-w", "-i", "-E", "kim|trump"]),
-        (["-F", "a.b"], ["-F", "a.b"]),
-        (["a.b"], ["-E", "a.b"]),
-        (["-e", "coal", "-e", "Missile"], ["-E", "-e", "coal", "-e", "Missile"]),
-        (["-F", "-e", "Kim's", "-e", "\t"], ["-F", "-e", "Kim's", "-e", "\t"]),
-        (["^The"], ["-E", "^The"]),
-        (["watched\\.$"], ["-E", "watched\\.$"]),
-    ],
-)
+@pytest.mark.parametrize(("kn_args", "grep_args"), AS_GREP)
 def test_plain_lines_equal_grep_Hn(kn, archive, kn_args, grep_args):
     result = kn("search", *kn_args)
     expected = grep(grep_args, ORDER)
     assert expected, "the case should match something"
     assert result.stdout == expected
     assert result.exit_code == 0
+
+
+@pytest.mark.skipif(GREP is None, reason="needs grep")
+@pytest.mark.parametrize(("kn_args", "grep_args"), AS_GREP)
+def test_counts_are_the_lines_grep_Hn_prints(kn, archive, kn_args, grep_args):
+    counts: dict[str, int] = {}
+    for line in grep(grep_args, ORDER).splitlines():
+        path = line.split(":", 1)[0]
+        counts[path] = counts.get(path, 0) + 1
+    for env in ({"KN_NO_CACHE": "1"}, {"KN_NO_CACHE": ""}):  # counted as each file is read
+        result = kn("search", "-c", *kn_args, env=env)
+        assert result.stdout == "".join(f"{path}:{n}\n" for path, n in counts.items())
 
 
 def test_a_crlf_line_ends_before_its_cr(kn, archive):
