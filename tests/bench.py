@@ -5,7 +5,8 @@
     python tests/bench.py --keep DIR      # keep the generated archives in DIR
 
 Prints, per size, each measure's median time beside grep's nearest equivalent in the same
-run, the ratio, and kn's peak memory. Not collected by pytest (no test_ prefix).
+run (the two run in turns), the ratio, and kn's peak memory. Not collected by pytest (no
+test_ prefix).
 
 It runs the kn installed beside the Python that runs it: install it as a user would
 (`pip install .`), as an editable install's import hook slows every start-up.
@@ -91,6 +92,22 @@ def median(command: list[str], cwd: Path, env: dict[str, str], repeat: int) -> t
     return statistics.median(t for t, _ in runs), max(m for _, m in runs)
 
 
+def compare(
+    kn: list[str], other: list[str], cwd: Path, env: dict[str, str], repeat: int
+) -> tuple[float, float, int]:
+    """The median times of kn and of the other command, run in turns (so that both meet
+    the same moments of a busy machine), and kn's peak memory."""
+    kn_runs, other_runs = [], []
+    for _ in range(repeat):
+        kn_runs.append(run(kn, cwd, env))
+        other_runs.append(run(other, cwd, env))
+    return (
+        statistics.median(t for t, _ in kn_runs),
+        statistics.median(t for t, _ in other_runs),
+        max(m for _, m in kn_runs),
+    )
+
+
 BARE_LOOP = """
 import os, sys, yaml
 for folder, _, files in os.walk(sys.argv[1]):
@@ -145,9 +162,9 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
             ["grep", "-rl", "nuclear", "articles/"],
         ),
     ]
+    turns = repeat if size > 10_000 else repeat * 3  # short runs are the noisiest
     for label, kn_command, grep_command in pairs:
-        kn_time, memory = median(kn_command, root, env, repeat)
-        grep_time, _ = median(grep_command, root, env, repeat)
+        kn_time, grep_time, memory = compare(kn_command, grep_command, root, env, turns)
         rows.append((label, kn_time, grep_time, memory))
     return rows
 
@@ -156,8 +173,8 @@ def startup(repeat: int) -> tuple[str, float, float, int]:
     """kn list on the bundled archive against importing click, the framework's floor."""
     here = Path(__file__).resolve().parent.parent
     env = environment()
-    kn_time, memory = median([*KN, "list"], here, env, repeat * 3)
-    click_time, _ = median([sys.executable, "-c", "import click"], here, env, repeat * 3)
+    click = [sys.executable, "-c", "import click"]
+    kn_time, click_time, memory = compare([*KN, "list"], click, here, env, repeat * 5)
     return ("kn list | cat (bundled) / python -c 'import click'", kn_time, click_time, memory)
 
 
