@@ -186,16 +186,7 @@ class Store:
     def save(self) -> None:
         if not self.changed:
             return
-        temporary = f"{self.path}.{os.getpid()}.tmp"
-        data = (VERSION, self.folder, self.names, self.stats, self.values, self.extra)
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(temporary, "wb") as file:
-                marshal.dump(data, file)
-            os.replace(temporary, self.path)
-        except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        _write(self.path, (VERSION, self.folder, self.names, self.stats, self.values, self.extra))
         self.changed = False
 
 
@@ -270,17 +261,22 @@ class Listings:
 
     def save(self) -> None:
         """Keep the listings of the folders seen; those of folders gone are dropped."""
-        if not self.changed and len(self.new) == len(self.old):
-            return
-        temporary = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(temporary, "wb") as file:
-                marshal.dump((VERSION, self.new), file)
-            os.replace(temporary, self.path)
-        except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        if self.changed or len(self.new) != len(self.old):
+            _write(self.path, (VERSION, self.new))
+
+
+def _write(path: str, data: Any) -> None:
+    """Write a cache file whole, under a temporary name renamed into place, so that a
+    concurrent run reads the old file or the new one; a failure leaves the old one."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as file:
+            marshal.dump(data, file)
+        os.replace(temporary, path)
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
