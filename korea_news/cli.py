@@ -329,10 +329,13 @@ def search(
             return []
 
     if count:  # counted as each file is read, not read again
-        counts = searching.count(archive, compiled, select)
-        counts.sort(key=lambda found: found.article.sort_key, reverse=params["reverse"])
-        chosen = counts if params["limit"] is None else counts[: params["limit"]]
-        printed = out.emit(chosen, lambda c: f"{c.article.path}{separator}{c.count}")
+        counts = query.in_order(
+            searching.count(archive, compiled, select),
+            lambda found: found.article.sort_key,
+            params["reverse"],
+            params["limit"],
+        )
+        printed = out.emit(counts, lambda c: f"{c.article.path}{separator}{c.count}")
         state.finish(printed)
     articles = query.ordered(
         searching.find(archive, compiled, select), params["reverse"], params["limit"]
@@ -377,12 +380,15 @@ def facts(
     select = _filter(params)
     named = [archive.find(name) for name in names] if names else None
     # Sorted first, then read: a window of articles in memory at a time, not the archive.
-    chosen = [
-        (article.sort_key, entry)
-        for article, entry in archive.loaded(named)
-        if select.matches(article)
-    ]
-    chosen.sort(key=lambda pair: pair[0], reverse=params["reverse"])
+    chosen = query.in_order(
+        (
+            (article.sort_key, entry)
+            for article, entry in archive.loaded(named)
+            if select.matches(article)
+        ),
+        lambda pair: pair[0],
+        params["reverse"],
+    )
 
     def found() -> Iterator[Fact]:
         shown = 0
@@ -406,15 +412,6 @@ def _heading_pattern(pattern: str | None) -> re.Pattern[str] | None:
         return re.compile(pattern, re.IGNORECASE)
     except re.error as error:
         raise KnError(f"bad pattern {pattern!r}: {error}") from None
-
-
-def _read(state: State, entry: Entry) -> Document | None:
-    """An article with its body, or None after a warning if it cannot be read."""
-    try:
-        return Document(*state.archive.read(entry))
-    except InvalidArticle as error:
-        state.problem(error)
-        return None
 
 
 @cli.command()

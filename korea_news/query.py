@@ -7,12 +7,14 @@ import heapq
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .model import Article, KnError, day_of
 
 if TYPE_CHECKING:
     from .archive import Archive, Folder
+
+T = TypeVar("T")
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
@@ -107,7 +109,17 @@ def ordered(
     articles: Iterable[Article], reverse: bool = False, limit: int | None = None
 ) -> list[Article]:
     """Newest first, then by ID; `reverse` turns the whole order round, as git log --reverse."""
-    result = sorted(articles, key=lambda article: article.sort_key)
+    return in_order(articles, _sort_key, reverse, limit)
+
+
+def in_order(
+    items: Iterable[T],
+    key: Callable[[T], tuple[float, str]],
+    reverse: bool = False,
+    limit: int | None = None,
+) -> list[T]:
+    """Items in the order of ordered(), `key` giving each one's article sort key."""
+    result = sorted(items, key=key)
     if reverse:
         result.reverse()
     return result if limit is None else result[:limit]
@@ -140,10 +152,7 @@ def rendered(
         return rows
 
     rows = parallel.shared(archive, share, _as_is, _as_is)
-    rows.sort()
-    if reverse:
-        rows.reverse()
-    return [line for _, line in (rows if limit is None else rows[:limit])]
+    return [line for _, line in in_order(rows, _first, reverse, limit)]
 
 
 def newest(archive: Archive) -> Article | None:
@@ -161,6 +170,10 @@ def newest(archive: Archive) -> Article | None:
 
 def _sort_key(article: Article) -> tuple[float, str]:
     return article.sort_key
+
+
+def _first(row: tuple[tuple[float, str], str]) -> tuple[float, str]:
+    return row[0]
 
 
 def _as_is(row: Any) -> Any:
