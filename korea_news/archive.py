@@ -366,7 +366,7 @@ class Archive:
             path = f"{shown}{os.sep}{name}"
             found = cache.from_record(record, name[:-4], path)
             if found is None:  # a record the cache got wrong: read the file itself
-                found = self._parse(Entry(name[:-4], path, folder.real_path(name)), None)
+                found = self._parse(folder.entry(position), None)
             if isinstance(found, Article):
                 yield position, found
             else:
@@ -383,11 +383,9 @@ class Archive:
             return store.values  # type: ignore[no-any-return]
         records = [store.get(name, stat) for name, stat in zip(folder.names, stats, strict=True)]
         kept = stats
-        entries = None
         for position, record in enumerate(records):
             if record is None:
-                entries = entries or folder.entries()
-                found = self._parse(entries[position], None)
+                found = self._parse(folder.entry(position), None)
                 records[position] = cache.to_record(found)
                 if isinstance(found, Unreadable):  # kept under a stat no file has: read again
                     kept = kept if kept is not stats else list(stats)
