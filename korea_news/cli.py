@@ -8,17 +8,27 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import output, query
-from .archive import Archive, Entry, locate
-from .model import Article, Document, Fact, InvalidArticle, KnError, Match
+from . import output, query, walk
+from .archive import Archive, locate
+from .model import (
+    Article,
+    ArticleNotFound,
+    Count,
+    Document,
+    Fact,
+    InvalidArticle,
+    KnError,
+    Match,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
@@ -143,13 +153,18 @@ def _filter(params: dict[str, Any]) -> query.Filter:
     )
 
 
-def selection(state: State, params: dict[str, Any]) -> Iterator[Article]:
-    """The articles that the shared filters select, newest first."""
-    select = _filter(params)
-    articles = state.archive.articles()
-    if select.active:
-        articles = (article for article in articles if select.matches(article))
-    return iter(query.ordered(articles, params["reverse"], params["limit"]))
+def ordered(rows: list[tuple[Any, T]], params: dict[str, Any]) -> list[T]:
+    """The payloads of (sort key, payload) rows, in the order asked for, limited."""
+    rows = query.in_order(rows, _key, params["reverse"], params["limit"])
+    return [payload for _, payload in rows]
+
+
+def _key(row: tuple[Any, Any]) -> Any:
+    return row[0]
+
+
+def _path(article: Article) -> str:
+    return article.path
 
 
 @click.group(cls=KnGroup, context_settings={"max_content_width": 100})
@@ -193,15 +208,13 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
       kn list --tag sanctions --since 2017 | cut -f1
     """
     out = state.output(fmt)
-    if out.terminal:
-        count = out.emit(selection(state, params), output.article_line, output.article_table)
-    else:
-        render = out.renderer(output.article_line)
-        lines = query.rendered(
-            state.archive, _filter(params), render, params["reverse"], params["limit"]
-        )
-        count = out.write_lines(lines)
-    state.finish(count)
+    select, prepare = _filter(params).matches, out.prepare(output.article_line)
+
+    def row(article: Article, _: None) -> tuple[Any, Any] | None:
+        return (article.sort_key, prepare(article)) if select(article) else None
+
+    rows = walk.each(state.archive, row, share=not out.terminal)
+    state.finish(out.show(ordered(rows, params), output.article_line, output.article_table))
 
 
 @cli.command()
@@ -219,39 +232,38 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
       kn show --raw articles/2017/2017-08-07-north-korea-calls-offer-*.txt
     """
     archive = state.archive
-    if names:
-        entries = [archive.find(name) for name in names]
-    else:
-        newest = query.newest(archive)
-        if newest is None:
+    if not names:
+        newest = walk.each(archive, lambda article, _: (article.sort_key, article.id))
+        if not newest:
             raise KnError(f"the archive {archive.shown_root} has no articles")
-        entries = [Entry.of(newest)]
+        names = (min(newest)[1],)
+    entries = []
+    for name in names:  # as cat: each unknown name is an error, the others are shown
+        try:
+            entries.append(archive.find(name))
+        except ArticleNotFound as error:
+            state.problem(error)
     if raw:
         for entry in entries:
-            data = archive.read_bytes(entry)
-            if sys.stdout.isatty():  # a terminal never receives raw control characters
-                sys.stdout.write(output.visible(data.decode("utf-8", "replace")))
-            else:
-                sys.stdout.flush()
-                sys.stdout.buffer.write(data)
-        state.finish(len(entries))
-
-    def documents() -> Iterator[Document]:
-        for entry in entries:
             try:
-                yield Document(*archive.read(entry))
+                output.raw(archive.read_bytes(entry))
             except InvalidArticle as error:
                 state.problem(error)
-
-    first = [True]
+        state.finish(len(entries))
+    documents = []
+    for entry in entries:
+        try:
+            documents.append(Document(*archive.read(entry)))
+        except InvalidArticle as error:
+            state.problem(error)
+    out = state.output(fmt, pager=not no_pager)
+    gaps = [""] + ["\n"] * len(documents)  # a blank line between two articles in a pipe
 
     def plain(document: Document) -> str:
-        gap = "" if first[0] else "\n"
-        first[0] = False
-        return gap + output.article_plain(document.article, document.body).removesuffix("\n")
+        return gaps.pop(0) + output.document_plain(document)
 
-    count = state.output(fmt, pager=not no_pager).emit(documents(), plain, _render_documents)
-    state.finish(count)
+    payloads = [out.prepare(plain)(document) for document in documents]
+    state.finish(out.show(payloads, output.document_plain, output.documents_view))
 
 
 @cli.command()
@@ -306,51 +318,44 @@ def search(
       kn search -i -w 'coal|iron' --since 2017
       kn search -l sanctions | xargs kn show
     """
-    from . import search as searching
+    from .search import compile_pattern, matches
 
     wanted = [*patterns, *([pattern] if pattern is not None else [])]
     if not wanted:
         raise click.UsageError("give a PATTERN, or -e PATTERN")
-    compiled = searching.compile_pattern(wanted, fixed, ignore_case, words)
-    archive = state.archive
-    select = _filter(params)
+    compiled = compile_pattern(wanted, fixed, ignore_case, words)
+    select, out, separator = _filter(params).matches, state.output(fmt), "\0" if null else ":"
+    color = out.color and not out.terminal
+
+    def line(record: Match | Count) -> str:
+        return output.match_line(record, color, separator)
+
+    prepare, prepare_path = out.prepare(line), out.prepare(_path)
+
+    def found(article: Article, text: Any) -> tuple[Any, Any] | None:
+        if not select(article):
+            return None
+        lines = matches(compiled, article, text)
+        if quiet or paths:
+            return (article.sort_key, prepare_path(article)) if next(lines, None) else None
+        if count:
+            number = sum(1 for _ in lines)
+            return (article.sort_key, prepare(Count(article, number))) if number else None
+        kept = [prepare(match) for match in lines]
+        return (article.sort_key, kept) if kept else None
+
     if quiet:
-        if next(searching.find(archive, compiled, select, first=True), None) is not None:
+        if walk.each(state.archive, found, "text", compiled.required, first=True):
             click.get_current_context().exit(EXIT_FOUND)
         state.finish(0)
-    out = state.output(fmt)
-    separator = "\0" if null else ":"
-
-    def lines(article: Article) -> list[Match]:
-        try:
-            return list(searching.matches(archive, article, compiled))
-        except InvalidArticle as error:  # changed or gone since it was read
-            state.problem(error)
-            return []
-
-    if count:  # counted as each file is read, not read again
-        counts = query.in_order(
-            searching.count(archive, compiled, select),
-            lambda found: found.article.sort_key,
-            params["reverse"],
-            params["limit"],
-        )
-        printed = out.emit(counts, lambda c: f"{c.article.path}{separator}{c.count}")
-        state.finish(printed)
-    articles = query.ordered(
-        searching.find(archive, compiled, select), params["reverse"], params["limit"]
-    )
+    rows = walk.each(state.archive, found, "text", compiled.required, share=not out.terminal)
+    payloads = ordered(rows, params)
     if paths:
-        printed = out.emit(articles, lambda a: a.path, end="\0" if null else "\n")
-    else:
-        found_lines = (match for article in articles for match in lines(article))
-        color = out.color and not out.terminal
-        printed = out.emit(
-            found_lines,
-            lambda m: output.match_line(m, color, separator),
-            output.match_groups,
-        )
-    state.finish(printed)
+        state.finish(out.show(payloads, _path, end="\0" if null else "\n"))
+    elif count:
+        state.finish(out.show(payloads, prepare))
+    lines = [line for kept in payloads for line in kept]
+    state.finish(out.show(lines, prepare, output.match_groups))
 
 
 @cli.command()
@@ -376,33 +381,29 @@ def facts(
       kn facts 2017-08-07-north --format jsonl | jq -r .text
     """
     wanted = _heading_pattern(heading)
-    archive = state.archive
-    select = _filter(params)
-    named = [archive.find(name) for name in names] if names else None
-    # Sorted first, then read: a window of articles in memory at a time, not the archive.
-    chosen = query.in_order(
-        (
-            (article.sort_key, entry)
-            for article, entry in archive.loaded(named)
-            if select.matches(article)
-        ),
-        lambda pair: pair[0],
-        params["reverse"],
-    )
+    select, out = _filter(params).matches, state.output(fmt)
+    prepare = out.prepare(output.fact_line)
 
-    def found() -> Iterator[Fact]:
-        shown = 0
-        for article, rows in archive.facts(entry() for _, entry in chosen):
-            if params["limit"] is not None and shown == params["limit"]:
-                break
-            kept = [row for row in rows if wanted is None or wanted.search(row[1])]
-            shown += bool(kept)
-            for line, title, text in kept:
-                yield Fact(article, line, title, text)
-        archive.done()
+    def found(article: Article, rows: tuple[walk.FactRow, ...]) -> tuple[Any, Any] | None:
+        kept = [
+            prepare(Fact(article, *row)) for row in rows if wanted is None or wanted.search(row[1])
+        ]
+        return (article.sort_key, kept) if kept and select(article) else None
 
-    count = state.output(fmt).emit(found(), output.fact_line, output.fact_groups)
-    state.finish(count)
+    if names:  # as show: each unknown name is an error, the others are listed
+        rows: list[tuple[Any, Any]] = []
+        for name in names:
+            try:
+                article, body = state.archive.read(state.archive.find(name))
+            except KnError as error:
+                state.problem(error)
+                continue
+            if (row := found(article, walk.facts_of(article, body))) is not None:
+                rows.append(row)
+    else:
+        rows = walk.each(state.archive, found, "facts", share=not out.terminal)
+    facts = [fact for kept in ordered(rows, params) for fact in kept]
+    state.finish(out.show(facts, output.fact_line, output.fact_groups))
 
 
 def _heading_pattern(pattern: str | None) -> re.Pattern[str] | None:
@@ -495,17 +496,6 @@ def check(state: State, /) -> None:
     if problems:
         warn(f"{len(problems)} problem(s) in {files} file(s)")
     click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
-
-
-def _render_documents(out: output.Output, documents: list[Document]) -> None:
-    from rich.rule import Rule
-
-    views: list[Any] = []
-    for index, document in enumerate(documents):
-        if index:
-            views.append(Rule(style="dim"))
-        views += output.article_view(document.article, document.body)
-    out.page(views)
 
 
 def _utf8_output() -> None:

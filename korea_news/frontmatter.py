@@ -190,7 +190,9 @@ def _plain(value: Any) -> Any:
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Mapping):
         return {str(_plain(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
+    if isinstance(value, set | frozenset):  # a YAML !!set: in a stable order, not hash order
+        return sorted((_plain(v) for v in value), key=lambda v: (type(v).__name__, str(v)))
+    if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
 

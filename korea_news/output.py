@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .model import Article, Fact, Match, iso
+from .model import Article, Count, Document, Fact, Match, iso
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -118,6 +118,23 @@ class Output:
             render(self, items)
         return len(items)
 
+    def prepare(self, plain: Callable[[R], str]) -> Callable[[R], Any]:
+        """What a command keeps of a record for show(): the record itself for a terminal,
+        else its line, already rendered (so that a second process can send it back)."""
+        return _itself if self.terminal else self.renderer(plain)
+
+    def show(
+        self,
+        payloads: list[Any],
+        plain: Callable[[Any], str],
+        render: Callable[[Output, list[Any]], None] | None = None,
+        end: str = "\n",
+    ) -> int:
+        """Print what prepare() made of each record; return how many."""
+        if not self.terminal:
+            return self.write_lines(payloads, end)
+        return self.emit(payloads, plain, render, end)
+
     def renderer(self, plain: Callable[[R], str]) -> Callable[[R], str]:
         """How a pipe gets one record, in the format asked for (write_lines() joins them)."""
         if self.format == "jsonl":
@@ -204,6 +221,19 @@ class Output:
         process.wait()
 
 
+def _itself(record: Any) -> Any:
+    return record
+
+
+def raw(data: bytes) -> None:
+    """An article file as stored; a terminal never receives raw control characters."""
+    if _isatty(sys.stdout):
+        sys.stdout.write(visible(data.decode("utf-8", "replace")))
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+
+
 def progress() -> Callable[[int, bool], None] | None:
     """A progress line on stderr while many files are read, on a terminal only."""
     if not _isatty(sys.stderr):
@@ -286,9 +316,22 @@ def metadata(article: Article) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def article_plain(article: Article, body: str) -> str:
-    ending = "" if body.endswith("\n") or not body else "\n"
-    return f"{article.title}\n{metadata(article)}\n\n{body}{ending}"
+def document_plain(document: Document) -> str:
+    """The title, the metadata line, a blank line and the body as stored."""
+    article = document.article
+    return f"{article.title}\n{metadata(article)}\n\n{document.body}".removesuffix("\n")
+
+
+def documents_view(out: Output, documents: list[Document]) -> None:
+    """Articles rendered one after the other, a rule between two, through the pager."""
+    from rich.rule import Rule
+
+    views: list[Any] = []
+    for index, document in enumerate(documents):
+        if index:
+            views.append(Rule(style="dim"))
+        views += article_view(document.article, document.body)
+    out.page(views)
 
 
 def article_view(article: Article, body: str) -> list[RenderableType]:
@@ -345,8 +388,11 @@ GREP_MATCH = "\x1b[01;31m\x1b[K"
 GREP_END = "\x1b[m\x1b[K"
 
 
-def match_line(match: Match, color: bool = False, separator: str = ":") -> str:
-    """PATH:LINE:TEXT as grep -Hn prints it (PATH, NUL, LINE:TEXT as grep -HnZ)."""
+def match_line(match: Match | Count, color: bool = False, separator: str = ":") -> str:
+    """PATH:LINE:TEXT as grep -Hn prints it (PATH, NUL, LINE:TEXT as grep -HnZ); a count
+    as PATH:COUNT."""
+    if isinstance(match, Count):
+        return f"{match.article.path}{separator}{match.count}"
     text = _highlight(match.text, match.spans) if color else match.text
     return f"{match.article.path}{separator}{match.line}:{text}"
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .model import Article, KnError, day_of
-
-if TYPE_CHECKING:
-    from .archive import Archive, Folder
 
 T = TypeVar("T")
 
@@ -125,56 +121,5 @@ def in_order(
     return result if limit is None else result[:limit]
 
 
-def rendered(
-    archive: Archive,
-    select: Filter,
-    render: Callable[[Article], str],
-    reverse: bool = False,
-    limit: int | None = None,
-) -> list[str]:
-    """The selected articles in order (see ordered()), each as `render` writes it.
-
-    Two processes share the walk (parallel.py), each rendering its own articles: what
-    crosses between them is a sort key and a line per article, which costs far less than
-    the articles themselves.
-    """
-    from . import parallel
-
-    wanted = select.matches if select.active else None
-
-    def share(folders: Iterable[Folder]) -> list[tuple[tuple[float, str], str]]:
-        rows = [
-            (article.sort_key, render(article))
-            for article in archive.articles(folders)
-            if wanted is None or wanted(article)
-        ]
-        rows.sort()  # here, in each process: the two sorted halves then merge fast
-        return rows
-
-    rows = parallel.shared(archive, share, _as_is, _as_is)
-    return [line for _, line in in_order(rows, _first, reverse, limit)]
-
-
-def newest(archive: Archive) -> Article | None:
-    """The newest article of the archive (the first in order), if any; two processes
-    share the walk (parallel.py), each finding its own newest."""
-    from . import cache, parallel
-
-    def share(folders: Iterable[Folder]) -> list[Article]:
-        return heapq.nsmallest(1, archive.articles(folders), key=_sort_key)
-
-    return min(
-        parallel.shared(archive, share, cache.pack, cache.unpack), key=_sort_key, default=None
-    )
-
-
 def _sort_key(article: Article) -> tuple[float, str]:
     return article.sort_key
-
-
-def _first(row: tuple[tuple[float, str], str]) -> tuple[float, str]:
-    return row[0]
-
-
-def _as_is(row: Any) -> Any:
-    return row

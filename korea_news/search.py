@@ -1,33 +1,25 @@
-"""Search articles as grep does: compile patterns, find matching lines and their spans.
+"""Search as grep does: compile patterns, find the matching lines and their spans.
 
-A search reads as little as it can: with the cache, files whose word signature lacks
-the words every match needs are not read at all (cache.py); without it, each file's raw
-text is tested first and only the files that may match have their front matter parsed.
-Only the matching articles are kept; their lines are read again when printed.
+Pure: it reads no file and knows no cache. The walk (walk.py) hands it an article and its
+text, and index.py narrows which files the walk reads, by `Pattern.required`.
+
+A match never spans a line break: a line matches when the pattern matches within it, as
+grep sees lines (split on newlines, a trailing carriage return left out).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
-from . import cache, frontmatter
-from .archive import Archive, Entry, Folder
-from .cache import Signatures
-from .model import Article, Count, InvalidArticle, KnError, Match
-from .query import Filter
+from . import index
+from .model import Article, KnError, Match
 
-T = TypeVar("T")
-
-# Patterns that can see past the end of a line behave differently on a whole body than
-# on a single line: for them, the quick whole-body test is skipped.
+# Patterns that can see past the end of a line behave differently on a whole text than
+# on a single line: for them, each line is tested alone.
 _LOOKS_AROUND = re.compile(r"\(\?<?[=!]|\\[AZz]")
-# A title written this way in YAML appears in the file exactly as it reads.
-_PLAIN_TITLE = re.compile(
-    r"title:[ \t]+(?:[^\s'\"|>&*!%@`#{\[]|'[^']*'[ \t]*$|\"[^\"\\]*\"[ \t]*$)"
-)
 
 
 def compile_pattern(
@@ -73,7 +65,7 @@ def required_words(sources: Iterable[str], flags: int = 0) -> list[list[bytes]] 
 
         for source in sources:
             for literals in _literals(_parser.parse(source, flags)):
-                found = cache.pieces(" ".join(literals))
+                found = sorted(index.words(" ".join(literals).encode()))
                 if not found:
                     return None
                 alternatives.append(found)
@@ -126,164 +118,50 @@ class Pattern:
         """The non-empty matches in a line, as [start, end) character offsets."""
         return tuple(m.span() for m in self.regex.finditer(line, start) if m.end() > m.start())
 
-    def in_lines(self, text: str) -> bool:
-        """Whether any line of `text` may match (never False when one does)."""
-        if self.whole_body and "\r" not in text:
-            return self.regex.search(text) is not None
-        return any(self.regex.search(line) for line in _lines(text))
-
-    def in_title(self, front_matter: str) -> bool | None:
-        """Whether the title may match, judged from the raw front matter; None: parse to tell."""
-        if self.regex.search(front_matter):
-            return True
-        lines = front_matter.split("\n")
-        for index, line in enumerate(lines):
-            if line.startswith("title:"):
-                continued = index + 1 < len(lines) and lines[index + 1][:1] in (" ", "\t")
-                return None if continued or not _PLAIN_TITLE.match(line) else False
-        return None
-
-
-def _lines(text: str) -> list[str]:
-    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
-
-
-def find(
-    archive: Archive, pattern: Pattern, select: Filter, first: bool = False
-) -> Iterator[Article]:
-    """The articles that the filter selects and that have a matching line.
-
-    With the cache, a file whose word signature lacks the words the pattern requires is
-    not read at all; without it, the raw text is tested before any YAML is parsed. The
-    walk is shared with a second process (parallel.py), unless only the `first` match is
-    wanted; either way the order is not the walk's: callers sort.
-    """
-    if first:
-        yield from _find(archive, pattern, select, _article)
-        return
-    from . import parallel
-
-    yield from parallel.shared(
-        archive,
-        lambda folders: _find(archive, pattern, select, _article, folders),
-        cache.pack,
-        cache.unpack,
-    )
+    def lines(self, text: str, first: int) -> Iterator[tuple[int, str]]:
+        """The matching lines of a text of whole lines whose first is line `first`."""
+        search = self.regex.search
+        if not self.whole_body or "\r" in text:
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()  # what follows the last line break is no line
+            for number, line in enumerate(lines, first):
+                line = line.removesuffix("\r")
+                if search(line):
+                    yield number, line
+            return
+        # One search over the whole text finds the first line that may match; that line
+        # alone decides, and the search goes on from the next line.
+        position, number, counted = 0, first, 0
+        while (found := search(text, position)) is not None:
+            start = text.rfind("\n", 0, found.start()) + 1
+            if start == len(text):
+                return
+            end = text.find("\n", found.start())
+            end = len(text) if end < 0 else end
+            number += text.count("\n", counted, start)
+            line = text[start:end]
+            if found.end() <= end or search(line):
+                yield number, line
+            if end == len(text):
+                return
+            position = counted = end + 1
+            number += 1
 
 
-def count(archive: Archive, pattern: Pattern, select: Filter) -> list[Count]:
-    """As find(), each article with how many of its lines match, counted as it is read."""
-    from . import parallel
+class Text(Protocol):
+    """An article's text as the walk hands it over (reader.Opened)."""
 
-    def tally(article: Article, text: str) -> Count | None:
-        matched = sum(1 for _ in _matches_in(article, _lines(text), pattern))
-        return Count(article, matched) if matched else None
+    def title_line(self) -> str: ...
 
-    return parallel.shared(
-        archive,
-        lambda folders: _find(archive, pattern, select, tally, folders),
-        lambda found: (cache.pack(found.article), found.count),
-        lambda data: Count(cache.unpack(data[0]), data[1]),
-    )
+    def body(self) -> Iterator[tuple[int, str]]: ...
 
 
-def _article(article: Article, text: str) -> Article:
-    return article
-
-
-def _find(
-    archive: Archive,
-    pattern: Pattern,
-    select: Filter,
-    keep: Callable[[Article, str], T | None],
-    folders: Iterable[Folder] | None = None,
-) -> Iterator[T]:
-    """What `keep` makes of each matching article and its file's text, if anything."""
-    signatures = archive.signatures(pattern.required)
-    for folder in archive.folders() if folders is None else folders:
-        if signatures is None or folder.stats is None:
-            tested = (_test(archive, entry, pattern, select, None) for entry in folder.entries())
-        else:
-            tested = (
-                _test(archive, folder.entry(position), pattern, select, signatures, position)
-                for position in signatures.sift(folder.inside, folder.names, folder.stats)
-            )
-        for found in tested:
-            if found is not None and (kept := keep(*found)) is not None:
-                yield kept
-        if signatures is not None and folder.stats is not None:
-            signatures.commit()
-    if signatures is not None:
-        signatures.close()
-    archive.done()
-
-
-def _test(
-    archive: Archive,
-    entry: Entry,
-    pattern: Pattern,
-    select: Filter,
-    signatures: Signatures | None,
-    position: int = 0,
-) -> tuple[Article, str] | None:
-    """The entry's article and text if the filter selects it and a line matches.
-
-    With `signatures`, a file whose signature is unknown is recorded there as read.
-    """
-    learner = signatures if signatures is not None and position in signatures.unknown else None
-    try:
-        data = archive.read_bytes(entry)
-        text = frontmatter.decode(data, entry.path)
-        if signatures is None and not _may_match(text, entry.path, pattern):
-            return None
-        reads = archive.read_count
-        article = archive.load(entry, data)
-    except InvalidArticle as error:
-        if learner is not None:
-            learner.learn(position, None)
-        archive.on_error(error)
-        return None
-    if learner is not None:
-        # The title too: YAML may have written it with escapes the raw text lacks.
-        learner.learn(position, data + b"\n" + article.title.encode())
-        if archive.read_count == reads:  # not counted yet as a file read whole
-            archive.counted()
-    if select.matches(article) and (
-        pattern.regex.search(article.title) or pattern.in_lines(_body(text, article))
-    ):
-        return article, text
-    return None
-
-
-def _body(text: str, article: Article) -> str:
-    """The body of a file's text: what follows the front matter."""
-    position = 0
-    for _ in range(article.body_line - 1):
-        position = text.find("\n", position) + 1
-        if position == 0:
-            return ""
-    return text[position:]
-
-
-def _may_match(text: str, path: str, pattern: Pattern) -> bool:
-    """Whether a file may hold a match, from its raw text, without parsing YAML."""
-    try:
-        parts = frontmatter.split(text, path)
-    except InvalidArticle:
-        return True  # the full read will report the problem
-    return pattern.in_lines(parts.body) or pattern.in_title(parts.front_matter) is not False
-
-
-def matches(archive: Archive, article: Article, pattern: Pattern) -> Iterator[Match]:
-    """The matching lines of an article: its title line, then body lines."""
-    return _matches_in(article, _lines(archive.text(article)), pattern)
-
-
-def _matches_in(article: Article, lines: list[str], pattern: Pattern) -> Iterator[Match]:
-    if pattern.regex.search(article.title):
-        line = lines[article.title_line - 1]
+def matches(pattern: Pattern, article: Article, text: Text) -> Iterator[Match]:
+    """The matching lines of an article: its title line, then body lines, in order."""
+    if any(pattern.regex.search(part) for part in article.title.split("\n")):
+        line = text.title_line()
         yield Match(article, article.title_line, line, pattern.spans(line, len("title:")))
-    for index in range(article.body_line - 1, len(lines)):
-        line = lines[index]
-        if pattern.regex.search(line):
-            yield Match(article, index + 1, line, pattern.spans(line))
+    for first, piece in text.body():
+        for number, line in pattern.lines(piece, first):
+            yield Match(article, number, line, pattern.spans(line))

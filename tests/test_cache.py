@@ -1,16 +1,19 @@
-"""The cache is invisible: every command prints the same with it, without it, and after
-any change to the archive or damage to the cache."""
+"""The cache is invisible: every command prints the same bytes and exits the same with it,
+without it, and after any change to the archive or damage to the cache."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import article
-from korea_news import cache
+from conftest import KN, article
+from korea_news import cache, index, reader
 from korea_news.search import required_words
 
 COMMANDS = [
@@ -21,24 +24,46 @@ COMMANDS = [
     ["search", "-l", "-i", "KOREA"],
     ["search", "-c", "-w", "iron|Kim"],
     ["search", "--format", "jsonl", "mi[sx]sile"],
+    ["search", "-q", "Moon"],
     ["search", "Escaped"],
+    ["search", "^Coal"],
     ["facts"],
     ["show"],
     ["check"],
 ]
+SETTLE = 0.03  # seconds to wait so that what was just written may be cached
 
 
-@pytest.fixture(params=["fresh folders", "settled folders"])
-def cached(request, kn, make_archive, tmp_path, monkeypatch):
-    """An archive, and a function that runs every command with and without the cache.
+@pytest.fixture(autouse=True)
+def quick_settling(monkeypatch):
+    """Files count as settled 20 ms after their last change (not 3 s): tests wait that long
+    (SETTLE) before each comparison, so that the cache is really used."""
+    monkeypatch.setattr(cache, "SETTLED_NS", 20_000_000)
 
-    With "settled folders", folders count as settled 20 ms after their last change (not
-    3 s), and each comparison waits for that: the cache's listings of folders are used.
-    """
-    settled = request.param == "settled folders"
-    if settled:
-        monkeypatch.setattr(cache.Listings, "SETTLED_NS", 20_000_000)
-    root = make_archive(
+
+@pytest.fixture
+def same(kn):
+    """A function that runs commands without the cache, then twice with it (filling it,
+    then reading it), and asserts the same exit code, stdout and stderr each time."""
+
+    def compare(commands: list[list[str]] = COMMANDS) -> None:
+        time.sleep(SETTLE)
+        for command in commands:
+            plain = kn("--no-cache", *command)
+            for attempt in ("fills the cache", "reads the cache"):
+                with_cache = kn(*command, env={"KN_NO_CACHE": ""})
+                assert (with_cache.exit_code, with_cache.stdout, with_cache.stderr) == (
+                    plain.exit_code,
+                    plain.stdout,
+                    plain.stderr,
+                ), (command, attempt)
+
+    return compare
+
+
+@pytest.fixture
+def root(make_archive):
+    return make_archive(
         {
             "2017/a.txt": article(
                 "Coal ban",
@@ -57,163 +82,247 @@ def cached(request, kn, make_archive, tmp_path, monkeypatch):
             "2019/bad.txt": "---\ntitle: [broken\n---\n",
         }
     )
-    cache_home = tmp_path / "cache-home"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
-
-    def compare() -> None:
-        if settled:
-            time.sleep(0.03)
-        for command in COMMANDS:
-            plain = kn("--no-cache", *command)
-            for attempt in ("fills the cache", "reads the cache"):
-                with_cache = kn(*command, env={"KN_NO_CACHE": ""})
-                assert (with_cache.exit_code, with_cache.stdout, with_cache.stderr) == (
-                    plain.exit_code,
-                    plain.stdout,
-                    plain.stderr,
-                ), (command, attempt)
-
-    compare.root = root
-    compare.cache_home = cache_home
-    return compare
 
 
-def cache_files(home: Path) -> list[Path]:
-    return [path for path in home.rglob("*") if path.is_file()]
+def cache_files() -> list[Path]:
+    home = Path(os.environ["XDG_CACHE_HOME"])
+    return sorted(path for path in home.rglob("*") if path.is_file())
 
 
-def test_the_cache_is_used_and_changes_nothing(cached):
-    cached()
-    assert cache_files(cached.cache_home), "the cache should have been written"
-    assert not any(str(cached.root) in str(path) for path in cache_files(cached.cache_home))
+def test_the_cache_is_written_outside_the_archive_and_changes_nothing(root, same):
+    same()
+    assert cache_files(), "the cache should have been written"
+    assert not any(path.is_relative_to(root) for path in cache_files())
 
 
-def test_after_an_edit(cached):
-    cached()
-    (cached.root / "2017" / "a.txt").write_text(
+def test_a_rewrite_with_the_same_size_and_mtime_is_seen(root, same, kn):
+    """As tar -x, rsync -t, cp -p and touch -d leave a file: same inode, size and mtime."""
+    same()
+    path = root / "2018" / "c.txt"
+    before = path.stat()
+    with open(path, "r+b") as file:  # in place: the same inode
+        file.write(article("Kim meets Roon", "2018-04-27", body="Kim and Roon met.\n").encode())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    same([*COMMANDS, ["search", "Roon"]])
+    assert "Kim meets Roon" in kn("list", env={"KN_NO_CACHE": ""}).stdout
+    assert kn("search", "-l", "Roon", env={"KN_NO_CACHE": ""}).stdout == "articles/2018/c.txt\n"
+
+
+def test_after_edits_deletions_renames_and_folder_moves(root, same):
+    same()
+    (root / "2017" / "a.txt").write_text(
         article("Coal and oil ban", "2017-08-08", body="\n- oil\n"), encoding="utf-8"
     )
-    cached()
+    same()
+    (root / "2018" / "c.txt").unlink()
+    (root / "2020").mkdir()
+    (root / "2020" / "e.txt").write_text(article("Coal again", "2020-01-01"), encoding="utf-8")
+    same()
+    os.rename(root / "2017" / "b.txt", root / "2018" / "renamed.txt")
+    same()
+    os.rename(root / "2018", root / "2021")
+    same()
 
 
-def test_after_a_deletion_and_a_new_file(cached):
-    cached()
-    (cached.root / "2018" / "c.txt").unlink()
-    (cached.root / "2020").mkdir()
-    (cached.root / "2020" / "e.txt").write_text(
-        article("Coal again", "2020-01-01"), encoding="utf-8"
-    )
-    cached()
+def test_a_file_unreadable_for_a_while_is_read_once_it_can_be(root, same, monkeypatch):
+    real_open = open
+
+    def locked(path, *args, **kwargs):
+        if str(path).endswith("c.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "open", locked, raising=False)
+        same()  # unreadable, with and without the cache alike
+    same()  # readable again, its stat unchanged: the cache kept no failure
 
 
-def test_after_a_rename(cached):
-    cached()
-    os.rename(cached.root / "2017" / "b.txt", cached.root / "2018" / "renamed.txt")
-    cached()
+def test_an_unwritable_cache_is_bypassed_without_a_word(root, same):
+    Path(os.environ["XDG_CACHE_HOME"]).write_text("not a folder", encoding="utf-8")
+    same()
 
 
-def test_after_an_edit_that_keeps_the_mtime_but_not_the_size(cached):
-    cached()
-    path = cached.root / "2017" / "b.txt"
-    before = path.stat()
-    path.write_text(
-        article("Missile test", "2017-09-03", body="Now about coal.\n", tags="[nuclear]"),
-        encoding="utf-8",
-    )
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert path.stat().st_mtime_ns == before.st_mtime_ns
-    cached()
-
-
-def test_after_a_file_is_replaced_by_another_with_the_same_size_and_mtime(cached):
-    cached()
-    path = cached.root / "2018" / "c.txt"
-    before = path.stat()
-    replacement = cached.root / "2018" / "c.new"
-    replacement.write_text(
-        article("Kim meets Roon", "2018-04-27", body="Kim and Roon met.\n"), encoding="utf-8"
-    )
-    assert replacement.stat().st_size == before.st_size
-    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
-    os.replace(replacement, path)  # a new inode
-    cached()
-
-
-def test_a_corrupt_cache_is_ignored(cached):
-    cached()
-    for path in cache_files(cached.cache_home):
-        path.write_bytes(b"\x00garbage" * 10)
-    cached()
-    for path in cache_files(cached.cache_home):
-        path.write_bytes(b"")
-    cached()
-
-
-def test_an_unwritable_cache_is_bypassed_without_a_word(cached):
-    cached.cache_home.write_text("not a folder", encoding="utf-8")
-    cached()
-
-
-def test_no_cache_and_kn_no_cache_write_nothing(kn, make_archive, tmp_path, monkeypatch):
+def test_no_cache_and_kn_no_cache_write_nothing(kn, make_archive):
     make_archive({"a.txt": article("A")})
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    home = Path(os.environ["XDG_CACHE_HOME"])
     assert kn("--no-cache", "list", env={"KN_NO_CACHE": ""}).exit_code == 0
     assert kn("list", env={"KN_NO_CACHE": "1"}).exit_code == 0
-    assert not (tmp_path / "home").exists()
+    assert not home.exists()
     assert kn("list", env={"KN_NO_CACHE": ""}).exit_code == 0
-    assert (tmp_path / "home").exists()
+    assert home.exists()
 
 
-def test_a_settled_folder_is_not_listed_again(kn, make_archive, tmp_path, monkeypatch):
-    root = make_archive(
-        {f"{year}/{i}.txt": article(f"A{i}") for year in (2017, 2018) for i in (1, 2)}
+def test_a_relative_xdg_cache_home_is_ignored(kn, make_archive, tmp_path, own_home):
+    make_archive({"a.txt": article("A")})
+    time.sleep(SETTLE)
+    before = sorted(tmp_path.rglob("*"))
+    assert kn("list", env={"KN_NO_CACHE": "", "XDG_CACHE_HOME": "cache"}).exit_code == 0
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written beside the archive
+    assert list((own_home / ".cache" / "kn").iterdir())  # but in ~/.cache, as XDG says
+
+
+def test_temporary_files_left_by_a_killed_run_are_removed(root, kn):
+    time.sleep(SETTLE)
+    kn("list", env={"KN_NO_CACHE": ""})
+    folder = next(path for path in cache_files() if path.name == "folders").parent
+    old, new = folder / "meta" / "x.123.tmp", folder / "meta" / "y.456.tmp"
+    for path in (old, new):
+        path.write_bytes(b"half written")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    kn("list", env={"KN_NO_CACHE": ""})
+    assert (old.exists(), new.exists()) == (False, True)  # a run may be writing the new one
+
+
+# --- a damaged cache -------------------------------------------------------------------
+
+
+def damages(data: bytes, rng: random.Random) -> list[bytes]:
+    """A byte flipped, the file cut short, a run of bytes zeroed, and nothing at all."""
+    flipped = bytearray(data)
+    flipped[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    start = rng.randrange(len(data))
+    zeroed = data[:start] + bytes(min(16, len(data) - start)) + data[start + 16 :]
+    return [bytes(flipped), data[: rng.randrange(len(data))], zeroed, b""]
+
+
+def test_a_damaged_cache_file_never_changes_an_answer(root, same, kn):
+    same()
+    files = cache_files()
+    assert {path.parent.name for path in files} >= {"meta", "words", "facts"}
+    rng = random.Random(11)
+    commands = [["list"], ["search", "-c", "-i", "coal|kim"], ["facts"], ["show"]]
+    expected = {tuple(c): kn("--no-cache", *c) for c in commands}
+    for path in files:
+        data = path.read_bytes()
+        for damaged in damages(data, rng):
+            path.write_bytes(damaged)
+            for command in commands:
+                result = kn(*command, env={"KN_NO_CACHE": ""})
+                want = expected[tuple(command)]
+                assert (result.exit_code, result.stdout, result.stderr) == (
+                    want.exit_code,
+                    want.stdout,
+                    want.stderr,
+                ), (path.name, command)
+            path.write_bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero", "folder"])
+def test_a_cache_file_that_is_no_regular_file_is_ignored(root, same, kn, kind):
+    same()
+    path = next(path for path in cache_files() if path.parent.name == "meta")
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")
+    run = subprocess.run(
+        [KN, "list"],
+        cwd=root.parent,
+        env={**os.environ, "KN_NO_CACHE": ""},
+        capture_output=True,
+        timeout=30,  # a FIFO opened for reading would wait for ever
     )
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(cache.Listings, "SETTLED_NS", 20_000_000)
-    time.sleep(0.03)
-    listed = []
-    real_scandir = os.scandir
-
-    def scandir(path):
-        listed.append(os.path.relpath(path, root))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    first = kn("list", env={"KN_NO_CACHE": ""})
-    assert sorted(listed) == [".", "2017", "2018"]
-    listed.clear()
-    assert kn("list", env={"KN_NO_CACHE": ""}).stdout == first.stdout
-    assert listed == []
-    (root / "2018" / "3.txt").write_text(article("A3"), encoding="utf-8")
-    third = kn("list", env={"KN_NO_CACHE": ""})
-    assert listed == ["2018"]  # changed: its mtime moved on
-    assert "A3" in third.stdout
+    assert (run.returncode, run.stdout.decode()) == (2, kn("--no-cache", "list").stdout)
 
 
-def test_a_listing_is_kept_only_for_a_folder_that_had_settled(tmp_path):
-    listings = cache.Listings(str(tmp_path))
-    now = listings.now
-    old = (now - 10_000_000_000, now - 10_000_000_000, 7)
-    recent = (now - 10_000_000_000, now - 1_000_000_000, 8)  # ctime 1 s ago: not settled
-    listings.put("old", old, (["a.txt"], []))
-    listings.put("recent", recent, (["b.txt"], []))
-    listings.save()
-    again = cache.Listings(str(tmp_path))
-    assert again.get("old", old) == (["a.txt"], [])
-    assert again.get("old", (old[0], old[1], 9)) is None  # another folder by that name
-    assert again.get("old", (old[0] + 1, old[1], 7)) is None
-    assert again.get("recent", recent) is None
+# --- random archives, edited as people and tools do ------------------------------------
+
+WORDS = "coal iron Kim Moon missile talks sanctions nuclear summit ore oil ban port".split()
 
 
-def signed(directory: Path, pattern: str, data: bytes, flags: int = 0) -> cache.Signatures:
-    """Signatures that recorded one file's bytes, written out and read back."""
-    writer = cache.Signatures(str(directory), None)
-    assert writer.sift("", ["f"], [(1, 2, 3)]) == [0]
-    assert writer.unknown == {0}
-    writer.learn(0, data)
-    writer.commit()
-    writer.close()
-    return cache.Signatures(str(directory), required_words([pattern], flags))
+def random_text(rng: random.Random, title: str) -> str:
+    lines = [" ".join(rng.choices(WORDS, k=rng.randint(2, 8))) for _ in range(rng.randint(1, 5))]
+    if rng.random() < 0.4:
+        lines += ["", "Key points:", *(f"- {rng.choice(WORDS)} {rng.choice(WORDS)}" for _ in "ab")]
+    date = f"20{rng.randint(15, 19)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+    tags = f"[{rng.choice(WORDS).lower()}]"
+    return article(title, date, body="\n".join(lines) + "\n", tags=tags)
+
+
+def rewrite_in_place(path: Path, rng: random.Random) -> None:
+    """Swap two words of equal length and put the mtime back: same inode, size, mtime."""
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    swaps = [("coal", "iron"), ("iron", "coal"), ("Moon", "Kim!"), ("oil", "ore"), ("ore", "oil")]
+    old, new = rng.choice(swaps)
+    with open(path, "r+b") as file:
+        file.write(text.replace(old, new).encode())
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def edit(root: Path, rng: random.Random, step: int) -> None:
+    files = sorted(root.rglob("*.txt"))
+    folders = sorted(path for path in root.iterdir() if path.is_dir())
+    kind = rng.choice(["rewrite", "rewrite", "new", "delete", "rename", "move", "folder", "bad"])
+    path = rng.choice(files) if files else None
+    if kind == "rewrite" and path:
+        rewrite_in_place(path, rng)
+    elif kind == "delete" and path:
+        path.unlink()
+    elif kind in ("rename", "move") and path:
+        target = rng.choice(folders) if kind == "move" else path.parent
+        os.replace(path, target / f"r{step}.txt")
+    elif kind == "folder" and folders:
+        os.rename(rng.choice(folders), root / f"f{step}")
+    elif kind == "bad" and path:
+        path.write_text(path.read_text(encoding="utf-8").replace("-1", "-3", 1), encoding="utf-8")
+    else:
+        folder = root / rng.choice(["2017", "2018", "x/y"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"n{step}.txt").write_text(random_text(rng, f"New {step}"), encoding="utf-8")
+
+
+def random_commands(rng: random.Random) -> list[list[str]]:
+    word = rng.choice(WORDS)
+    patterns = [word, f"^{word}", f"{word}$", rf"{word}\s\w+", f"{word[:2]}", "^$", "[Kk]im|ore"]
+    options = rng.choice([[], ["-l"], ["-c"], ["-i"], ["-w"], ["--format", "json"], ["-q"]])
+    return [
+        ["list", "--format", "jsonl"],
+        ["list", "--tag", word.lower()],
+        ["search", *options, rng.choice(patterns)],
+        ["search", "-l", rng.choice(patterns)],
+        ["facts"],
+        ["show"],
+    ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cached_answers_are_uncached_ones_through_random_edits(make_archive, same, seed):
+    rng = random.Random(seed)
+    root = make_archive(
+        {
+            f"{rng.choice(['2017', '2018', 'x/y'])}/{i}.txt": random_text(rng, f"{word} {i}")
+            for i, word in enumerate(rng.choices(WORDS, k=10))
+        }
+    )
+    for step in range(12):
+        edit(root, rng, step)
+        same(random_commands(rng))
+
+
+# --- the word index ---------------------------------------------------------------------
+
+
+def sifted(directory: Path, pattern: str, text: str, flags: int = 0) -> list[int]:
+    """The files a search for `pattern` reads, from an index that learnt one file's text."""
+    stats = [(1, 2, 3, 4, 5)]
+    learner = index.Sieve(str(directory), None).folder("", ["f"], stats)
+    assert (learner.chosen, learner.unknown) == ([0], {0})
+    learner.learn(0, index.words(text.encode()), True)
+    learner.save()
+    sieve = index.Sieve(str(directory), required_words([pattern], flags))
+    return sieve.folder("", ["f"], stats).chosen
 
 
 @pytest.mark.parametrize(
@@ -228,88 +337,76 @@ def signed(directory: Path, pattern: str, data: bytes, flags: int = 0) -> cache.
         ("iron|coal", "coal"),
         ("sanc?tions", "santions"),
         ("x(?=y)yz{2}", "abc xyzz"),
+        ("sanction", "the sanctions"),  # a piece inside a longer word
     ],
 )
-def test_a_signature_never_rules_out_a_file_that_matches(tmp_path, pattern, text):
+def test_the_index_never_rules_out_a_file_that_matches(tmp_path, pattern, text):
     import re
 
     assert re.search(pattern, text, re.IGNORECASE), "the example must match"
-    signatures = signed(tmp_path, pattern, text.encode("utf-8"), re.IGNORECASE)
-    assert signatures.sift("", ["f"], [(1, 2, 3)]) == [0]
-    assert not signatures.unknown
+    assert sifted(tmp_path, pattern, text, re.IGNORECASE) == [0]
 
 
-def test_a_signature_rules_out_a_file_without_the_words(tmp_path):
-    signatures = signed(tmp_path, "uranium", b"coal and iron only")
-    assert signatures.sift("", ["f"], [(1, 2, 3)]) == []
-    assert signatures.sift("", ["f"], [(9, 9, 9)]) == [0]  # changed since: read it
-    assert signatures.unknown == {0}
+def test_the_index_rules_out_a_file_without_the_words(tmp_path):
+    assert sifted(tmp_path, "uranium", "coal and iron only") == []
 
 
-def test_a_folder_of_signatures_admits_exactly_the_files_with_the_words(tmp_path):
+def test_a_folder_index_admits_exactly_the_files_with_the_words(tmp_path):
     texts = [
         f"file {i} talks of coal" if i % 7 else f"file {i} enriches uranium" for i in range(300)
     ]
     names = [f"{i:03d}.txt" for i in range(300)]
-    stats = [(len(text), i, 1000 + i) for i, text in enumerate(texts)]
-    writer = cache.Signatures(str(tmp_path), None)
-    assert writer.sift("2017", names, stats) == list(range(300))
+    stats = [(1, 1000 + i, len(text), i, i) for i, text in enumerate(texts)]
+    learner = index.Sieve(str(tmp_path), None).folder("2017", names, stats)
+    assert learner.chosen == list(range(300))
     for position, text in enumerate(texts):
         # One file could not be read as an article: it must be read on every search.
-        writer.learn(position, None if position == 150 else text.encode())
-    writer.commit()
-    writer.close()
+        learner.learn(position, None if position == 150 else index.words(text.encode()), True)
+    learner.save()
 
-    def sift(pattern: str, flags: int = 0) -> list[int]:
-        signatures = cache.Signatures(str(tmp_path), required_words([pattern], flags))
-        return signatures.sift("2017", names, stats)
+    def chosen(pattern: str) -> list[int]:
+        sieve = index.Sieve(str(tmp_path), required_words([pattern]))
+        return sieve.folder("2017", names, stats).chosen
 
     uranium = [i for i in range(300) if i % 7 == 0]
-    assert sift("uranium") == sorted([*uranium, 150])
-    assert sift("enrich(es|ed) uran") == sorted([*uranium, 150])
-    assert sift("uranium|talks of") == list(range(300))
-    assert sift("plutonium") == [150]
+    assert chosen("uranium") == sorted([*uranium, 150])
+    assert chosen("enrich(es|ed) uran") == sorted([*uranium, 150])
+    assert chosen("uranium|talks of") == list(range(300))
+    assert chosen("plutonium") == [150]
     # Files that changed since, or are new, are read; the others are still ruled out.
-    stats[1], stats[14] = (1, 1, 1), (2, 2, 2)
-    assert sift("uranium") == sorted([*uranium, 1, 150])
+    stats[1], stats[14] = (1, 1, 1, 1, 1), (2, 2, 2, 2, 2)
+    assert chosen("uranium") == sorted([*uranium, 1, 150])
 
 
-def test_facts_then_list_keep_every_entry_of_the_cache(kn, make_archive, tmp_path, monkeypatch):
-    make_archive({f"2017/{i}.txt": article(f"A{i}", body="\n- one\n- two\n") for i in range(5)})
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
-    reads = []
-    from korea_news import frontmatter
-
-    real_parse = frontmatter.parse
-
-    def counting(*args, **kwargs):
-        reads.append(args[1])
-        return real_parse(*args, **kwargs)
-
-    monkeypatch.setattr(frontmatter, "parse", counting)
-    for command in (
-        ["list"],
-        ["facts"],
-        ["facts"],
-        ["list"],
-        ["facts", "--heading", "x"],
-        ["list"],
-    ):
-        assert kn(*command, env={"KN_NO_CACHE": ""}).exit_code in (0, 1)
-    assert len(reads) == 5  # each file parsed once, by the first list
+def test_a_listing_is_kept_only_for_a_folder_that_had_settled(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "SETTLED_NS", 3_000_000_000)
+    now = time.time_ns()
+    old = (1, 7, now - 10_000_000_000, now - 10_000_000_000)
+    recent = (1, 8, now - 10_000_000_000, now - 1_000_000_000)  # ctime 1 s ago: not settled
+    listings = cache.Listings(str(tmp_path))
+    listings.put("old", old, (["a.txt"], []))
+    listings.put("recent", recent, (["b.txt"], []))
+    listings.save()
+    again = cache.Listings(str(tmp_path))
+    assert again.get("old", old) == (["a.txt"], [])
+    assert again.get("old", (1, 9, old[2], old[3])) is None  # another folder by that name
+    assert again.get("old", (1, 7, old[2] + 1, old[3])) is None
+    assert again.get("recent", recent) is None
 
 
-def test_a_file_unreadable_for_a_while_is_read_once_it_can_be(cached, monkeypatch):
-    from korea_news import archive as archive_module
-
-    real_open = open
-
-    def locked(path, *args, **kwargs):
-        if str(path).endswith("c.txt"):
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(archive_module, "open", locked, raising=False)
-        cached()  # unreadable, with and without the cache alike
-    cached()  # readable again, its stat unchanged: the cache did not keep the failure
+def test_a_yaml_set_comes_out_in_the_same_order_in_every_process(make_archive):
+    root = make_archive(
+        {"s.txt": "---\ntitle: S\ndate: 2017-01-01\nk: !!set {c, a, b, e, d}\n---\nx\n"}
+    )
+    outputs = {
+        subprocess.run(
+            [KN, "list", "--format", "json"],
+            cwd=root.parent,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop())[0]["extra"] == {"k": ["a", "b", "c", "d", "e"]}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import KN, article, in_shell, in_terminal
 from korea_news import archive as archive_module
-from korea_news import search as search_module
+from korea_news import reader as reader_module
 
 # Each reads every article; `kn check` exits 1 for problems, the others 2 for a bad article.
 COMMANDS = [["list"], ["search", "a"], ["facts"], ["show"], ["list", "--format", "json"]]
@@ -286,7 +286,7 @@ def test_an_unreadable_file_is_a_warning(kn, make_archive, monkeypatch):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(archive_module, "open", guarded, raising=False)
+    monkeypatch.setattr(reader_module, "open", guarded, raising=False)
     result = kn("list")
     clean(result, codes=(2,))
     assert result.stderr == "kn: articles/locked.txt:1: cannot read: Permission denied\n"
@@ -311,14 +311,14 @@ def test_a_file_vanishing_mid_run_is_a_warning(kn, make_archive, monkeypatch):
     root = make_archive(
         {"a.txt": article("A", body="needle\n"), "b.txt": article("B", body="needle\n")}
     )
-    real_find = search_module.find
+    real_scan = archive_module.Archive.scan
 
-    def find_then_delete(*args, **kwargs):
-        found = list(real_find(*args, **kwargs))
-        (root / "a.txt").unlink()
-        return iter(found)
+    def scan_then_delete(self):
+        found = real_scan(self)
+        (root / "a.txt").unlink(missing_ok=True)
+        return found
 
-    monkeypatch.setattr(search_module, "find", find_then_delete)
+    monkeypatch.setattr(archive_module.Archive, "scan", scan_then_delete)
     result = kn("search", "needle")
     clean(result, codes=(2,))
     assert result.stdout == "articles/b.txt:5:needle\n"

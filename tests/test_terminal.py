@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from conftest import KN, SEED_ID, article, in_shell, in_terminal, strip_ansi
+from korea_news import cache
 
 
 def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(
@@ -91,6 +93,7 @@ def test_a_first_run_over_many_files_shows_progress_on_a_terminal(
     make_archive, tmp_path, process_env
 ):
     make_archive({f"{i:04}.txt": article(f"Article {i}") for i in range(600)})
+    time.sleep(cache.SETTLED_NS / 1e9 + 0.1)  # files just written are never cached
     env = {**process_env, "KN_NO_CACHE": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}
     screen = in_terminal(["list"], tmp_path, env)
     assert "reading articles: " in screen

@@ -1,0 +1,143 @@
+"""Read one article file: the one place that decides what an article is.
+
+Every command reads files through `open_article`, with the cache or without it: the cache
+(walk.py) only keeps what this module derived. A file is read in pieces of whole lines, so
+that even a 200 MB article never sits in memory whole: its front matter is parsed from
+the first piece, and its body is handed out piece by piece. A file is an article only if
+all of it is UTF-8 text without NUL bytes: `Opened.rest()` checks what the reader left.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from . import frontmatter
+from .model import Article, InvalidArticle, Unreadable
+
+PIECE = 1 << 22  # bytes read at a time: one piece for all but the largest articles
+
+
+def open_article(real: str, path: str, article_id: str, known: Article | None = None) -> Opened:
+    """An article file opened: its front matter parsed (unless the article is `known`, as
+    the cache keeps it), its body not yet read.
+
+    Raises InvalidArticle (Unreadable when the file cannot be opened at all).
+    """
+    try:
+        file = open(real, "rb", buffering=0)  # noqa: SIM115 - closed by Opened
+    except OSError as error:
+        raise Unreadable(path, 1, f"cannot read: {error.strerror}") from None
+    try:
+        return Opened(file, path, article_id, known)
+    except BaseException:
+        file.close()
+        raise
+
+
+def read_whole(real: str, path: str, article_id: str) -> tuple[Article, str]:
+    """An article and its whole body, for the commands that print or compare bodies."""
+    with open_article(real, path, article_id) as opened:
+        return opened.article, "".join(text for _, text in opened.body())
+
+
+class Opened:
+    """An article file being read: `article`, the `head` (the text before the body), and
+    the body as pieces of whole lines through `body()`; `listen`, if set, hears each piece
+    of the body read. Use it as a context manager."""
+
+    def __init__(
+        self, file: BinaryIO, path: str, article_id: str, known: Article | None = None
+    ) -> None:
+        self._file = file
+        self._pieces = _pieces(file, path)
+        self.listen: Callable[[str], None] | None = None
+        text = next(self._pieces, (1, ""))[1]
+        while True:
+            try:
+                parts = frontmatter.split(text, path)
+                break
+            except InvalidArticle:
+                more = next(self._pieces, None)
+                if more is None:
+                    raise
+                text += more[1]
+        if known is None:
+            meta, lines = frontmatter.load(parts.front_matter, path)
+            known = frontmatter.to_article(meta, lines, path, article_id, parts.body_line)
+        self.article = known
+        self.head = text[: len(text) - len(parts.body)]
+        self._first: tuple[int, str] | None = (parts.body_line, parts.body)
+
+    def body(self) -> Iterator[tuple[int, str]]:
+        """The body in pieces of whole lines, each with the file line it starts on."""
+        if self._first is not None:
+            first, self._first = self._first, None
+            if first[1]:
+                if self.listen is not None:
+                    self.listen(first[1])
+                yield first
+        for piece in self._pieces:
+            if self.listen is not None:
+                self.listen(piece[1])
+            yield piece
+
+    def title_line(self) -> str:
+        """The file's `title:` line, as stored."""
+        lines = self.head.split("\n")
+        line = lines[self.article.title_line - 1] if self.article.title_line <= len(lines) else ""
+        return line.removesuffix("\r")
+
+    def rest(self) -> None:
+        """Read what is left of the file: an article is valid text throughout."""
+        for _ in self.body():
+            pass
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _pieces(file: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
+    """A file's text in pieces of whole lines, each with its first line's number: UTF-8,
+    a leading BOM dropped, no NUL bytes; InvalidArticle names the line of a problem."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    line, pending, first = 1, "", True
+    while True:
+        try:
+            data = file.read(PIECE)
+        except OSError as error:
+            raise Unreadable(path, line, f"cannot read: {error.strerror}") from None
+        if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InvalidArticle(
+                path, 1, "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
+            )
+        before = line + pending.count("\n")  # the line on which `data` starts
+        nul = data.find(b"\0")
+        if nul >= 0:
+            at = before + data.count(b"\n", 0, nul)
+            raise InvalidArticle(path, at, "binary file (NUL byte), not an article")
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:
+            at = before + data.count(b"\n", 0, max(error.start, 0))
+            byte = error.object[error.start]
+            raise InvalidArticle(path, at, f"not UTF-8 text (byte 0x{byte:02x})") from None
+        if first:
+            text, first = text.removeprefix("\ufeff"), False
+        text = pending + text if pending else text
+        if not data:
+            if text:
+                yield line, text
+            return
+        cut = text.rfind("\n") + 1
+        pending = text[cut:]
+        if cut:
+            yield line, text[:cut] if pending else text
+            line += text.count("\n", 0, cut)

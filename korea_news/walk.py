@@ -1,0 +1,339 @@
+"""The one place that reads the archive at scale: `each(archive, work, ...)`.
+
+A command hands `each` a plain function, `work(article, extra)`, and gets back the list of
+what it returned (None is left out). `each` does everything else:
+
+- it scans the archive (archive.py) and, with the cache, stat()s each file once;
+- it takes what reading a file found from the cache while the file is unchanged (device,
+  inode, size, mtime_ns and ctime_ns all as they were), else reads the file through
+  reader.py, the one place that decides what an article is, and keeps what it found;
+- for a search, it reads only the files that the word index (index.py) admits;
+- it shares the folders with a second process, one per core, and merges what both found
+  (what `work` returns must then be marshal data);
+- it shows progress while many files are read, and reports each file that is not an
+  article to `archive.on_error`, in the same order with the cache or without it.
+
+What `work` receives as `extra` depends on `read`:
+- "meta": None: the front matter is all the command needs (list, the newest article);
+- "text": the opened file (reader.Opened), its body not yet read (search);
+- "facts": the article's facts, a tuple of (line, heading, text) (facts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import marshal
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from . import cache, reader
+from .archive import Archive, Folder
+from .index import Required, Sieve, words
+from .model import Article, InvalidArticle, Unreadable
+
+T = TypeVar("T")
+Work = Callable[[Article, Any], T | None]
+FactRow = tuple[int, str, str]  # line, heading, text
+PROGRESS_EVERY = 256  # files read whole between two updates of the progress line
+
+
+def each(
+    archive: Archive,
+    work: Work[T],
+    read: str = "meta",
+    required: Required | None = None,
+    first: bool = False,
+    share: bool = True,
+) -> list[T]:
+    """What `work` returns for each article of the archive, in walk order (see above).
+
+    With `first`, the walk stops at the first result. With `share` (and not `first`), a
+    second process does half of the folders. `required` narrows a search (index.py).
+    """
+    walk = _Walk(archive, work, read, required, first)
+    folders = archive.scan()
+    if not share or first or len(folders) < 2 or (os.cpu_count() or 1) < 2:
+        results = walk.run(folders)
+    else:
+        results = _shared(walk, folders)
+    if archive.progress is not None and walk.count >= PROGRESS_EVERY:
+        archive.progress(walk.count, True)
+    return results
+
+
+class _Walk:
+    """One process's walk over some folders: see each()."""
+
+    def __init__(
+        self, archive: Archive, work: Work[Any], read: str, required: Required | None, first: bool
+    ) -> None:
+        self.archive, self.work, self.read, self.first = archive, work, read, first
+        self.directory = archive.cache_directory
+        self.sieve = Sieve(self.directory, required) if self.directory and read == "text" else None
+        self.count = 0  # files read whole, for the progress line
+
+    def run(self, folders: Iterable[Folder]) -> list[Any]:
+        results: list[Any] = []
+        for folder in folders:
+            if self._folder(folder, results) and self.first:
+                break
+        return results
+
+    def _folder(self, folder: Folder, results: list[Any]) -> bool:
+        """Add what `work` makes of a folder's articles to `results`; whether it made any."""
+        count = len(folder.names)
+        stats = _stats(folder) if self.directory else None
+        positions: Iterable[int] = range(count)
+        if stats is None:  # no cache, or a file went away meanwhile: read every file
+            return self._files(folder, positions, [None] * count, None, None, results)
+        meta = cache.Store(self.directory, "meta", folder.inside)
+        same = meta.same(folder.names, stats)
+        records = list(meta.values) if same else _kept(meta, folder.names, stats)
+        facts = facts_store = None
+        if self.read == "facts":
+            facts_store = cache.Store(self.directory, "facts", folder.inside)
+            facts = _kept(facts_store, folder.names, stats)
+        sifted = None
+        if self.sieve is not None:
+            sifted = self.sieve.folder(folder.inside, folder.names, stats)
+            positions = sifted.chosen
+        missing = records.count(None), facts.count(None) if facts is not None else 0
+        try:
+            return self._files(folder, positions, records, facts, sifted, results)
+        finally:
+            if sifted is not None:
+                sifted.save()
+            if not same or records.count(None) != missing[0]:
+                _keep(meta, folder.names, stats, records)
+            if facts_store is not None and facts is not None and facts.count(None) != missing[1]:
+                _keep(facts_store, folder.names, stats, facts)
+
+    def _files(
+        self,
+        folder: Folder,
+        positions: Iterable[int],
+        records: list[Any],
+        facts: list[Any] | None,
+        sifted: Any,
+        results: list[Any],
+    ) -> bool:
+        """What `work` makes of the articles at `positions`. records[i] is what the cache
+        holds of file i (None: read it), and is filled in as files are read; so are facts."""
+        found_any = False
+        for position in positions:
+            name = folder.names[position]
+            path = folder.path_of(name)
+            known = _from_record(records[position], name[:-4], path)
+            learn = sifted is not None and position in sifted.unknown
+            heard: set[bytes] = set()
+            try:
+                if isinstance(known, InvalidArticle):
+                    raise known
+                rows = None if facts is None else facts[position]
+                if known is not None and (self.read == "meta" or rows is not None):
+                    result = self.work(known, rows)
+                else:
+                    self.count += 1
+                    if self.count % PROGRESS_EVERY == 0 and self.archive.progress is not None:
+                        self.archive.progress(self.count, False)
+                    real = folder.real_path(name)
+                    with reader.open_article(real, path, name[:-4], known) as opened:
+                        if learn:  # every piece of the body passes by: all its words are heard
+                            heard |= words(opened.article.title.encode())
+                            opened.listen = lambda text, into=heard: into.update(
+                                words(text.encode())
+                            )
+                        result = self._opened(opened, facts, position)
+                    records[position] = _to_record(opened.article)
+            except InvalidArticle as problem:
+                if not isinstance(problem, Unreadable):
+                    records[position] = _to_record(problem)
+                if learn:
+                    sifted.learn(position, None, not isinstance(problem, Unreadable))
+                self.archive.on_error(problem)
+                continue
+            if learn:
+                sifted.learn(position, heard, True)
+            if result is not None:
+                results.append(result)
+                found_any = True
+                if self.first:
+                    break
+        return found_any
+
+    def _opened(self, opened: reader.Opened, facts: list[Any] | None, position: int) -> Any:
+        """What `work` makes of an opened file, read to its end: only a file that is an
+        article throughout counts."""
+        article = opened.article
+        if self.read == "text":
+            result = self.work(article, opened)
+        elif self.read == "facts":
+            body = "".join(text for _, text in opened.body())
+            rows = facts_of(article, body)
+            if facts is not None:
+                facts[position] = rows
+            result = self.work(article, rows)
+        else:
+            result = None
+        opened.rest()
+        return self.work(article, None) if self.read == "meta" else result
+
+
+def facts_of(article: Article, body: str) -> tuple[FactRow, ...]:
+    """An article's facts, (line, heading, text) in document order (structure.py)."""
+    from . import structure
+
+    blocks = structure.parse(body, article.body_line)
+    return tuple(
+        (item.line, sys.intern(heading), item.text)
+        for heading, item in structure.facts(blocks, article.title)
+    )
+
+
+def _stats(folder: Folder) -> list[cache.Stat] | None:
+    """Each file's cache.Stat; None if a file went away meanwhile."""
+    try:
+        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:  # by name inside the open folder: the kernel looks up one name, not a whole path
+        return [
+            (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+            for found in [os.stat(name, dir_fd=directory) for name in folder.names]
+        ]
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
+
+
+def _kept(store: cache.Store, names: list[str], stats: list[cache.Stat]) -> list[Any]:
+    """What a store keeps of each file, None where the file changed or is new."""
+    if store.same(names, stats):
+        return list(store.values)
+    found = [store.find(name, stat) for name, stat in zip(names, stats, strict=True)]
+    return [None if position is None else store.values[position] for position in found]
+
+
+def _keep(store: cache.Store, names: list[str], stats: list[cache.Stat], values: list[Any]) -> None:
+    """Keep a folder's values; a file that had not settled keeps none (see cache.settled)."""
+    kept: list[cache.Stat | None] = [stat if cache.settled(stat[4]) else None for stat in stats]
+    store.save(names, kept, values, None)
+
+
+# --- what the cache keeps of a read: the article's fields, or the problem -----------------
+
+
+def _to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
+    if isinstance(found, InvalidArticle):
+        return (found.line, found.message)
+    # Sources, tags and dates repeat across articles: interned, marshal stores each once.
+    return (
+        found.title,
+        sys.intern(found.date.isoformat()),
+        sys.intern(found.source) if found.source else found.source,
+        found.url,
+        tuple(map(sys.intern, found.authors)),
+        tuple(map(sys.intern, found.tags)),
+        dict(found.extra) if found.extra else None,
+        found.title_line,
+        found.body_line,
+    )
+
+
+_NO_EXTRA: dict[str, Any] = {}
+
+
+def _from_record(record: Any, article_id: str, path: str) -> Article | InvalidArticle | None:
+    """The article or problem a record holds; None if there is none, or not understood."""
+    if record is None:
+        return None
+    try:
+        if len(record) == 2:
+            line, message = record
+            if type(line) is int and type(message) is str:
+                return InvalidArticle(path, line, message)
+            return None
+        title, date, source, url, authors, tags, extra, title_line, body_line = record
+        when = dt.date.fromisoformat(date) if len(date) == 10 else dt.datetime.fromisoformat(date)
+        return Article(
+            article_id,
+            path,
+            title,
+            when,
+            source,
+            url,
+            authors,
+            tags,
+            extra or _NO_EXTRA,
+            title_line,
+            body_line,
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+# --- two processes ------------------------------------------------------------------------
+
+
+def _shared(walk: _Walk, folders: list[Folder]) -> list[Any]:
+    """Both halves' results: this process walks its half while a child walks the other
+    and sends back its results and problems as marshal data. Where the child fails in any
+    way, this process walks its half too: the result is the same, only slower."""
+    halves: list[list[Folder]] = [[], []]
+    loads = [0, 0]
+    for folder in folders:  # each folder to the half with fewer files so far
+        half = loads.index(min(loads))
+        halves[half].append(folder)
+        loads[half] += len(folder.names)
+    read_end, write_end = os.pipe()
+    try:
+        child = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return walk.run(folders)
+    if child == 0:  # pragma: no cover - measured by the parent's results
+        os.close(read_end)
+        _child(walk, halves[1], write_end)
+    os.close(write_end)
+    try:
+        results = walk.run(halves[0])
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(child, 0)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGTERM)
+            os.waitpid(child, 0)
+        raise
+    try:
+        if status != 0:
+            raise ValueError("the child failed")
+        found, problems = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return results + walk.run(halves[1])
+    for path, line, message in problems:
+        walk.archive.on_error(InvalidArticle(path, line, message))
+    return results + found  # type: ignore[no-any-return]
+
+
+def _child(walk: _Walk, folders: list[Folder], pipe: int) -> None:
+    """Walk the child's half and send back its results and problems; never return."""
+    status = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent speaks for both
+        problems: list[InvalidArticle] = []
+        walk.archive.on_error = problems.append
+        walk.archive.progress = None
+        found = walk.run(folders)
+        payload = marshal.dumps((found, [(p.path, p.line, p.message) for p in problems]))
+        with os.fdopen(pipe, "wb") as out:
+            out.write(payload)
+        status = 0
+    finally:
+        os._exit(status)
