@@ -241,3 +241,40 @@ def test_an_invalid_article_that_may_match_is_named_and_exit_is_2(kn, make_archi
 def test_q_exits_0_on_a_match_even_beside_a_bad_article(kn, make_archive):
     make_archive({"good.txt": article("coal"), "bad.txt": "coal\n"})
     assert kn("search", "-q", "coal").exit_code == 0
+
+
+# --- one reader decides: the same answer with the cache and without it -------------------
+
+
+@pytest.mark.parametrize("cached", ["", "1"], ids=["cache", "no cache"])
+@pytest.mark.parametrize(
+    ("front", "pattern"),
+    [
+        ("title: Foo talks\n", "^Foo"),
+        ("title: Coal ban   # note\n", "Coal ban$"),
+        ("title: Coal ban\r\n", "Coal ban$"),
+        ('title: "Coal\\Nban"\n', "Coal.ban"),  # U+0085, a line break to str.splitlines
+        ('title: "Kim\\u2019s visit"\n', "Kim’s"),
+    ],
+)
+def test_a_title_matches_with_and_without_the_cache(kn, make_archive, front, pattern, cached):
+    make_archive({"t.txt": f"---\n{front}date: 2017-01-01\n---\nNothing here.\n"})
+    result = kn("search", "-l", pattern, env={"KN_NO_CACHE": cached})
+    assert (result.exit_code, result.stdout) == (0, "articles/t.txt\n")
+
+
+@pytest.mark.parametrize("cached", ["", "1"], ids=["cache", "no cache"])
+def test_an_invalid_article_is_reported_with_and_without_the_cache(kn, make_archive, cached):
+    make_archive({"a.txt": article("A", body="coal\n"), "b.txt": article("B", "2017-02-30")})
+    result = kn("search", "coal", env={"KN_NO_CACHE": cached})
+    assert (result.exit_code, result.stdout) == (2, "articles/a.txt:5:coal\n")
+    assert result.stderr.startswith("kn: articles/b.txt:3: date: ")
+
+
+@pytest.mark.parametrize("cached", ["", "1"], ids=["cache", "no cache"])
+@pytest.mark.parametrize("options", [[], ["-l"], ["-c"], ["-q"], ["--format", "json"]])
+def test_a_match_never_crosses_a_line_break(kn, make_archive, options, cached):
+    make_archive({"a.txt": article("A", body="foo\nbar\n")})
+    for pattern in (r"foo\sbar", "foo[^x]bar", "(?s)foo.bar"):
+        result = kn("search", *options, pattern, env={"KN_NO_CACHE": cached})
+        assert result.exit_code == 1, (pattern, result.stdout)
