@@ -73,17 +73,18 @@ def split(text: str, path: str) -> Parts:
         if not text.strip():
             raise InvalidArticle(path, 1, "empty file, not an article")
         raise InvalidArticle(path, 1, "no front matter: the first line must be ---")
-    start = pos = first_end + 1 if first_end >= 0 else len(text)
-    line_no = 2
-    while pos < len(text):
-        end = text.find("\n", pos)
-        stop = len(text) if end < 0 else end
-        if _is_fence(text[pos:stop], closing=True):
-            body_start = len(text) if end < 0 else end + 1
-            return Parts(text[start:pos], text[body_start:], line_no + 1)
-        pos = stop + 1
-        line_no += 1
-    raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
+    start = first_end + 1 if first_end >= 0 else len(text)
+    closing = _CLOSING.search(text, start)
+    if closing is None:
+        raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
+    end = text.find("\n", closing.end())
+    body_start = len(text) if end < 0 else end + 1
+    body_line = text.count("\n", 0, closing.start()) + 2
+    return Parts(text[start : closing.start()], text[body_start:], body_line)
+
+
+# The line that closes the front matter, as _is_fence() reads it.
+_CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
 def _scalar_key(node: yaml.Node) -> str | None:

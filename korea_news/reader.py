@@ -10,8 +10,8 @@ all of it is UTF-8 text without NUL bytes: `Opened.rest()` checks what the reade
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
 
 from . import frontmatter
 from .model import Article, InvalidArticle, Unreadable
@@ -26,13 +26,13 @@ def open_article(real: str, path: str, article_id: str, known: Article | None = 
     Raises InvalidArticle (Unreadable when the file cannot be opened at all).
     """
     try:
-        file = open(real, "rb", buffering=0)  # noqa: SIM115 - closed by Opened
+        fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:
         raise Unreadable(path, 1, f"cannot read: {error.strerror}") from None
     try:
-        return Opened(file, path, article_id, known)
+        return Opened(fd, path, article_id, known)
     except BaseException:
-        file.close()
+        os.close(fd)
         raise
 
 
@@ -47,11 +47,9 @@ class Opened:
     the body as pieces of whole lines through `body()`; `listen`, if set, hears each piece
     of the body read. Use it as a context manager."""
 
-    def __init__(
-        self, file: BinaryIO, path: str, article_id: str, known: Article | None = None
-    ) -> None:
-        self._file = file
-        self._pieces = _pieces(file, path)
+    def __init__(self, fd: int, path: str, article_id: str, known: Article | None = None) -> None:
+        self._fd = fd
+        self._pieces = _pieces(fd, path)
         self.listen: Callable[[str], None] | None = None
         text = next(self._pieces, (1, ""))[1]
         while True:
@@ -95,7 +93,9 @@ class Opened:
             pass
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> Opened:
         return self
@@ -104,14 +104,14 @@ class Opened:
         self.close()
 
 
-def _pieces(file: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
+def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
     """A file's text in pieces of whole lines, each with its first line's number: UTF-8,
     a leading BOM dropped, no NUL bytes; InvalidArticle names the line of a problem."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     line, pending, first = 1, "", True
     while True:
         try:
-            data = file.read(PIECE)
+            data = os.read(fd, PIECE)
         except OSError as error:
             raise Unreadable(path, line, f"cannot read: {error.strerror}") from None
         if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -123,8 +123,9 @@ def _pieces(file: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
         if nul >= 0:
             at = before + data.count(b"\n", 0, nul)
             raise InvalidArticle(path, at, "binary file (NUL byte), not an article")
+        final = len(data) < PIECE  # a regular file reads short only at its end
         try:
-            text = decoder.decode(data, final=not data)
+            text = decoder.decode(data, final)
         except UnicodeDecodeError as error:
             at = before + data.count(b"\n", 0, max(error.start, 0))
             byte = error.object[error.start]
@@ -132,7 +133,7 @@ def _pieces(file: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
         if first:
             text, first = text.removeprefix("\ufeff"), False
         text = pending + text if pending else text
-        if not data:
+        if final:
             if text:
                 yield line, text
             return

@@ -148,7 +148,8 @@ class _Walk:
                                 words(text.encode())
                             )
                         result = self._opened(opened, facts, position)
-                    records[position] = _to_record(opened.article)
+                    if known is None:
+                        records[position] = _to_record(opened.article)
             except InvalidArticle as problem:
                 if not isinstance(problem, Unreadable):
                     records[position] = _to_record(problem)

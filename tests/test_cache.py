@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KN, article
-from korea_news import cache, index, reader
+from korea_news import cache, index
 from korea_news.search import required_words
 
 COMMANDS = [
@@ -131,7 +131,7 @@ def test_after_edits_deletions_renames_and_folder_moves(root, same):
 
 
 def test_a_file_unreadable_for_a_while_is_read_once_it_can_be(root, same, monkeypatch):
-    real_open = open
+    real_open = os.open
 
     def locked(path, *args, **kwargs):
         if str(path).endswith("c.txt"):
@@ -139,7 +139,7 @@ def test_a_file_unreadable_for_a_while_is_read_once_it_can_be(root, same, monkey
         return real_open(path, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(reader, "open", locked, raising=False)
+        patch.setattr(os, "open", locked)
         same()  # unreadable, with and without the cache alike
     same()  # readable again, its stat unchanged: the cache kept no failure
 

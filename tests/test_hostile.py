@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from conftest import KN, article, in_shell, in_terminal
 from korea_news import archive as archive_module
-from korea_news import reader as reader_module
 
 # Each reads every article; `kn check` exits 1 for problems, the others 2 for a bad article.
 COMMANDS = [["list"], ["search", "a"], ["facts"], ["show"], ["list", "--format", "json"]]
@@ -279,14 +278,14 @@ def test_ids_that_look_like_options_or_paths(kn, make_archive):
 
 def test_an_unreadable_file_is_a_warning(kn, make_archive, monkeypatch):
     make_archive({"good.txt": article("Good"), "locked.txt": article("Locked")})
-    real_open = open
+    real_open = os.open
 
     def guarded(path, *args, **kwargs):
         if str(path).endswith("locked.txt"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(reader_module, "open", guarded, raising=False)
+    monkeypatch.setattr(os, "open", guarded)
     result = kn("list")
     clean(result, codes=(2,))
     assert result.stderr == "kn: articles/locked.txt:1: cannot read: Permission denied\n"
