@@ -318,7 +318,7 @@ def search(
       kn search -i -w 'coal|iron' --since 2017
       kn search -l sanctions | xargs kn show
     """
-    from .search import compile_pattern, matches
+    from .search import compile_pattern, matches, matching
 
     wanted = [*patterns, *([pattern] if pattern is not None else [])]
     if not wanted:
@@ -335,13 +335,13 @@ def search(
     def found(article: Article, text: Any) -> tuple[Any, Any] | None:
         if not select(article):
             return None
-        lines = matches(compiled, article, text)
         if quiet or paths:
-            return (article.sort_key, prepare_path(article)) if next(lines, None) else None
+            hit = next(matching(compiled, article, text), None)
+            return (article.sort_key, prepare_path(article)) if hit else None
         if count:
-            number = sum(1 for _ in lines)
+            number = sum(1 for _ in matching(compiled, article, text))
             return (article.sort_key, prepare(Count(article, number))) if number else None
-        kept = [prepare(match) for match in lines]
+        kept = [prepare(match) for match in matches(compiled, article, text)]
         return (article.sort_key, kept) if kept else None
 
     if quiet:

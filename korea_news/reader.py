@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from . import frontmatter
 from .model import Article, InvalidArticle, Unreadable
 
-PIECE = 1 << 22  # bytes read at a time: one piece for all but the largest articles
+FIRST = 1 << 16  # bytes read first: all of nearly every article, in a buffer cheap to make
+PIECE = 1 << 22  # bytes read at a time after that
 
 
 def open_article(real: str, path: str, article_id: str, known: Article | None = None) -> Opened:
@@ -52,6 +53,12 @@ class Opened:
         self._pieces = _pieces(fd, path)
         self.listen: Callable[[str], None] | None = None
         text = next(self._pieces, (1, ""))[1]
+        if known is not None:  # the cache knows where the body starts
+            start = _line_start(text, known.body_line)
+            if start >= 0:
+                self.article, self.head = known, text[:start]
+                self._first: tuple[int, str] | None = (known.body_line, text[start:])
+                return
         while True:
             try:
                 parts = frontmatter.split(text, path)
@@ -66,19 +73,22 @@ class Opened:
             known = frontmatter.to_article(meta, lines, path, article_id, parts.body_line)
         self.article = known
         self.head = text[: len(text) - len(parts.body)]
-        self._first: tuple[int, str] | None = (parts.body_line, parts.body)
+        self._first = (parts.body_line, parts.body)
 
     def body(self) -> Iterator[tuple[int, str]]:
         """The body in pieces of whole lines, each with the file line it starts on."""
+        listen = self.listen
         if self._first is not None:
             first, self._first = self._first, None
             if first[1]:
-                if self.listen is not None:
-                    self.listen(first[1])
+                if listen is not None:
+                    listen(first[1])
                 yield first
+        if listen is None:
+            yield from self._pieces
+            return
         for piece in self._pieces:
-            if self.listen is not None:
-                self.listen(piece[1])
+            listen(piece[1])
             yield piece
 
     def title_line(self) -> str:
@@ -104,14 +114,25 @@ class Opened:
         self.close()
 
 
+def _line_start(text: str, line: int) -> int:
+    """Where line number `line` starts in `text`; -1 if it does not hold that line."""
+    position = 0
+    for _ in range(line - 1):
+        position = text.find("\n", position) + 1
+        if position == 0:
+            return -1
+    return position
+
+
 def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
     """A file's text in pieces of whole lines, each with its first line's number: UTF-8,
     a leading BOM dropped, no NUL bytes; InvalidArticle names the line of a problem."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     line, pending, first = 1, "", True
+    size = FIRST
     while True:
         try:
-            data = os.read(fd, PIECE)
+            data = os.read(fd, size)
         except OSError as error:
             raise Unreadable(path, line, f"cannot read: {error.strerror}") from None
         if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -123,7 +144,7 @@ def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
         if nul >= 0:
             at = before + data.count(b"\n", 0, nul)
             raise InvalidArticle(path, at, "binary file (NUL byte), not an article")
-        final = len(data) < PIECE  # a regular file reads short only at its end
+        final = len(data) < size  # a regular file reads short only at its end
         try:
             text = decoder.decode(data, final)
         except UnicodeDecodeError as error:
@@ -131,7 +152,7 @@ def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
             byte = error.object[error.start]
             raise InvalidArticle(path, at, f"not UTF-8 text (byte 0x{byte:02x})") from None
         if first:
-            text, first = text.removeprefix("\ufeff"), False
+            text, first, size = text.removeprefix("\ufeff"), False, PIECE
         text = pending + text if pending else text
         if final:
             if text:

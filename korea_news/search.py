@@ -157,11 +157,18 @@ class Text(Protocol):
     def body(self) -> Iterator[tuple[int, str]]: ...
 
 
-def matches(pattern: Pattern, article: Article, text: Text) -> Iterator[Match]:
-    """The matching lines of an article: its title line, then body lines, in order."""
-    if any(pattern.regex.search(part) for part in article.title.split("\n")):
-        line = text.title_line()
-        yield Match(article, article.title_line, line, pattern.spans(line, len("title:")))
+def matching(pattern: Pattern, article: Article, text: Text) -> Iterator[tuple[int, str]]:
+    """The matching lines of an article, (line number, line): its `title:` line if the
+    title matches, then body lines, in order."""
+    title, search = article.title, pattern.regex.search
+    if search(title) if "\n" not in title else any(map(search, title.split("\n"))):
+        yield article.title_line, text.title_line()
     for first, piece in text.body():
-        for number, line in pattern.lines(piece, first):
-            yield Match(article, number, line, pattern.spans(line))
+        yield from pattern.lines(piece, first)
+
+
+def matches(pattern: Pattern, article: Article, text: Text) -> Iterator[Match]:
+    """The matching lines of an article as records, with the spans of the matches."""
+    for number, line in matching(pattern, article, text):
+        start = len("title:") if number == article.title_line else 0
+        yield Match(article, number, line, pattern.spans(line, start))
