@@ -208,12 +208,15 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
       kn list --tag sanctions --since 2017 | cut -f1
     """
     out = state.output(fmt)
-    select, prepare = _filter(params).matches, out.prepare(output.article_line)
+    select, prepare = _filter(params), out.prepare(output.article_line)
 
     def row(article: Article, _: None) -> tuple[Any, Any] | None:
-        return (article.sort_key, prepare(article)) if select(article) else None
+        return (article.sort_key, prepare(article)) if select.matches(article) else None
 
-    rows = walk.each(state.archive, row, share=not out.terminal)
+    def every(article: Article, _: None) -> tuple[Any, Any]:
+        return (article.sort_key, prepare(article))
+
+    rows = walk.each(state.archive, row if select.active else every, share=not out.terminal)
     state.finish(out.show(ordered(rows, params), output.article_line, output.article_table))
 
 

@@ -123,48 +123,61 @@ class _Walk:
     ) -> bool:
         """What `work` makes of the articles at `positions`. records[i] is what the cache
         holds of file i (None: read it), and is filled in as files are read; so are facts."""
-        found_any = False
+        found_any, work, meta = False, self.work, self.read == "meta"
         for position in positions:
             name = folder.names[position]
-            path = folder.path_of(name)
-            known = _from_record(records[position], name[:-4], path)
-            learn = sifted is not None and position in sifted.unknown
-            heard: set[bytes] = set()
-            try:
-                if isinstance(known, InvalidArticle):
-                    raise known
-                rows = None if facts is None else facts[position]
-                if known is not None and (self.read == "meta" or rows is not None):
-                    result = self.work(known, rows)
-                else:
-                    self.count += 1
-                    if self.count % PROGRESS_EVERY == 0 and self.archive.progress is not None:
-                        self.archive.progress(self.count, False)
-                    real = folder.real_path(name)
-                    with reader.open_article(real, path, name[:-4], known) as opened:
-                        if learn:  # every piece of the body passes by: all its words are heard
-                            heard |= words(opened.article.title.encode())
-                            opened.listen = lambda text, into=heard: into.update(
-                                words(text.encode())
-                            )
-                        result = self._opened(opened, facts, position)
-                    if known is None:
-                        records[position] = _to_record(opened.article)
-            except InvalidArticle as problem:
-                if not isinstance(problem, Unreadable):
-                    records[position] = _to_record(problem)
-                if learn:
-                    sifted.learn(position, None, not isinstance(problem, Unreadable))
-                self.archive.on_error(problem)
-                continue
-            if learn:
-                sifted.learn(position, heard, True)
+            known = _from_record(records[position], name[:-4], folder.path_of(name))
+            if meta and type(known) is Article:  # the usual case of a listing: nothing to read
+                result = work(known, None)
+            else:
+                result = self._one(folder, position, known, records, facts, sifted)
             if result is not None:
                 results.append(result)
                 found_any = True
                 if self.first:
                     break
         return found_any
+
+    def _one(
+        self,
+        folder: Folder,
+        position: int,
+        known: Article | InvalidArticle | None,
+        records: list[Any],
+        facts: list[Any] | None,
+        sifted: Any,
+    ) -> Any:
+        """What `work` makes of one file, read if the cache does not hold what it needs."""
+        name = folder.names[position]
+        learn = sifted is not None and position in sifted.unknown
+        heard: set[bytes] = set()
+        try:
+            if isinstance(known, InvalidArticle):
+                raise known
+            rows = None if facts is None else facts[position]
+            if known is not None and rows is not None:
+                return self.work(known, rows)
+            self.count += 1
+            if self.count % PROGRESS_EVERY == 0 and self.archive.progress is not None:
+                self.archive.progress(self.count, False)
+            real, path = folder.real_path(name), folder.path_of(name)
+            with reader.open_article(real, path, name[:-4], known) as opened:
+                if learn:  # every piece of the body passes by: all its words are heard
+                    heard |= words(opened.article.title.encode())
+                    opened.listen = lambda text: heard.update(words(text.encode()))
+                result = self._opened(opened, facts, position)
+            if known is None:
+                records[position] = _to_record(opened.article)
+        except InvalidArticle as problem:
+            if not isinstance(problem, Unreadable):
+                records[position] = _to_record(problem)
+            if learn:
+                sifted.learn(position, None, not isinstance(problem, Unreadable))
+            self.archive.on_error(problem)
+            return None
+        if learn:
+            sifted.learn(position, heard, True)
+        return result
 
     def _opened(self, opened: reader.Opened, facts: list[Any] | None, position: int) -> Any:
         """What `work` makes of an opened file, read to its end: only a file that is an
