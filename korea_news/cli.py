@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import io
 import os
-import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import output, query, walk
-from .archive import Archive, locate
-from .model import (
-    Article,
-    ArticleNotFound,
-    Count,
-    Document,
-    Fact,
-    InvalidArticle,
-    KnError,
-    Match,
-)
+from . import options, output, query, walk
+from .archive import Archive, Entry, locate
+from .model import Article, ArticleNotFound, Count, Document, Fact, InvalidArticle, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -42,9 +29,7 @@ class State:
     """The global options, the archive they name, and whether anything went wrong."""
 
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
-        self.archive_option = archive
-        self.color = color
-        self.no_cache = no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
+        self.archive_option, self.color, self.no_cache = archive, color, no_cache
         self.failed = False
 
     def problem(self, error: KnError) -> None:
@@ -55,9 +40,30 @@ class State:
     @cached_property
     def archive(self) -> Archive:
         root = locate(self.archive_option, dict(os.environ), os.getcwd())
+        no_cache = self.no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
         return Archive(
-            root, on_error=self.problem, use_cache=not self.no_cache, progress=output.progress()
+            root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
         )
+
+    def find(self, names: Iterable[str]) -> list[Entry]:
+        """The named articles, as cat takes files: each unknown name is an error."""
+        entries = []
+        for name in names:
+            try:
+                entries.append(self.archive.find(name))
+            except ArticleNotFound as error:
+                self.problem(error)
+        return entries
+
+    def read(self, entries: Iterable[Entry]) -> list[tuple[Article, str]]:
+        """The articles and bodies of entries; each that is no article is an error."""
+        found = []
+        for entry in entries:
+            try:
+                found.append(self.archive.read(entry))
+            except InvalidArticle as error:
+                self.problem(error)
+        return found
 
     def output(self, fmt: str = "text", pager: bool = True) -> output.Output:
         return output.Output(fmt, self.color, pager)
@@ -78,79 +84,18 @@ class KnGroup(click.Group):
             warn(str(error))
             ctx.exit(EXIT_ERROR)
         except click.ClickException as error:
-            # click's own errors exit 1, which kn keeps for "nothing matched".
-            error.show()
+            error.show()  # click's own errors exit 1, which kn keeps for "nothing matched"
             ctx.exit(EXIT_ERROR)
         except BrokenPipeError:
-            _silence_stdout()
+            silence_stdout()
             ctx.exit(EXIT_PIPE)
         except KeyboardInterrupt:
             ctx.exit(EXIT_INTERRUPTED)
 
 
-def _silence_stdout() -> None:
-    # The reader went away: send what Python still wants to flush to /dev/null.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
-def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion: the article IDs that start with what was typed."""
-    from click.shell_completion import CompletionItem
-
-    try:
-        root = locate(ctx.find_root().params.get("archive"), dict(os.environ), os.getcwd())
-        entries = Archive(root, on_error=lambda error: None).entries()
-        return [CompletionItem(e.id) for e in entries if e.id.startswith(incomplete)]
-    except (KnError, OSError):
-        return []
-
-
-def format_option(function: F) -> F:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(output.FORMATS),
-        default="text",
-        show_default=True,
-        help="text: a table on a terminal, tab-separated lines in a pipe; json or jsonl.",
-    )(function)
-
-
-def filter_options(function: F) -> F:
-    options = [
-        click.option(
-            "--since", metavar="DATE", help="On or after DATE: 2017, 2017-08 or 2017-08-07."
-        ),
-        click.option("--until", metavar="DATE", help="On or before DATE (inclusive, same forms)."),
-        click.option(
-            "--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."
-        ),
-        click.option("--source", help="Source contains this text (case-insensitive)."),
-        click.option(
-            "--where",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Front-matter KEY equals VALUE, or its list contains it (repeatable).",
-        ),
-        click.option(
-            "-n",
-            "--limit",
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="At most N articles, the first in the order asked for.",
-        ),
-        click.option("--reverse", is_flag=True, help="Oldest first."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _filter(params: dict[str, Any]) -> query.Filter:
-    return query.Filter.from_options(
-        params["since"], params["until"], params["tags"], params["source"], params["where"]
-    )
+def silence_stdout() -> None:
+    """The reader went away: what Python still wants to flush goes to /dev/null."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def ordered(rows: list[tuple[Any, T]], params: dict[str, Any]) -> list[T]:
@@ -169,19 +114,7 @@ def _path(article: Article) -> str:
 
 @click.group(cls=KnGroup, context_settings={"max_content_width": 100})
 @click.version_option(package_name="korea-news", prog_name="kn")
-@click.option(
-    "--archive",
-    metavar="DIR",
-    help="The archive folder (default: $KN_ARCHIVE, else the nearest articles/ upward).",
-)
-@click.option(
-    "--color",
-    type=click.Choice(output.COLORS),
-    default="auto",
-    show_default=True,
-    help="Colour on a terminal; never, or always.",
-)
-@click.option("--no-cache", is_flag=True, help="Do not use or update the cache ($KN_NO_CACHE=1).")
+@options.global_options(before=True)
 @click.pass_context
 def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> None:
     """kn: an archive of news articles, in plain text with YAML front matter.
@@ -194,10 +127,18 @@ def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> 
     ctx.obj = State(archive, color, no_cache)
 
 
-@cli.command("list")
-@filter_options
-@format_option
-@click.pass_obj
+def command(text: str, limit: str = "-n", **settings: Any) -> Callable[[F], click.Command]:
+    """A command with --format (its `text` output described), the shared filters (unless
+    `limit` is empty; else the article limit's option), and the global options."""
+
+    def decorate(function: F) -> click.Command:
+        passed: Any = click.pass_obj(function)
+        return cli.command(**settings)(options.command_options(text, limit)(passed))
+
+    return decorate
+
+
+@command("text: a table on a terminal; ID, DATE, SOURCE, TITLE by tabs in a pipe.", name="list")
 def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     """List articles, newest first.
 
@@ -208,7 +149,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
       kn list --tag sanctions --since 2017 | cut -f1
     """
     out = state.output(fmt)
-    select, prepare = _filter(params), out.prepare(output.article_line)
+    select, prepare = options.filters(params), out.prepare(output.article_line)
 
     def row(article: Article, _: None) -> tuple[Any, Any] | None:
         return (article.sort_key, prepare(article)) if select.matches(article) else None
@@ -220,12 +161,10 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     state.finish(out.show(ordered(rows, params), output.article_line, output.article_table))
 
 
-@cli.command()
-@click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=complete_ids)
+@command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
+@click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=options.complete_ids)
 @click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
 @click.option("--no-pager", is_flag=True, help="Never page, even when taller than the screen.")
-@format_option
-@click.pass_obj
 def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt: str) -> None:
     """Show articles (by ID, unique ID prefix or path); the newest with no ARTICLE.
 
@@ -240,12 +179,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
         if not newest:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (min(newest)[1],)
-    entries = []
-    for name in names:  # as cat: each unknown name is an error, the others are shown
-        try:
-            entries.append(archive.find(name))
-        except ArticleNotFound as error:
-            state.problem(error)
+    entries = state.find(names)
     if raw:
         for entry in entries:
             try:
@@ -253,12 +187,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
             except InvalidArticle as error:
                 state.problem(error)
         state.finish(len(entries))
-    documents = []
-    for entry in entries:
-        try:
-            documents.append(Document(*archive.read(entry)))
-        except InvalidArticle as error:
-            state.problem(error)
+    documents = [Document(*found) for found in state.read(entries)]
     out = state.output(fmt, pager=not no_pager)
     gaps = [""] + ["\n"] * len(documents)  # a blank line between two articles in a pipe
 
@@ -269,52 +198,23 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
     state.finish(out.show(payloads, output.document_plain, output.documents_view))
 
 
-@cli.command()
+@command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")
 @click.argument("pattern", required=False)
-@click.option(
-    "-e",
-    "--regexp",
-    "patterns",
-    multiple=True,
-    metavar="PATTERN",
-    help="A pattern (repeatable: any of them).",
-)
+@click.option("-e", "--regexp", "patterns", multiple=True, help="A pattern (repeatable: any).")
 @click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="Patterns are plain text.")
 @click.option("-i", "--ignore-case", is_flag=True, help="Ignore case.")
 @click.option("-w", "--word-regexp", "words", is_flag=True, help="Match whole words only.")
-@click.option(
-    "-l",
-    "--files-with-matches",
-    "paths",
-    is_flag=True,
-    help="Print each matching article's path once.",
-)
+@click.option("-l", "--files-with-matches", "paths", is_flag=True, help="Print matching paths.")
 @click.option("-c", "--count", is_flag=True, help="Print PATH:COUNT of matching lines.")
 @click.option("-0", "--null", is_flag=True, help="End each path with NUL (for xargs -0).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 0 at the first match.")
-@filter_options
-@format_option
-@click.pass_obj
-def search(
-    state: State,
-    /,
-    pattern: str | None,
-    patterns: tuple[str, ...],
-    fixed: bool,
-    ignore_case: bool,
-    words: bool,
-    paths: bool,
-    count: bool,
-    null: bool,
-    quiet: bool,
-    fmt: str,
-    **params: Any,
-) -> None:
+@click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always.")
+def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> None:
     """Search titles and bodies for a Python regular expression, as grep does.
 
     In a pipe: PATH:LINE:TEXT per matching line, exactly as grep -Hn prints it (LINE counts
     the front matter; a title match reports the title: line). Exit 0 if anything
-    matched, 1 if nothing did, 2 on an error.
+    matched, 1 if nothing did, 2 on an error. -n is grep's; --limit N limits articles.
 
     \b
     Example:
@@ -323,11 +223,16 @@ def search(
     """
     from .search import compile_pattern, matches, matching
 
-    wanted = [*patterns, *([pattern] if pattern is not None else [])]
+    wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
     if not wanted:
         raise click.UsageError("give a PATTERN, or -e PATTERN")
-    compiled = compile_pattern(wanted, fixed, ignore_case, words)
-    select, out, separator = _filter(params).matches, state.output(fmt), "\0" if null else ":"
+    compiled = compile_pattern(wanted, params["fixed"], params["ignore_case"], params["words"])
+    quiet, paths, count, null = (params[key] for key in ("quiet", "paths", "count", "null"))
+    select, out, separator = (
+        options.filters(params).matches,
+        state.output(fmt),
+        "\0" if null else ":",
+    )
     color = out.color and not out.terminal
 
     def line(record: Match | Count) -> str:
@@ -361,14 +266,9 @@ def search(
     state.finish(out.show(lines, prepare, output.match_groups))
 
 
-@cli.command()
-@click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=complete_ids)
-@click.option(
-    "--heading", metavar="PATTERN", help="Only facts whose heading matches (case-insensitive)."
-)
-@filter_options
-@format_option
-@click.pass_obj
+@command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
+@click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=options.complete_ids)
+@click.option("--heading", metavar="PATTERN", help="Only facts whose heading matches (any case).")
 def facts(
     state: State, /, names: tuple[str, ...], heading: str | None, fmt: str, **params: Any
 ) -> None:
@@ -383,39 +283,23 @@ def facts(
       kn facts --heading sanctions
       kn facts 2017-08-07-north --format jsonl | jq -r .text
     """
-    wanted = _heading_pattern(heading)
-    select, out = _filter(params).matches, state.output(fmt)
+    from .search import compile_pattern
+
+    wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
+    select, out = options.filters(params).matches, state.output(fmt)
     prepare = out.prepare(output.fact_line)
 
     def found(article: Article, rows: tuple[walk.FactRow, ...]) -> tuple[Any, Any] | None:
-        kept = [
-            prepare(Fact(article, *row)) for row in rows if wanted is None or wanted.search(row[1])
-        ]
+        kept = [prepare(Fact(article, *row)) for row in rows if not wanted or wanted.search(row[1])]
         return (article.sort_key, kept) if kept and select(article) else None
 
-    if names:  # as show: each unknown name is an error, the others are listed
-        rows: list[tuple[Any, Any]] = []
-        for name in names:
-            try:
-                article, body = state.archive.read(state.archive.find(name))
-            except KnError as error:
-                state.problem(error)
-                continue
-            if (row := found(article, walk.facts_of(article, body))) is not None:
-                rows.append(row)
+    if names:
+        named = state.read(state.find(names))
+        rows = [row for a, body in named if (row := found(a, walk.facts_of(a, body))) is not None]
     else:
         rows = walk.each(state.archive, found, "facts", share=not out.terminal)
     facts = [fact for kept in ordered(rows, params) for fact in kept]
     state.finish(out.show(facts, output.fact_line, output.fact_groups))
-
-
-def _heading_pattern(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as error:
-        raise KnError(f"bad pattern {pattern!r}: {error}") from None
 
 
 @cli.command()
@@ -427,6 +311,7 @@ def _heading_pattern(pattern: str | None) -> re.Pattern[str] | None:
 @click.option("--author", "authors", multiple=True, help="An author (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title).")
+@options.global_options()
 @click.pass_obj
 def add(state: State, /, files: tuple[str, ...], article_id: str | None, **fields: Any) -> None:
     """Add plain-text articles to the archive (standard input with no FILE, or -).
@@ -441,11 +326,10 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     """
     from . import compose
 
-    archive = state.archive
-    out = state.output()
+    archive, out = state.archive, state.output()
     for name in files or ("-",):
         try:
-            text = _read_input(name)
+            text = compose.read_input(name)
             draft = compose.draft(text, name, {**fields, "id": article_id})
             path, added = archive.add(draft)
         except KnError as error:
@@ -460,28 +344,8 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 
-def _read_input(name: str) -> str:
-    """The text of an input file (or stdin for -): UTF-8, not empty, not binary."""
-    from . import frontmatter
-
-    shown = name
-    try:
-        if name == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(name, "rb") as file:
-                data = file.read()
-    except IsADirectoryError:
-        raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
-    except OSError as error:
-        raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
-    text = frontmatter.decode(data, shown)
-    if not text.strip():
-        raise InvalidArticle(shown, 1, "empty: nothing to add")
-    return text
-
-
 @cli.command()
+@options.global_options()
 @click.pass_obj
 def check(state: State, /) -> None:
     """Check every article of the archive; print PATH:LINE: message for each problem.
@@ -495,77 +359,7 @@ def check(state: State, /) -> None:
     problems = state.archive.check()
     for problem in problems:
         click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
-    files = len({problem.path for problem in problems})
     if problems:
+        files = len({problem.path for problem in problems})
         warn(f"{len(problems)} problem(s) in {files} file(s)")
     click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
-
-
-def _utf8_output() -> None:
-    """UTF-8 whatever the locale, and buffered in a pipe even under PYTHONUNBUFFERED."""
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(encoding="utf-8")
-    if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.isatty():
-        sys.stdout.reconfigure(line_buffering=False, write_through=False)
-
-
-def main() -> NoReturn:
-    """The console script: no Python traceback ever reaches the user."""
-    # A run is short and makes no garbage cycles worth collecting, but it may hold
-    # 10^5 articles: the collector's passes over them cost more than the memory it frees.
-    gc.disable()
-    if sys.stderr is None:  # closed before kn started: no messages, the exit code still tells
-        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    if sys.stdout is None:  # as grep says on a write error
-        warn("cannot write: standard output is closed")
-        _exit(EXIT_ERROR)
-    _utf8_output()
-    code: int | str | None = EXIT_ERROR
-    try:
-        cli.main(prog_name="kn")
-    except SystemExit as done:
-        code = done.code
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    except BrokenPipeError:
-        _silence_stdout()
-        code = EXIT_PIPE
-    except OSError as error:  # kn reports its reads itself: this is a write that failed
-        _write_failed(error)
-        code = EXIT_ERROR
-    except Exception as error:  # a bug: say so in one line, not a traceback
-        if os.environ.get("KN_DEBUG"):
-            raise
-        warn(f"internal error: {type(error).__name__}: {error} (KN_DEBUG=1 shows more)")
-    _exit(code)
-
-
-def _write_failed(error: OSError) -> None:
-    """Say that the output could not be written (a full disk, say), as grep does."""
-    _silence_stdout()  # what is still buffered can go nowhere either
-    warn(f"cannot write: {error.strerror or error}")
-
-
-def _exit(code: int | str | None) -> NoReturn:
-    """Flush the output and end the process at once.
-
-    The interpreter's own ending would free every object one by one: tens of milliseconds
-    after a walk of 10^5 articles, for memory the system takes back anyway. Nothing of
-    kn's is left to do by then (the cache is saved as each walk ends).
-    """
-    if isinstance(code, str):  # sys.exit("message"), as Python itself reports it
-        warn(code)
-        code = EXIT_ERROR
-    try:
-        if sys.stdout is not None:
-            sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-        code = EXIT_PIPE
-    except OSError as error:
-        _write_failed(error)
-        code = EXIT_ERROR
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
-    os._exit(code or 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,3 +104,22 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
     if article.to_dict() != expected or stored_body != body:
         raise InvalidArticle(name, 1, "these fields would not read back as given")
     return Draft(article_id, article, body, file_text)
+
+
+def read_input(name: str) -> str:
+    """The text of an input file (or stdin for -): UTF-8, not empty, not binary."""
+    shown = name
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(name, "rb") as file:
+                data = file.read()
+    except IsADirectoryError:
+        raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
+    except OSError as error:
+        raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
+    text = frontmatter.decode(data, shown)
+    if not text.strip():
+        raise InvalidArticle(shown, 1, "empty: nothing to add")
+    return text

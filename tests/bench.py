@@ -120,7 +120,11 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
         ("kn search RARE / grep -rn", ["search", RARE], ["-rn", RARE]),
         ("kn list / grep -r '^title:'", ["list"], ["-r", "^title:"]),
         ("kn facts / grep -r '•'", ["facts"], ["-r", "•"]),
-        ("kn list --tag economy / grep -rl economy", ["list", "--tag", "economy"], ["-rl", "economy"]),
+        (
+            "kn list --tag economy / grep -rl economy",
+            ["list", "--tag", "economy"],
+            ["-rl", "economy"],
+        ),
     ]
     turns = repeat if size > 10_000 else repeat * 3  # short runs are the noisiest
     for label, kn_args, grep_args in pairs:

@@ -127,10 +127,12 @@ def test_filters_exclude_articles_by_date_and_tag(kn, archive):
 
 
 def test_limit_keeps_the_newest_matching_articles(kn, archive):
-    assert kn("search", "-l", "Korea", "-n", "2").stdout == (
+    assert kn("search", "-l", "Korea", "--limit", "2").stdout == (
         "articles/2018/summit.txt\narticles/2017/later.txt\n"
     )
-    assert kn("search", "-l", "Korea", "-n", "1", "--reverse").stdout == "articles/2016/old.txt\n"
+    assert (
+        kn("search", "-l", "Korea", "--limit", "1", "--reverse").stdout == "articles/2016/old.txt\n"
+    )
 
 
 def test_l_prints_each_path_once_and_0_ends_them_with_nul(kn, archive):
@@ -278,3 +280,37 @@ def test_a_match_never_crosses_a_line_break(kn, make_archive, options, cached):
     for pattern in (r"foo\sbar", "foo[^x]bar", "(?s)foo.bar"):
         result = kn("search", *options, pattern, env={"KN_NO_CACHE": cached})
         assert result.exit_code == 1, (pattern, result.stdout)
+
+
+def test_n_is_greps_line_number_flag_and_limit_limits_articles(kn, archive):
+    with_n = kn("search", "-n", "Korea")
+    assert (with_n.exit_code, with_n.stdout) == (0, kn("search", "Korea").stdout)
+    assert len(kn("search", "-l", "Korea", "--limit", "1").stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", [["--no-cache"], ["--color", "always"], ["--archive", "other"]])
+def test_global_options_work_after_the_command(kn, archive, option, tmp_path):
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "o.txt").write_text(article("Other Korea"), encoding="utf-8")
+    for command in (["list"], ["search", "Korea"], ["facts"], ["show"], ["check"]):
+        after, before = kn(*command, *option), kn(*option, *command)
+        assert (after.exit_code, after.stdout) == (before.exit_code, before.stdout), command
+    # Each option had its effect: another archive, grep's colours in a pipe.
+    if option[0] == "--archive":
+        assert kn("list", *option).stdout.startswith("o\t")
+    if option[0] == "--color":
+        assert "\x1b[01;31m" in kn("search", "Korea", *option).stdout
+
+
+def test_no_cache_after_the_command_writes_no_cache(kn, archive, own_home):
+    assert kn("list", "--no-cache", env={"KN_NO_CACHE": ""}).exit_code == 0
+    assert not (own_home / ".cache").exists()
+
+
+def test_each_command_describes_its_own_text_output(kn):
+    helps = {name: kn(name, "--help").stdout for name in ("list", "show", "search", "facts")}
+    assert "a table on a terminal" in helps["list"]
+    assert all(
+        "a table on a terminal" not in text for name, text in helps.items() if name != "list"
+    )
+    assert "PATH:LINE:TEXT" in helps["search"] and "HEADING" in helps["facts"]
