@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import options, output, query, walk
+from . import options, output, walk
 from .archive import Archive, Entry, locate
 from .model import Article, ArticleNotFound, Count, Document, Fact, InvalidArticle, KnError, Match
 
@@ -98,10 +99,9 @@ def silence_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def ordered(rows: list[tuple[Any, T]], params: dict[str, Any]) -> list[T]:
-    """The payloads of (sort key, payload) rows, in the order asked for, limited."""
-    rows = query.in_order(rows, _key, params["reverse"], params["limit"])
-    return [payload for _, payload in rows]
+def payloads(rows: Iterable[tuple[Any, T]], limit: int | None) -> Iterator[T]:
+    """The payloads of rows, the first `limit` of them."""
+    return (payload for _, payload in itertools.islice(rows, limit))
 
 
 def _key(row: tuple[Any, Any]) -> Any:
@@ -157,8 +157,11 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     def every(article: Article, _: None) -> tuple[Any, Any]:
         return (article.sort_key, prepare(article))
 
-    rows = walk.each(state.archive, row if select.active else every, share=not out.terminal)
-    state.finish(out.show(ordered(rows, params), output.article_line, output.article_table))
+    work = row if select.active else every
+    rows = walk.each(state.archive, work, share=not out.terminal, reverse=params["reverse"])
+    state.finish(
+        out.show(payloads(rows, params["limit"]), output.article_line, output.article_table)
+    )
 
 
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
@@ -175,10 +178,10 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
     """
     archive = state.archive
     if not names:
-        newest = walk.each(archive, lambda article, _: (article.sort_key, article.id))
-        if not newest:
+        newest = next(walk.each(archive, lambda article, _: (article.sort_key, article.id)), None)
+        if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
-        names = (min(newest)[1],)
+        names = (newest[1],)
     entries = state.find(names)
     if raw:
         for entry in entries:
@@ -253,17 +256,17 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         return (article.sort_key, kept) if kept else None
 
     if quiet:
-        if walk.each(state.archive, found, "text", compiled.required, first=True):
+        if next(walk.each(state.archive, found, "text", compiled.required, first=True), None):
             click.get_current_context().exit(EXIT_FOUND)
         state.finish(0)
-    rows = walk.each(state.archive, found, "text", compiled.required, share=not out.terminal)
-    payloads = ordered(rows, params)
+    share, reverse = not out.terminal, params["reverse"]
+    rows = walk.each(state.archive, found, "text", compiled.required, share=share, reverse=reverse)
+    kept = payloads(rows, params["limit"])
     if paths:
-        state.finish(out.show(payloads, _path, end="\0" if null else "\n"))
+        state.finish(out.show(kept, _path, end="\0" if null else "\n"))
     elif count:
-        state.finish(out.show(payloads, prepare))
-    lines = [line for kept in payloads for line in kept]
-    state.finish(out.show(lines, prepare, output.match_groups))
+        state.finish(out.show(kept, prepare))
+    state.finish(out.show(itertools.chain.from_iterable(kept), prepare, output.match_groups))
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
@@ -295,10 +298,12 @@ def facts(
 
     if names:
         named = state.read(state.find(names))
-        rows = [row for a, body in named if (row := found(a, walk.facts_of(a, body))) is not None]
+        found_rows = [r for a, body in named if (r := found(a, walk.facts_of(a, body))) is not None]
+        rows: Iterable[tuple[Any, Any]] = sorted(found_rows, key=_key, reverse=params["reverse"])
     else:
-        rows = walk.each(state.archive, found, "facts", share=not out.terminal)
-    facts = [fact for kept in ordered(rows, params) for fact in kept]
+        share, reverse = not out.terminal, params["reverse"]
+        rows = walk.each(state.archive, found, "facts", share=share, reverse=reverse)
+    facts = itertools.chain.from_iterable(payloads(rows, params["limit"]))
     state.finish(out.show(facts, output.fact_line, output.fact_groups))
 
 

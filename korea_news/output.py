@@ -125,7 +125,7 @@ class Output:
 
     def show(
         self,
-        payloads: list[Any],
+        payloads: Iterable[Any],
         plain: Callable[[Any], str],
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",

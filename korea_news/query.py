@@ -1,16 +1,15 @@
-"""Which articles a command selects: the shared filters, the order and the limit."""
+"""Which articles a command selects: the shared filters. (The order is Article.sort_key:
+newest first, then by ID; walk.each() returns rows in that order.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from .model import Article, KnError, day_of
-
-T = TypeVar("T")
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
@@ -99,27 +98,3 @@ def _has(article: Article, key: str, value: str) -> bool:
     items = have if isinstance(have, list) else [have]
     wanted = value.casefold()
     return any(_fold(item) == wanted for item in items if not isinstance(item, dict | list))
-
-
-def ordered(
-    articles: Iterable[Article], reverse: bool = False, limit: int | None = None
-) -> list[Article]:
-    """Newest first, then by ID; `reverse` turns the whole order round, as git log --reverse."""
-    return in_order(articles, _sort_key, reverse, limit)
-
-
-def in_order(
-    items: Iterable[T],
-    key: Callable[[T], tuple[float, str]],
-    reverse: bool = False,
-    limit: int | None = None,
-) -> list[T]:
-    """Items in the order of ordered(), `key` giving each one's article sort key."""
-    result = sorted(items, key=key)
-    if reverse:
-        result.reverse()
-    return result if limit is None else result[:limit]
-
-
-def _sort_key(article: Article) -> tuple[float, str]:
-    return article.sort_key

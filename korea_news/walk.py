@@ -23,53 +23,65 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import heapq
 import marshal
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO
 
 from . import cache, reader
 from .archive import Archive, Folder
 from .index import Required, Sieve, words
-from .model import Article, InvalidArticle, Unreadable
+from .model import Article, InvalidArticle, KnError, Unreadable
 
-T = TypeVar("T")
-Work = Callable[[Article, Any], T | None]
+Row = tuple[Any, Any]  # (a sort key, a payload): marshal data when a child sends it
+Work = Callable[[Article, Any], Row | None]
 FactRow = tuple[int, str, str]  # line, heading, text
 PROGRESS_EVERY = 256  # files read whole between two updates of the progress line
 
 
 def each(
     archive: Archive,
-    work: Work[T],
+    work: Work,
     read: str = "meta",
     required: Required | None = None,
     first: bool = False,
     share: bool = True,
-) -> list[T]:
-    """What `work` returns for each article of the archive, in walk order (see above).
+    reverse: bool = False,
+) -> Iterator[Row]:
+    """The rows that `work` returns, (sort key, payload) each, in the order of their keys
+    (`reverse`: the other way round). See above.
 
-    With `first`, the walk stops at the first result. With `share` (and not `first`), a
-    second process does half of the folders. `required` narrows a search (index.py).
+    With `first`, the walk stops at the first row. With `share` (and not `first`), a
+    second process walks half of the folders. `required` narrows a search (index.py).
     """
     walk = _Walk(archive, work, read, required, first)
     folders = archive.scan()
     if not share or first or len(folders) < 2 or (os.cpu_count() or 1) < 2:
-        results = walk.run(folders)
+        rows: Iterator[Row] = iter(_sorted(walk.run(folders), reverse))
     else:
-        results = _shared(walk, folders)
+        rows = _shared(walk, folders, reverse)
     if archive.progress is not None and walk.count >= PROGRESS_EVERY:
         archive.progress(walk.count, True)
-    return results
+    return rows
+
+
+def _sorted(rows: list[Row], reverse: bool) -> list[Row]:
+    rows.sort(key=_key, reverse=reverse)
+    return rows
+
+
+def _key(row: Row) -> Any:
+    return row[0]
 
 
 class _Walk:
     """One process's walk over some folders: see each()."""
 
     def __init__(
-        self, archive: Archive, work: Work[Any], read: str, required: Required | None, first: bool
+        self, archive: Archive, work: Work, read: str, required: Required | None, first: bool
     ) -> None:
         self.archive, self.work, self.read, self.first = archive, work, read, first
         self.directory = archive.cache_directory
@@ -294,10 +306,11 @@ def _from_record(record: Any, article_id: str, path: str) -> Article | InvalidAr
 # --- two processes ------------------------------------------------------------------------
 
 
-def _shared(walk: _Walk, folders: list[Folder]) -> list[Any]:
-    """Both halves' results: this process walks its half while a child walks the other
-    and sends back its results and problems as marshal data. Where the child fails in any
-    way, this process walks its half too: the result is the same, only slower."""
+def _shared(walk: _Walk, folders: list[Folder], reverse: bool) -> Iterator[Row]:
+    """Both halves' rows, merged in order: this process walks its half while a child walks
+    the other, sorts its rows and sends them back in chunks of marshal data, after its
+    problems. Where the child fails before sending its rows, this process walks its half
+    too: the result is the same, only slower."""
     halves: list[list[Folder]] = [[], []]
     loads = [0, 0]
     for folder in folders:  # each folder to the half with fewer files so far
@@ -310,44 +323,78 @@ def _shared(walk: _Walk, folders: list[Folder]) -> list[Any]:
     except OSError:
         os.close(read_end)
         os.close(write_end)
-        return walk.run(folders)
+        return iter(_sorted(walk.run(folders), reverse))
     if child == 0:  # pragma: no cover - measured by the parent's results
         os.close(read_end)
-        _child(walk, halves[1], write_end)
+        _child(walk, halves[1], write_end, reverse)
     os.close(write_end)
+    pipe = os.fdopen(read_end, "rb")
     try:
-        results = walk.run(halves[0])
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(child, 0)
+        mine = _sorted(walk.run(halves[0]), reverse)
+        problems = _receive(pipe)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.kill(child, signal.SIGTERM)
-            os.waitpid(child, 0)
+        _end(child, pipe)
         raise
-    try:
-        if status != 0:
-            raise ValueError("the child failed")
-        found, problems = marshal.loads(payload)
-    except (ValueError, EOFError, TypeError):
-        return results + walk.run(halves[1])
+    if problems is None:  # the child failed: walk its half here
+        _end(child, pipe)
+        return iter(_sorted(mine + walk.run(halves[1]), reverse))
     for path, line, message in problems:
         walk.archive.on_error(InvalidArticle(path, line, message))
-    return results + found  # type: ignore[no-any-return]
+    return heapq.merge(mine, _chunks(pipe, child), key=_key, reverse=reverse)
 
 
-def _child(walk: _Walk, folders: list[Folder], pipe: int) -> None:
-    """Walk the child's half and send back its results and problems; never return."""
+def _receive(pipe: BinaryIO) -> Any:
+    """The next message of the child's, or None if there is none to be had."""
+    try:
+        size = int.from_bytes(pipe.read(8), "little")
+        return marshal.loads(pipe.read(size)) if size else None
+    except (ValueError, EOFError, TypeError, OSError):
+        return None
+
+
+def _chunks(pipe: BinaryIO, child: int) -> Iterator[Row]:
+    """The child's rows, a chunk at a time, until its last (an empty one)."""
+    try:
+        while chunk := _receive(pipe):
+            yield from chunk
+        if chunk is None:
+            raise KnError("a second process ended before its work was done: try again")
+    finally:
+        _end(child, pipe)
+
+
+def _end(child: int, pipe: BinaryIO) -> None:
+    pipe.close()
+    with contextlib.suppress(OSError):
+        os.kill(child, signal.SIGTERM)
+        os.waitpid(child, 0)
+
+
+def _child(walk: _Walk, folders: list[Folder], pipe: int, reverse: bool) -> None:
+    """Walk the child's half, send its problems, then its rows in order; never return."""
     status = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent speaks for both
         problems: list[InvalidArticle] = []
         walk.archive.on_error = problems.append
         walk.archive.progress = None
-        found = walk.run(folders)
-        payload = marshal.dumps((found, [(p.path, p.line, p.message) for p in problems]))
+        rows = _sorted(walk.run(folders), reverse)
         with os.fdopen(pipe, "wb") as out:
-            out.write(payload)
+            _send(out, [(p.path, p.line, p.message) for p in problems])
+            for start in range(0, len(rows), CHUNK):
+                _send(out, rows[start : start + CHUNK])
+            _send(out, [])
+        status = 0
+    except BrokenPipeError:  # the parent stopped reading (kn ... | head)
         status = 0
     finally:
         os._exit(status)
+
+
+def _send(out: BinaryIO, data: Any) -> None:
+    payload = marshal.dumps(data)
+    out.write(len(payload).to_bytes(8, "little"))
+    out.write(payload)
+
+
+CHUNK = 2048  # rows sent at a time: the parent holds no more than this of the child's
