@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -36,23 +36,34 @@ class Parts:
     body_line: int  # the file line on which the body starts
 
 
-def decode(data: bytes, path: str) -> str:
-    """The text of an article file: UTF-8, a leading BOM dropped, no NUL bytes."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InvalidArticle(
-            path, 1, "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
-        )
+def decode(
+    data: bytes,
+    path: str,
+    line: int = 1,
+    utf8: Callable[[bytes, bool], str] | None = None,
+    final: bool = True,
+    first: bool = True,
+) -> str:
+    """The text of an article file, or of a piece of one that starts on file line `line`
+    (decoded by `utf8`, incrementally; `first`: the file's first piece): UTF-8, a leading
+    BOM dropped, no NUL bytes."""
+    if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
+        raise InvalidArticle(path, 1, message)
     nul = data.find(b"\0")
     if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        raise InvalidArticle(path, line, "binary file (NUL byte), not an article")
+        message = "binary file (NUL byte), not an article"
+        raise InvalidArticle(path, line + data.count(b"\n", 0, nul), message)
     try:
-        text = data.decode("utf-8")
+        text = data.decode() if utf8 is None else utf8(data, final)
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        byte = data[error.start]
-        raise InvalidArticle(path, line, f"not UTF-8 text (byte 0x{byte:02x})") from None
-    return text[1:] if text.startswith(BOM) else text
+        at, byte = line + data.count(b"\n", 0, max(error.start, 0)), error.object[error.start]
+        # A byte that no UTF-8 text starts with, in a news text: most likely Windows-1252
+        # (curly quotes, 0x80-0x9f) or Latin-1 (£, é, 0xa0-0xff).
+        legacy = "latin1" if byte >= 0xA0 else "cp1252"
+        hint = f"; {legacy} text? iconv -f {legacy} -t UTF-8 converts it" if byte >= 0x80 else ""
+        raise InvalidArticle(path, at, f"not UTF-8 text (byte 0x{byte:02x}){hint}") from None
+    return text.removeprefix(BOM) if first else text
 
 
 def _is_fence(line: str, closing: bool) -> bool:

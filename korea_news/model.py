@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 Date = dt.date | dt.datetime
 
@@ -59,12 +60,13 @@ def timestamp(value: Date) -> float:
     return value.timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
+class Article(NamedTuple):
     """One article's front matter and where its body starts; the body is read on demand.
 
     `path` is as the user sees it: relative to the current directory where the
     archive lies below it, so that it can be opened from the shell as printed.
+    (A named tuple, frozen as the other records are: a walk makes 10^5 of them, and a
+    tuple is made four times faster than a frozen dataclass.)
     """
 
     id: str
@@ -75,7 +77,7 @@ class Article:
     url: str | None = None
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})
     title_line: int = 2
     body_line: int = 1
 

@@ -125,35 +125,19 @@ def _line_start(text: str, line: int) -> int:
 
 
 def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
-    """A file's text in pieces of whole lines, each with its first line's number: UTF-8,
-    a leading BOM dropped, no NUL bytes; InvalidArticle names the line of a problem."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    line, pending, first = 1, "", True
-    size = FIRST
+    """A file's text in pieces of whole lines, each with its first line's number, as
+    frontmatter.decode() accepts it; InvalidArticle names the line of a problem."""
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict").decode
+    line, pending, size = 1, "", FIRST
     while True:
         try:
             data = os.read(fd, size)
         except OSError as error:
             raise Unreadable(path, line, f"cannot read: {error.strerror}") from None
-        if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise InvalidArticle(
-                path, 1, "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
-            )
-        before = line + pending.count("\n")  # the line on which `data` starts
-        nul = data.find(b"\0")
-        if nul >= 0:
-            at = before + data.count(b"\n", 0, nul)
-            raise InvalidArticle(path, at, "binary file (NUL byte), not an article")
         final = len(data) < size  # a regular file reads short only at its end
-        try:
-            text = decoder.decode(data, final)
-        except UnicodeDecodeError as error:
-            at = before + data.count(b"\n", 0, max(error.start, 0))
-            byte = error.object[error.start]
-            raise InvalidArticle(path, at, f"not UTF-8 text (byte 0x{byte:02x})") from None
-        if first:
-            text, first, size = text.removeprefix("\ufeff"), False, PIECE
-        text = pending + text if pending else text
+        before = line + pending.count("\n")  # the line on which `data` starts
+        text = pending + frontmatter.decode(data, path, before, utf8, final, size == FIRST)
+        size = PIECE
         if final:
             if text:
                 yield line, text

@@ -69,12 +69,8 @@ def each(
 
 
 def _sorted(rows: list[Row], reverse: bool) -> list[Row]:
-    rows.sort(key=_key, reverse=reverse)
+    rows.sort(reverse=reverse)  # by key: no two articles have the same (their IDs differ)
     return rows
-
-
-def _key(row: Row) -> Any:
-    return row[0]
 
 
 class _Walk:
@@ -340,7 +336,7 @@ def _shared(walk: _Walk, folders: list[Folder], reverse: bool) -> Iterator[Row]:
         return iter(_sorted(mine + walk.run(halves[1]), reverse))
     for path, line, message in problems:
         walk.archive.on_error(InvalidArticle(path, line, message))
-    return heapq.merge(mine, _chunks(pipe, child), key=_key, reverse=reverse)
+    return heapq.merge(mine, _chunks(pipe, child), reverse=reverse)
 
 
 def _receive(pipe: BinaryIO) -> Any:

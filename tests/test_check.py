@@ -41,7 +41,7 @@ def test_check_reports_every_problem_sorted_by_path(kn, make_archive, tmp_path):
         "articles/f-notitle.txt:1: title is missing or empty\n"
         "articles/g-type.txt:4: authors must be a list of text, not a number\n"
         "articles/h-date.txt:3: date: day is out of range for month\n"
-        "articles/i-latin.txt:2: not UTF-8 text (byte 0xe9)\n"
+        "articles/i-latin.txt:2: not UTF-8 text (byte 0xe9); latin1 text? iconv -f latin1 -t UTF-8 converts it\n"
         "articles/j-empty.txt:5: empty body\n"
         "articles/k/a-good.txt:1: duplicate ID, also articles/a-good.txt\n"
         "articles/l-link.txt:1: symbolic link to a file outside the archive, or to no file\n"

@@ -156,7 +156,10 @@ def test_a_small_alias_is_fine():
 
 def test_binary_and_non_utf8_files_are_refused_with_their_line():
     assert problem(b"---\ntitle: T\n\x00\n") == (3, "binary file (NUL byte), not an article")
-    assert problem("---\ntitle: café\n".encode("latin-1")) == (2, "not UTF-8 text (byte 0xe9)")
+    assert problem("---\ntitle: café\n".encode("latin-1")) == (
+        2,
+        "not UTF-8 text (byte 0xe9); latin1 text? iconv -f latin1 -t UTF-8 converts it",
+    )
 
 
 @given(st.binary(max_size=300))

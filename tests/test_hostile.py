@@ -146,7 +146,11 @@ def test_yaml_one_one_values_in_extra_keys_are_kept_as_yaml_reads_them(kn, make_
     [
         (
             "---\ntitle: Café\ndate: 2017-01-01\n---\n".encode("latin-1"),
-            "2: not UTF-8 text (byte 0xe9)",
+            "2: not UTF-8 text (byte 0xe9); latin1 text? iconv -f latin1 -t UTF-8 converts it",
+        ),
+        (
+            "---\ntitle: \u2019Quoted\u2019\ndate: 2017-01-01\n---\n".encode("cp1252"),
+            "2: not UTF-8 text (byte 0x92); cp1252 text? iconv -f cp1252 -t UTF-8 converts it",
         ),
         ("---\ntitle: T\ndate: 2017-01-01\n---\n".encode("utf-16"), "1: UTF-16 text, not UTF-8"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "3: binary file (NUL byte), not an article"),
