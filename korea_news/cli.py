@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import options, output, walk
+from . import options, output, reader, walk
 from .archive import Archive, Entry, locate
 from .model import Article, ArticleNotFound, Count, Document, Fact, InvalidArticle, KnError, Match
 
@@ -31,7 +31,7 @@ class State:
 
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option, self.color, self.no_cache = archive, color, no_cache
-        self.failed = False
+        self.failed = self.shown = False
 
     def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""
@@ -65,6 +65,20 @@ class State:
             except InvalidArticle as error:
                 self.problem(error)
         return found
+
+    def stream(self, entry: Entry) -> bool:
+        """Write an article as `kn show` does in a pipe, its body piece by piece, once the
+        whole file is known to be an article; whether it was."""
+        try:
+            with reader.open_article(entry.real, entry.path, entry.id) as opened:
+                opened.rest()
+            with reader.open_article(entry.real, entry.path, entry.id) as opened:
+                output.stream_document(opened.article, opened.body(), first=not self.shown)
+        except InvalidArticle as error:
+            self.problem(error)
+            return False
+        self.shown = True
+        return True
 
     def output(self, fmt: str = "text", pager: bool = True) -> output.Output:
         return output.Output(fmt, self.color, pager)
@@ -190,15 +204,12 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
             except InvalidArticle as error:
                 state.problem(error)
         state.finish(len(entries))
-    documents = [Document(*found) for found in state.read(entries)]
     out = state.output(fmt, pager=not no_pager)
-    gaps = [""] + ["\n"] * len(documents)  # a blank line between two articles in a pipe
-
-    def plain(document: Document) -> str:
-        return gaps.pop(0) + output.document_plain(document)
-
-    payloads = [out.prepare(plain)(document) for document in documents]
-    state.finish(out.show(payloads, output.document_plain, output.documents_view))
+    if out.format == "text" and not out.terminal:  # streamed: no body is ever held whole
+        state.finish(sum(map(state.stream, entries)))
+    documents = [Document(*found) for found in state.read(entries)]
+    rendered = out.prepare(output.document_plain)
+    state.finish(out.show(map(rendered, documents), output.document_plain, output.documents_view))
 
 
 @command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")

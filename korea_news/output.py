@@ -320,6 +320,18 @@ def metadata(article: Article) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
+    """As document_plain() with a line break after it, the body written piece by piece
+    (a blank line before each article but the first)."""
+    sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
+    last = "\n"
+    for _, piece in body:
+        sys.stdout.write(piece)
+        last = piece[-1:]
+    if last != "\n":
+        sys.stdout.write("\n")
+
+
 def document_plain(document: Document) -> str:
     """The title, the metadata line, a blank line and the body as stored."""
     article = document.article

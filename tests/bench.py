@@ -43,10 +43,12 @@ def generate(root: Path, count: int) -> None:
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall time in seconds and peak memory in MB of one run, its output thrown away."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    """Wall time in seconds and peak memory in MB of one run, its output written to a
+    file. Not to /dev/null: GNU grep sees that and skips work (`grep -c` stops at once)."""
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output)
+        _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise SystemExit(f"failed: {' '.join(command)}")
@@ -143,16 +145,52 @@ def startup(repeat: int) -> tuple[str, float, float, int]:
     return ("kn list | cat (bundled) / python -c 'import click'", kn_time, click_time, memory)
 
 
+def large(base: Path) -> list[tuple[str, float, float, int]]:
+    """One 200 MB article of real-looking paragraphs: each command's time and memory,
+    beside grep's time."""
+    root = base / "archive-large"
+    path = root / "articles" / "2018" / "2018-01-01-large.txt"
+    if not path.exists():
+        print("generating a 200 MB article ...", file=sys.stderr)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _, text = NewsText().article(1, [])
+        front, body = text.split("---\n", 2)[1:]
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(f"---\n{front}---\n")
+            for _ in range(200_000_000 // len(body) + 1):
+                file.write(body)
+    env = {**environment(), "XDG_CACHE_HOME": str(base / "cache-large")}
+    env["KN_ARCHIVE"] = str(root / "articles")
+    commands = [
+        ("kn list / grep -r '^title:'", ["list"], ["-r", "^title:"]),
+        (f"kn search -c {COMMON} / grep -rc", ["search", "-c", COMMON], ["-rc", COMMON]),
+        (f"kn search {COMMON} / grep -rn", ["search", COMMON], ["-rn", COMMON]),
+        ("kn show (piped) / cat", ["show"], None),
+    ]
+    rows = []
+    for label, kn_args, grep_args in commands:
+        other = ["grep", *grep_args, "articles/"] if grep_args else ["cat", str(path)]
+        kn_time, memory = run([*KN, *kn_args], root, env)
+        other_time, _ = run(other, root, env)
+        rows.append((label, kn_time, other_time, memory))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10_000, 100_000])
     parser.add_argument("--keep", type=Path, help="generate (or reuse) archives here")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--large", action="store_true", help="one 200 MB article instead")
     options = parser.parse_args()
     base = options.keep or Path(tempfile.mkdtemp(prefix="kn-bench-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
         print(f"{'measure':<56} {'kn':>8} {'other':>8} {'ratio':>6} {'kn MB':>6}")
+        if options.large:
+            for label, kn_time, other, memory in large(base):
+                print(f"{label:<56} {kn_time:8.3f} {other:8.3f} {kn_time / other:6.2f} {memory:6d}")
+            return
         label, kn_time, other, memory = startup(options.repeat)
         print(f"{label:<56} {kn_time:8.3f} {other:8.3f} {kn_time / other:6.2f} {memory:6d}")
         for size in options.sizes:
