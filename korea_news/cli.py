@@ -80,8 +80,8 @@ class State:
         self.shown = True
         return True
 
-    def output(self, fmt: str = "text", pager: bool = True) -> output.Output:
-        return output.Output(fmt, self.color, pager)
+    def output(self, fmt: str = "text", pager: bool = True, force: bool = True) -> output.Output:
+        return output.Output(fmt, self.color, pager, force)
 
     def finish(self, count: int) -> NoReturn:
         """Exit as grep does: 0 found, 1 nothing, 2 if any article could not be read."""
@@ -242,11 +242,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     compiled = compile_pattern(wanted, params["fixed"], params["ignore_case"], params["words"])
     quiet, paths, count, null = (params[key] for key in ("quiet", "paths", "count", "null"))
-    select, out, separator = (
-        options.filters(params).matches,
-        state.output(fmt),
-        "\0" if null else ":",
-    )
+    select, separator = options.filters(params).matches, "\0" if null else ":"
+    out = state.output(fmt, force=False)  # --color always: grep's coloured lines
     color = out.color and not out.terminal
 
     def line(record: Match | Count) -> str:

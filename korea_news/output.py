@@ -1,7 +1,7 @@
 """Everything kn prints: plain lines and JSON for pipes, rich rendering for a terminal.
 
-This is the only module that imports rich, and it does so only when stdout is a
-terminal: a piped command never pays for it.
+This is the only module that imports rich, and it does so only for the terminal
+rendering: a piped command never pays for it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from itertools import groupby
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .model import Article, Count, Document, Fact, Match, iso
 
@@ -45,38 +45,24 @@ def visible(text: str) -> str:
 
 def field(text: str | None) -> str:
     """A field of a tab-separated line: no tab or line break of its own."""
-    if not text:
-        return ""
-    if "\t" in text or "\n" in text or "\r" in text:
-        return text.translate(_ONE_LINE)
-    return text
+    return (text or "").translate(_ONE_LINE)
 
 
-def wants_color(choice: str, stream: IO[str]) -> bool:
-    """--color: `auto` means a terminal, NO_COLOR unset or empty, and TERM not `dumb`."""
-    if choice != "auto":
-        return choice == "always"
-    return _isatty(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-def _isatty(stream: IO[str]) -> bool:
+def _isatty(stream: Any) -> bool:
     try:
-        return stream.isatty()
+        return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
 
 
-def pager_command() -> str | None:
-    """KN_PAGER, then PAGER, then `less -FRX`; empty or `cat` means none."""
-    command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX"))
-    return None if command.strip() in ("", "cat") else command
+def _dumb() -> bool:
+    return os.environ.get("TERM") == "dumb"
 
 
 def _json_line(record: Record, indent: int | None = None) -> str:
     import json
 
-    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
-    return text.translate(_JSON_C1)
+    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_C1)
 
 
 def _json_item(record: Record) -> str:
@@ -85,43 +71,35 @@ def _json_item(record: Record) -> str:
 
 
 class Output:
-    """Writes a command's records in the format asked for, to a terminal or a pipe."""
+    """Writes a command's records in the format asked for, to a terminal or a pipe.
 
-    def __init__(self, fmt: str = "text", color: str = "auto", pager: bool = True) -> None:
+    `--color always` means the terminal rendering whatever stdout is (for fzf's preview),
+    unless the command renders on a terminal what it prints in a pipe (`force` False:
+    search keeps grep's coloured lines).
+    """
+
+    def __init__(
+        self, fmt: str = "text", color: str = "auto", pager: bool = True, force: bool = True
+    ) -> None:
         self.stream = sys.stdout
         self.format = fmt
-        self.terminal = fmt == "text" and _isatty(self.stream)
-        self.color = wants_color(color, self.stream)
-        self.pager = pager
+        tty = _isatty(self.stream)
+        self.color = color == "always" or (
+            color == "auto" and tty and not os.environ.get("NO_COLOR") and not _dumb()
+        )
+        self.terminal = fmt == "text" and (tty or (force and color == "always"))
+        self.pager = pager and tty and not _dumb()
         self._console: Console | None = None
 
     def write(self, text: str) -> None:
         self.stream.write(text)
 
-    def emit(
-        self,
-        records: Iterable[R],
-        plain: Callable[[R], str],
-        render: Callable[[Output, list[R]], None] | None = None,
-        end: str = "\n",
-    ) -> int:
-        """Print records as JSON, plain lines or a rich rendering; return how many.
-
-        With no `render`, a terminal gets the plain lines too, control characters escaped.
-        """
-        if not self.terminal:
-            return self.write_lines(map(self.renderer(plain), records), end)
-        if render is None:
-            return self.write_lines((visible(plain(record)) for record in records), end)
-        items = list(records)
-        if items:
-            render(self, items)
-        return len(items)
-
     def prepare(self, plain: Callable[[R], str]) -> Callable[[R], Any]:
         """What a command keeps of a record for show(): the record itself for a terminal,
         else its line, already rendered (so that a second process can send it back)."""
-        return _itself if self.terminal else self.renderer(plain)
+        if self.terminal:
+            return _itself
+        return {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
 
     def show(
         self,
@@ -130,27 +108,27 @@ class Output:
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",
     ) -> int:
-        """Print what prepare() made of each record; return how many."""
+        """Print what prepare() made of each record; return how many. With no `render`,
+        a terminal gets the plain lines, control characters escaped."""
         if not self.terminal:
             return self.write_lines(payloads, end)
-        return self.emit(payloads, plain, render, end)
-
-    def renderer(self, plain: Callable[[R], str]) -> Callable[[R], str]:
-        """How a pipe gets one record, in the format asked for (write_lines() joins them)."""
-        if self.format == "jsonl":
-            return _json_line
-        if self.format == "json":
-            return _json_item
-        return plain
+        if render is None:
+            return self.write_lines((visible(plain(record)) for record in payloads), end)
+        items = list(payloads)
+        if items:
+            render(self, items)
+        return len(items)
 
     def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
         """Write rendered records: one a line, or as one JSON array; return how many."""
         if self.format == "json":
-            return self._json_array(lines)
-        if self.format == "jsonl":
-            end = "\n"
-        count = 0
-        batch: list[str] = []
+            count = 0
+            for count, item in enumerate(lines, 1):
+                self.stream.write(("[\n  " if count == 1 else ",\n  ") + item)
+            self.stream.write("\n]\n" if count else "[]\n")
+            return count
+        end = "\n" if self.format == "jsonl" else end
+        count, batch = 0, []
         for line in lines:
             batch.append(line)
             if len(batch) == 512:  # one write per batch: far fewer calls than lines
@@ -161,14 +139,6 @@ class Output:
             self.stream.write(end.join(batch) + end)
         return count + len(batch)
 
-    def _json_array(self, items: Iterable[str]) -> int:
-        count = 0
-        self.stream.write("[")
-        for count, item in enumerate(items, 1):
-            self.stream.write(("\n  " if count == 1 else ",\n  ") + item)
-        self.stream.write("\n]\n" if count else "]\n")
-        return count
-
     # --- the terminal -------------------------------------------------------------
 
     @property
@@ -176,11 +146,16 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
+            columns = os.environ.get("COLUMNS", "")
+            width = int(columns) if columns.isdigit() and int(columns) > 0 else None
+            if width is None and not _isatty(self.stream):
+                width = 80  # --color always in a pipe
             self._console = Console(
                 file=self.stream,
-                force_terminal=self.terminal,
+                force_terminal=self.terminal and not _dumb(),
                 color_system="auto" if self.color else None,
                 no_color=not self.color,
+                width=width,
                 highlight=False,
                 markup=False,
                 emoji=False,
@@ -192,33 +167,40 @@ class Output:
             self.console.print(renderable)
 
     def page(self, renderables: list[RenderableType]) -> None:
-        """Print, through a pager when the result is taller than the screen."""
+        """Print, through a pager when the result is taller than the screen (as git)."""
         console = self.console
         with console.capture() as capture:
             for renderable in renderables:
                 console.print(renderable)
         text = capture.get()
-        command = pager_command() if self.pager else None
-        if command is None or text.count("\n") < console.size.height:
+        command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
+        if not self.pager or command in ("", "cat") or text.count("\n") < console.size.height:
+            self.stream.write(text)
+            return
+        import shlex
+        import shutil
+        import signal
+        import subprocess
+
+        if not shutil.which((shlex.split(command) or [""])[0]):
+            print(f"kn: pager {command!r} not found: showing the text without it", file=sys.stderr)
             self.stream.write(text)
             return
         self.stream.flush()
-        import subprocess
-
-        env = dict(os.environ)
-        env.setdefault("LESS", "FRX")
+        process = subprocess.Popen(
+            command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
+        )
+        # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            process = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
-        except OSError:
-            self.stream.write(text)
-            return
-        assert process.stdin is not None
-        try:
+            assert process.stdin is not None
             process.stdin.write(text.encode("utf-8"))
             process.stdin.close()
         except BrokenPipeError:  # the reader quit the pager early
             pass
-        process.wait()
+        finally:
+            process.wait()
+            signal.signal(signal.SIGINT, interrupt)
 
 
 def _itself(record: Any) -> Any:
@@ -235,8 +217,9 @@ def raw(data: bytes) -> None:
 
 
 def progress() -> Callable[[int, bool], None] | None:
-    """A progress line on stderr while many files are read, on a terminal only."""
-    if not _isatty(sys.stderr):
+    """A progress line on stderr while many files are read, on a terminal only; cleared
+    when told that all is done (walk.py tells it on Ctrl-C too)."""
+    if not _isatty(sys.stderr) or _dumb():
         return None
     shown: list[Any] = []
 
@@ -247,12 +230,8 @@ def progress() -> Callable[[int, bool], None] | None:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
-            bar = Progress(
-                SpinnerColumn(),
-                TextColumn("reading articles: {task.completed}"),
-                console=Console(stderr=True),
-                transient=True,
-            )
+            text = TextColumn("reading articles: {task.completed}")
+            bar = Progress(SpinnerColumn(), text, console=Console(stderr=True), transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
         bar, task = shown[0]
@@ -269,6 +248,15 @@ def _text(value: str, style: str = "") -> Text:
     return Text(visible(value), style=style)
 
 
+def _grid(*columns: dict[str, Any]) -> Table:
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    for column in columns:
+        grid.add_column(**column)
+    return grid
+
+
 # --- kn list -------------------------------------------------------------------------
 
 
@@ -277,32 +265,29 @@ def article_line(article: Article) -> str:
     line = f"{article.id}\t{article.date.isoformat()}\t{article.source or ''}\t{article.title}"
     if line.count("\t") == 3 and "\n" not in line and "\r" not in line:
         return line  # the usual case, tested at once for the whole line
-    return "\t".join(
-        (field(article.id), iso(article.date), field(article.source), field(article.title))
-    )
+    fields = (article.id, iso(article.date), article.source, article.title)
+    return "\t".join(map(field, fields))
 
 
 def article_table(out: Output, articles: list[Article]) -> None:
+    """A table of ID, date, source and title (tags where the width allows). An ID never
+    wraps: the title wraps, and the source goes when the screen is narrow."""
     from rich.table import Table
 
-    wide = out.console.width >= 120
+    width, longest = out.console.width, max(len(article.id) for article in articles)
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
-    table.add_column("ID", style="cyan", overflow="fold")
+    table.add_column("ID", style="cyan", no_wrap=True, min_width=min(longest, width))
     table.add_column("Date", no_wrap=True)
-    table.add_column("Source", style="green")
-    table.add_column("Title", style="bold", ratio=1)
-    if wide:
-        table.add_column("Tags", style="dim")
+    room = width - longest - 12  # what the ID and the date leave to the other columns
+    columns = [("Source", "green")] if room >= 35 else []
+    columns += [("Title", "bold")] + ([("Tags", "dim")] if room >= 80 else [])
+    for name, style in columns:
+        table.add_column(name, style=style, ratio=1 if name == "Title" else None)
     for article in articles:
-        row = [
-            _text(article.id),
-            _text(iso(article.date)),
-            _text(article.source or ""),
-            _text(article.title),
-        ]
-        if wide:
-            row.append(_text(", ".join(article.tags)))
-        table.add_row(*row)
+        values = {"Source": article.source or "", "Title": article.title}
+        values["Tags"] = ", ".join(article.tags)
+        row = [article.id, iso(article.date), *(values[name] for name, _ in columns)]
+        table.add_row(*map(_text, row))
     out.print(table)
 
 
@@ -311,12 +296,9 @@ def article_table(out: Output, articles: list[Article]) -> None:
 
 def metadata(article: Article) -> str:
     """Date · source · by authors · tags · url, leaving out what the article lacks."""
-    parts = [iso(article.date), article.source or ""]
-    if article.authors:
-        parts.append("by " + ", ".join(article.authors))
-    if article.tags:
-        parts.append("tags: " + ", ".join(article.tags))
-    parts.append(article.url or "")
+    authors = "by " + ", ".join(article.authors) if article.authors else ""
+    tags = "tags: " + ", ".join(article.tags) if article.tags else ""
+    parts = (iso(article.date), article.source, authors, tags, article.url)
     return " · ".join(part for part in parts if part)
 
 
@@ -340,59 +322,38 @@ def document_plain(document: Document) -> str:
 
 def documents_view(out: Output, documents: list[Document]) -> None:
     """Articles rendered one after the other, a rule between two, through the pager."""
-    from rich.rule import Rule
-
-    views: list[Any] = []
-    for index, document in enumerate(documents):
-        if index:
-            views.append(Rule(style="dim"))
-        views += article_view(document.article, document.body)
-    out.page(views)
-
-
-def article_view(article: Article, body: str) -> list[RenderableType]:
-    """A title in bold, a dim metadata line, then the body's blocks, wrapped and styled."""
     from rich.padding import Padding
+    from rich.rule import Rule
 
     from . import structure
 
-    views: list[RenderableType] = [
-        _text(article.title, "bold"),
-        _text(metadata(article), "dim"),
-        _text(""),
-    ]
-    for block in structure.parse(body, article.body_line):
-        if isinstance(block, structure.Heading):
-            views.append(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
-        elif isinstance(block, structure.Paragraph):
-            views.append(Padding(_text(block.text), (0, 0, 1, 0)))
-        else:
-            # Numbered items keep their numbers; every other marker is drawn as a bullet.
-            rows = [
-                (item.marker if item.marker[0].isdigit() else "•", item.text)
-                for item in block.items
-            ]
-            views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
-    return views
+    views: list[RenderableType] = []
+    for document in documents:
+        article = document.article
+        if views:
+            views.append(Rule(style="dim"))
+        views += [_text(article.title, "bold"), _text(metadata(article), "dim"), _text("")]
+        for block in structure.parse(document.body, article.body_line):
+            if isinstance(block, structure.Heading):
+                views.append(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
+            elif isinstance(block, structure.Paragraph):
+                views.append(Padding(_text(block.text), (0, 0, 1, 0)))
+            else:  # numbered items keep their numbers; other markers are drawn as bullets
+                rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
+                views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
+    out.page(views)
 
 
 def added_line(article: Article, path: object) -> Text:
     from rich.text import Text
 
-    return Text.assemble(
-        ("Added ", "green"),
-        (visible(article.id), "bold"),
-        f" ({iso(article.date)}) as {visible(str(path))}",
-    )
+    added = f" ({iso(article.date)}) as {visible(str(path))}"
+    return Text.assemble(("Added ", "green"), (visible(article.id), "bold"), added)
 
 
 def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
     """A bulleted list with hanging indents: the marker in one column, the text beside it."""
-    from rich.table import Table
-
-    items = Table.grid(padding=(0, 1, 0, 0))
-    items.add_column(no_wrap=True, style="cyan")
-    items.add_column()
+    items = _grid({"no_wrap": True, "style": "cyan"}, {})
     for marker, text in rows:
         items.add_row(_text(marker), _text(text))
     return items
@@ -400,8 +361,7 @@ def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
 
 # --- kn search -----------------------------------------------------------------------
 
-GREP_MATCH = "\x1b[01;31m\x1b[K"
-GREP_END = "\x1b[m\x1b[K"
+GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
 
 
 def match_line(match: Match | Count, color: bool = False, separator: str = ":") -> str:
@@ -409,38 +369,26 @@ def match_line(match: Match | Count, color: bool = False, separator: str = ":") 
     as PATH:COUNT."""
     if isinstance(match, Count):
         return f"{match.article.path}{separator}{match.count}"
-    text = _highlight(match.text, match.spans) if color else match.text
+    text = match.text
+    if color:  # grep's own colouring of matches, for --color=always in a pipe
+        pieces, last = [], 0
+        for start, end in match.spans:
+            pieces += [text[last:start], GREP_MATCH, text[start:end], GREP_END]
+            last = end
+        text = "".join(pieces) + text[last:]
     return f"{match.article.path}{separator}{match.line}:{text}"
-
-
-def _highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """grep's own colouring of matches, for --color=always in a pipe."""
-    pieces, last = [], 0
-    for start, end in spans:
-        pieces += [text[last:start], GREP_MATCH, text[start:end], GREP_END]
-        last = end
-    return "".join(pieces) + text[last:]
 
 
 def match_groups(out: Output, matches: list[Match]) -> None:
     """Matches grouped under a header per article, with line numbers and highlights."""
-    from rich.table import Table
     from rich.text import Text
 
     for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
-        header = Text.assemble(
-            (visible(article.id), "bold magenta"),
-            "  ",
-            (iso(article.date), "dim"),
-            "  ",
-            (visible(article.title), "bold"),
-        )
         if index:
             out.print(_text(""))
-        out.print(header)
-        lines = Table.grid(padding=(0, 1, 0, 0))
-        lines.add_column(justify="right", style="green", no_wrap=True)
-        lines.add_column()
+        header = [(article.id, "bold magenta"), (iso(article.date), "dim"), (article.title, "bold")]
+        out.print(Text("  ").join(_text(*part) for part in header))
+        lines = _grid({"justify": "right", "style": "green", "no_wrap": True}, {})
         for match in group:
             body = Text(visible(match.text))
             for start, end in match.spans:

@@ -59,13 +59,13 @@ def each(
     """
     walk = _Walk(archive, work, read, required, first)
     folders = archive.scan()
-    if not share or first or len(folders) < 2 or (os.cpu_count() or 1) < 2:
-        rows: Iterator[Row] = iter(_sorted(walk.run(folders), reverse))
-    else:
-        rows = _shared(walk, folders, reverse)
-    if archive.progress is not None and walk.count >= PROGRESS_EVERY:
-        archive.progress(walk.count, True)
-    return rows
+    try:
+        if not share or first or len(folders) < 2 or (os.cpu_count() or 1) < 2:
+            return iter(_sorted(walk.run(folders), reverse))
+        return _shared(walk, folders, reverse)
+    finally:  # done, or interrupted: the progress line goes
+        if archive.progress is not None and walk.count >= PROGRESS_EVERY:
+            archive.progress(walk.count, True)
 
 
 def _sorted(rows: list[Row], reverse: bool) -> list[Row]:
