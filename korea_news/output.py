@@ -177,15 +177,9 @@ class Output:
         if not self.pager or command in ("", "cat") or text.count("\n") < console.size.height:
             self.stream.write(text)
             return
-        import shlex
-        import shutil
         import signal
         import subprocess
 
-        if not shutil.which((shlex.split(command) or [""])[0]):
-            print(f"kn: pager {command!r} not found: showing the text without it", file=sys.stderr)
-            self.stream.write(text)
-            return
         self.stream.flush()
         process = subprocess.Popen(
             command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
@@ -196,11 +190,14 @@ class Output:
             assert process.stdin is not None
             process.stdin.write(text.encode("utf-8"))
             process.stdin.close()
-        except BrokenPipeError:  # the reader quit the pager early
+        except BrokenPipeError:  # the reader quit the pager early, or it never started
             pass
         finally:
             process.wait()
             signal.signal(signal.SIGINT, interrupt)
+        if process.returncode in (126, 127):  # the shell could not run it: show the text
+            print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
+            self.stream.write(text)
 
 
 def _itself(record: Any) -> Any:
@@ -275,10 +272,17 @@ def article_table(out: Output, articles: list[Article]) -> None:
     from rich.table import Table
 
     width, longest = out.console.width, max(len(article.id) for article in articles)
+    room = width - longest - 12  # what the ID and the date leave to the other columns
+    if room < 20:  # too narrow for a table: each ID whole on a line of its own
+        from rich.padding import Padding
+
+        for article in articles:
+            out.console.print(_text(article.id, "cyan"), soft_wrap=True)
+            out.print(Padding(_text(f"{iso(article.date)}  {article.title}"), (0, 0, 0, 2)))
+        return
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
     table.add_column("ID", style="cyan", no_wrap=True, min_width=min(longest, width))
     table.add_column("Date", no_wrap=True)
-    room = width - longest - 12  # what the ID and the date leave to the other columns
     columns = [("Source", "green")] if room >= 35 else []
     columns += [("Title", "bold")] + ([("Tags", "dim")] if room >= 80 else [])
     for name, style in columns:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import KN, SEED_ID, article, in_shell, in_terminal, strip_ansi
 from korea_news import cache
 
@@ -110,3 +112,92 @@ def test_shell_completion_offers_article_ids(seed_archive, tmp_path, process_env
     }
     result = subprocess.run([KN], cwd=tmp_path, env=env, capture_output=True, check=True)
     assert result.stdout.decode() == f"plain,{SEED_ID}\n"
+
+
+# --- what a first week of use found ------------------------------------------------------
+
+
+def test_ctrl_c_in_the_pager_waits_for_the_pager_to_end(seed_archive, tmp_path, process_env):
+    import os
+    import pty
+    import signal
+
+    mark = tmp_path / "pager-ended"
+    pager = tmp_path / "pager.sh"  # as less does: Ctrl-C is its own, it ends when it wants
+    pager.write_text(f"#!/bin/sh\ntrap '' INT\ncat > /dev/null\nsleep 1\ntouch {mark}\n")
+    pager.chmod(0o755)
+    master, slave = pty.openpty()
+    env = {**process_env, "KN_PAGER": str(pager), "LINES": "10"}
+    process = subprocess.Popen(
+        [KN, "show"], stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal sends its foreground group
+    process.wait(timeout=30)
+    os.close(master)
+    assert mark.exists(), "kn ended before its pager"
+
+
+def test_a_pager_that_cannot_run_leaves_the_text_shown(seed_archive, tmp_path, process_env):
+    env = {**process_env, "KN_PAGER": "no-such-pager"}
+    screen = in_terminal(["show"], tmp_path, env, rows=20)
+    assert "What are the new sanctions?" in screen
+    assert "kn: the pager 'no-such-pager' could not run: shown without it" in screen
+
+
+def test_color_always_renders_show_list_and_facts_in_a_pipe(seed_archive, tmp_path, process_env):
+    env = {**process_env, "COLUMNS": "100"}
+    for command in (["show"], ["list"], ["facts"]):
+        run = subprocess.run([KN, "--color", "always", *command], cwd=tmp_path, env=env, capture_output=True)  # fmt: skip
+        text = run.stdout.decode()
+        assert "\x1b[1m" in text, command
+        assert 90 < max(len(line) for line in strip_ansi(text).splitlines()) <= 100, command
+    assert (
+        "\x1b[1mNorth Korea calls offer"
+        in subprocess.run(
+            [KN, "show", "--color", "always"], cwd=tmp_path, env=env, capture_output=True
+        ).stdout.decode()
+    )
+
+
+def test_a_dumb_terminal_gets_no_pager_and_the_width_of_columns(
+    seed_archive, tmp_path, process_env
+):
+    paged = tmp_path / "paged"
+    env = {**process_env, "TERM": "dumb", "COLUMNS": "120", "KN_PAGER": f"cat > {paged}"}
+    screen = in_terminal(["show"], tmp_path, env, cols=120, rows=20)
+    assert not paged.exists()
+    assert "\x1b[?" not in screen  # no cursor control
+    assert max(len(line) for line in screen.splitlines()) > 80
+
+
+def test_the_list_table_never_splits_an_id(make_archive, tmp_path, process_env):
+    ids = [
+        f"2017-08-0{i}-a-long-article-identifier-about-sanctions-number-{i}" for i in range(1, 4)
+    ]
+    make_archive({f"{i}.txt": article(f"A title that goes on and on, number {n}", source="Reuters") for n, i in enumerate(ids)})  # fmt: skip
+    for cols in (60, 80, 120):
+        screen = strip_ansi(in_terminal(["list"], tmp_path, process_env, cols=cols))
+        assert all(i in screen for i in ids), (cols, screen)
+    assert "Source" not in strip_ansi(in_terminal(["list"], tmp_path, process_env, cols=80))
+    assert "Source" in strip_ansi(in_terminal(["list"], tmp_path, process_env, cols=120))
+
+
+def test_an_interrupted_walk_clears_its_progress_line(make_archive):
+    from korea_news import walk
+    from korea_news.archive import Archive
+
+    root = make_archive({f"{i:04}.txt": article(f"A{i}") for i in range(600)})
+    told = []
+
+    def interrupted(article, _):
+        if len(told) or article.id == "0500":
+            raise KeyboardInterrupt
+        return None
+
+    archive = Archive(root, progress=lambda count, done: told.append(done) if done else None)
+    with pytest.raises(KeyboardInterrupt):
+        walk.each(archive, interrupted, share=False)
+    assert told == [True]
