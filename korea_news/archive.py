@@ -6,6 +6,7 @@ Reading the articles at scale is walk.py's; reading one file is reader.py's.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -108,6 +109,7 @@ class Archive:
         self.cache_directory = cache.folder(self.root) if use_cache else ""
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self._scanned: list[Folder] | None = None
+        self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
 
     def contains(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
@@ -123,7 +125,7 @@ class Archive:
 
         A folder's files come before its subfolders, each in name order; hidden files and
         folders are skipped. Symbolic links out of the archive and second files of one ID
-        are reported to on_error here, and left out. Scanned once per Archive.
+        are left out, and kept in `problems` for the caller to tell. Scanned once.
         """
         if self._scanned is not None:
             return self._scanned
@@ -151,7 +153,7 @@ class Archive:
                     listing, plain = self._list(folder, shown, links)
                 except OSError as error:
                     message = f"cannot read folder: {error.strerror}"
-                    self.on_error(InvalidArticle(shown, 1, message))
+                    self.problems.append(InvalidArticle(shown, 1, message))
                     continue
                 if listings is not None and stat is not None and plain:
                     listings.put(inside, stat, listing)
@@ -199,7 +201,7 @@ class Archive:
                 elif name.endswith(SUFFIX):  # a device, a socket, a named pipe ...
                     plain = False
                     problem = InvalidArticle(f"{shown}{os.sep}{name}", 1, "not a regular file")
-                    self.on_error(problem)
+                    self.problems.append(problem)
             except OSError:
                 continue
         return (names, below), plain
@@ -210,7 +212,7 @@ class Archive:
         for name in names:
             if name in seen:
                 path, also = f"{shown}{os.sep}{name}", f"{seen[name]}{os.sep}{name}"
-                self.on_error(InvalidArticle(path, 1, f"duplicate ID, also {also}"))
+                self.problems.append(InvalidArticle(path, 1, f"duplicate ID, also {also}"))
             else:
                 firsts.append(name)
         return firsts
@@ -221,7 +223,7 @@ class Archive:
         if self.contains(real) and os.path.isfile(real):
             return real
         message = "symbolic link to a file outside the archive, or to no file"
-        self.on_error(InvalidArticle(path, 1, message))
+        self.problems.append(InvalidArticle(path, 1, message))
         return None
 
     def read_bytes(self, entry: Entry) -> bytes:
@@ -233,12 +235,21 @@ class Archive:
             raise Unreadable(entry.path, 1, f"cannot read: {error.strerror}") from None
 
     def find(self, name: str) -> Entry:
-        """The article named by an exact ID, a unique ID prefix, or a path to its file."""
+        """The article named by an exact ID, a unique ID prefix (of the whole ID, or of the
+        part after its date), or a path to its file. Of the scan's problems, those of the
+        file found (a second file of its ID) go to on_error; the others are not its own."""
         by_id = {
             file[:-4]: (folder, position)
             for folder in self.scan()
             for position, file in enumerate(folder.names)
         }
+        found = self._named(name, by_id)
+        for problem in self.problems:
+            if os.path.basename(problem.path) == f"{found.id}{SUFFIX}":
+                self.on_error(problem)
+        return found
+
+    def _named(self, name: str, by_id: dict[str, tuple[Folder, int]]) -> Entry:
         if os.sep in name or name.endswith(SUFFIX) or os.path.isfile(name):
             real = os.path.realpath(name)
             for folder, position in by_id.values():
@@ -247,7 +258,7 @@ class Archive:
             raise ArticleNotFound(f"{name}: not an article of the archive {self.shown_root}")
         if name in by_id:
             return _entry(by_id[name])
-        candidates = sorted(id_ for id_ in by_id if id_.startswith(name))
+        candidates = sorted(i for i in by_id if i.startswith(name) or _undated(i).startswith(name))
         if len(candidates) == 1:
             return _entry(by_id[candidates[0]])
         if candidates:
@@ -256,36 +267,23 @@ class Archive:
         import bisect
         import difflib
 
-        # Hints come from the IDs nearest in sorted order (the longest shared prefixes):
-        # comparing with each of 10^5 IDs would take seconds.
-        ids = sorted(by_id)
-        middle = bisect.bisect(ids, name)
-        close = difflib.get_close_matches(name, ids[max(middle - 200, 0) : middle + 200], 3, 0.5)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        # Hints come from the IDs nearest in sorted order, whole or without their dates (the
+        # longest shared prefixes): comparing with each of 10^5 IDs would take seconds.
+        close: set[str] = set()
+        for key in (None, _undated):
+            ids = sorted(by_id, key=key)
+            keys = ids if key is None else [key(i) for i in ids]
+            middle = bisect.bisect(keys, name)
+            near = {
+                keys[i]: ids[i] for i in range(max(middle - 200, 0), middle + 200) if i < len(ids)
+            }
+            close.update(near[k] for k in difflib.get_close_matches(name, list(near), 3, 0.5))
+        hint = f"; did you mean {' or '.join(sorted(close)[:3])}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")
 
     def read(self, entry: Entry) -> tuple[Article, str]:
         """An article and its whole body; InvalidArticle if the file is none."""
         return reader.read_whole(entry.real, entry.path, entry.id)
-
-    def check(self) -> list[InvalidArticle]:
-        """Every problem in the archive, sorted by path and line."""
-        try:
-            os.listdir(self.root)
-        except OSError as error:
-            raise KnError(f"cannot read the archive {self.shown_root}: {error.strerror}") from None
-        problems: list[InvalidArticle] = []
-        walker = Archive(self.root, on_error=problems.append)
-        walker.shown_root = self.shown_root
-        for entry in walker.entries():
-            try:
-                article, body = reader.read_whole(entry.real, entry.path, entry.id)
-            except InvalidArticle as error:
-                problems.append(error)
-                continue
-            if not body.strip():
-                problems.append(InvalidArticle(entry.path, article.body_line, "empty body"))
-        return sorted(problems, key=lambda problem: (problem.path, problem.line))
 
     def add(self, draft: Draft) -> tuple[str, bool]:
         """Store a new article: (its path, True), or (the path already holding it, False).
@@ -326,6 +324,14 @@ class Archive:
                 "nothing was written (give another with --id)"
             )
         return entry.path
+
+
+def _undated(article_id: str) -> str:
+    """An ID without the date it starts with (2017-08-07-), if it does."""
+    return article_id[11:] if _DATED.match(article_id) else article_id
+
+
+_DATED = re.compile(r"\d{4}-\d\d-\d\d-")
 
 
 def _entry(found: tuple[Folder, int]) -> Entry:

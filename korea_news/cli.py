@@ -23,7 +23,8 @@ EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
 
 
 def warn(message: str) -> None:
-    click.echo(f"kn: {output.visible(message)}", err=True)
+    """One line on stderr, whatever the message holds."""
+    click.echo(f"kn: {output.visible(message)}".replace("\n", "\\n"), err=True)
 
 
 class State:
@@ -369,8 +370,20 @@ def check(state: State, /) -> None:
     Example:
       kn check && echo clean
     """
-    problems = state.archive.check()
-    for problem in problems:
+    root = locate(state.archive_option, dict(os.environ), os.getcwd())
+    try:
+        os.listdir(root)
+    except OSError as error:
+        raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
+    problems: list[InvalidArticle] = []
+    archive = Archive(root, on_error=problems.append)  # every file read: no cache
+
+    def empty(article: Article, text: reader.Opened) -> None:
+        if not any(piece.strip() for _, piece in text.body()):
+            problems.append(InvalidArticle(article.path, article.body_line, "empty body"))
+
+    walk.each(archive, empty, "text", share=False)
+    for problem in sorted(problems, key=lambda problem: (problem.path, problem.line)):
         click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
     if problems:
         files = len({problem.path for problem in problems})

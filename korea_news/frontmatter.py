@@ -169,8 +169,10 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         line = offset + mark.line if mark is not None else offset
         problem = error.problem or error.context or "invalid YAML"
         raise InvalidArticle(path, line, f"YAML: {problem}") from None
-    except yaml.YAMLError as error:
-        raise InvalidArticle(path, offset, f"YAML: {error}") from None
+    except yaml.YAMLError as error:  # a character YAML refuses (ReaderError): its line
+        position = getattr(error, "position", 0)
+        line = offset + front_matter.count("\n", 0, position if isinstance(position, int) else 0)
+        raise InvalidArticle(path, line, f"YAML: {str(error).splitlines()[0]}") from None
     except RecursionError:
         raise InvalidArticle(path, offset, "front matter nests too deeply") from None
     finally:

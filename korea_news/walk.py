@@ -59,6 +59,9 @@ def each(
     """
     walk = _Walk(archive, work, read, required, first)
     folders = archive.scan()
+    for problem in archive.problems:
+        archive.on_error(problem)
+    archive.problems = []
     try:
         if not share or first or len(folders) < 2 or (os.cpu_count() or 1) < 2:
             return iter(_sorted(walk.run(folders), reverse))

@@ -470,3 +470,12 @@ def test_random_bytes_as_articles_give_only_clean_outcomes(kn, tmp_path, files):
         clean(result)
         if command[-1] == "json":
             json.loads(result.stdout)
+
+
+def test_a_yaml_error_is_one_line_with_its_line(kn, make_archive):
+    make_archive({"y.txt": "---\ndate: 2017-01-01\ntitle: a\x01b\n---\nx\n"})
+    result = kn("list")
+    assert result.stderr == (
+        "kn: articles/y.txt:3: YAML: unacceptable character #x0001: "
+        "control characters are not allowed\n"
+    )

@@ -115,3 +115,32 @@ def test_show_a_bad_article_warns_and_exits_2_but_shows_the_good_one(kn, make_ar
     assert result.exit_code == 2
     assert result.stdout.startswith("Good\n")
     assert result.stderr == "kn: articles/bad.txt:1: no front matter: the first line must be ---\n"
+
+
+def test_show_prints_the_known_names_and_errs_on_each_unknown_one_as_cat(kn, pair):
+    result = kn("show", "2018", "no-such-id", "2017-01-02")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("Summit\n") and "\nTalks\n" in result.stdout
+    assert result.stderr.startswith("kn: no-such-id: no such article")
+
+
+def test_a_named_article_is_judged_alone(kn, pair, tmp_path):
+    (tmp_path / "outside.txt").write_text(article("Outside"), encoding="utf-8")
+    (pair / "2017" / "link.txt").symlink_to(tmp_path / "outside.txt")
+    (pair / "2017" / "bad.txt").write_text("no front matter\n", encoding="utf-8")
+    for command in (["show", "2018"], ["facts", "2018"], ["show", "--raw", "2018"]):
+        result = kn(*command)
+        assert (result.exit_code, result.stderr) in ((0, ""), (1, "")), command
+    assert kn("list").exit_code == 2  # the whole archive: its problems are told
+    (pair / "2019").mkdir()
+    (pair / "2019" / "2018-05-01-summit.txt").write_text(article("Again"), encoding="utf-8")
+    result = kn("show", "2018-05-01-summit")  # resolving the name meets a second file
+    assert result.exit_code == 2 and "duplicate ID" in result.stderr
+
+
+def test_an_id_without_its_date_finds_or_suggests_the_article(kn, pair):
+    assert kn("show", "talks").stdout.startswith("Talks\n")
+    assert kn("show", "tal").stdout.startswith("Talks\n")  # a unique prefix of the rest
+    result = kn("show", "tlaks")
+    assert result.exit_code == 2
+    assert "did you mean 2017-01-02-talks" in result.stderr
