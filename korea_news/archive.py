@@ -285,6 +285,10 @@ class Archive:
         """An article and its whole body; InvalidArticle if the file is none."""
         return reader.read_whole(entry.real, entry.path, entry.id)
 
+    def open(self, entry: Entry) -> reader.Opened:
+        """An article file opened, its body to read in pieces (see reader.py)."""
+        return reader.open_article(entry.real, entry.path, entry.id)
+
     def add(self, draft: Draft) -> tuple[str, bool]:
         """Store a new article: (its path, True), or (the path already holding it, False).
 

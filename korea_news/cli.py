@@ -13,10 +13,11 @@ import click
 
 from . import options, output, reader, walk
 from .archive import Archive, Entry, locate
-from .model import Article, ArticleNotFound, Count, Document, Fact, InvalidArticle, KnError, Match
+from .model import Article, Count, Document, Fact, InvalidArticle, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+R = TypeVar("R")
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
@@ -32,7 +33,7 @@ class State:
 
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option, self.color, self.no_cache = archive, color, no_cache
-        self.failed = self.shown = False
+        self.failed = False
 
     def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""
@@ -47,39 +48,16 @@ class State:
             root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
         )
 
-    def find(self, names: Iterable[str]) -> list[Entry]:
-        """The named articles, as cat takes files: each unknown name is an error."""
-        entries = []
-        for name in names:
+    def each(self, items: Iterable[T], function: Callable[[T], R]) -> list[R]:
+        """What `function` makes of each item, as cat takes files: each error is told,
+        and the other items are still done."""
+        done = []
+        for item in items:
             try:
-                entries.append(self.archive.find(name))
-            except ArticleNotFound as error:
+                done.append(function(item))
+            except KnError as error:
                 self.problem(error)
-        return entries
-
-    def read(self, entries: Iterable[Entry]) -> list[tuple[Article, str]]:
-        """The articles and bodies of entries; each that is no article is an error."""
-        found = []
-        for entry in entries:
-            try:
-                found.append(self.archive.read(entry))
-            except InvalidArticle as error:
-                self.problem(error)
-        return found
-
-    def stream(self, entry: Entry) -> bool:
-        """Write an article as `kn show` does in a pipe, its body piece by piece, once the
-        whole file is known to be an article; whether it was."""
-        try:
-            with reader.open_article(entry.real, entry.path, entry.id) as opened:
-                opened.rest()
-            with reader.open_article(entry.real, entry.path, entry.id) as opened:
-                output.stream_document(opened.article, opened.body(), first=not self.shown)
-        except InvalidArticle as error:
-            self.problem(error)
-            return False
-        self.shown = True
-        return True
+        return done
 
     def output(self, fmt: str = "text", pager: bool = True, force: bool = True) -> output.Output:
         return output.Output(fmt, self.color, pager, force)
@@ -117,10 +95,6 @@ def silence_stdout() -> None:
 def payloads(rows: Iterable[tuple[Any, T]], limit: int | None) -> Iterator[T]:
     """The payloads of rows, the first `limit` of them."""
     return (payload for _, payload in itertools.islice(rows, limit))
-
-
-def _key(row: tuple[Any, Any]) -> Any:
-    return row[0]
 
 
 def _path(article: Article) -> str:
@@ -165,15 +139,12 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     """
     out = state.output(fmt)
     select, prepare = options.filters(params), out.prepare(output.article_line)
+    everyone = not select.active
 
     def row(article: Article, _: None) -> tuple[Any, Any] | None:
-        return (article.sort_key, prepare(article)) if select.matches(article) else None
+        return (article.sort_key, prepare(article)) if everyone or select.matches(article) else None
 
-    def every(article: Article, _: None) -> tuple[Any, Any]:
-        return (article.sort_key, prepare(article))
-
-    work = row if select.active else every
-    rows = walk.each(state.archive, work, share=not out.terminal, reverse=params["reverse"])
+    rows = walk.each(state.archive, row, share=not out.terminal, reverse=params["reverse"])
     state.finish(
         out.show(payloads(rows, params["limit"]), output.article_line, output.article_table)
     )
@@ -197,18 +168,23 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (newest[1],)
-    entries = state.find(names)
+    entries = state.each(names, archive.find)
     if raw:
-        for entry in entries:
-            try:
-                output.raw(archive.read_bytes(entry))
-            except InvalidArticle as error:
-                state.problem(error)
-        state.finish(len(entries))
+        state.finish(len(state.each(entries, lambda entry: output.raw(archive.read_bytes(entry)))))
     out = state.output(fmt, pager=not no_pager)
     if out.format == "text" and not out.terminal:  # streamed: no body is ever held whole
-        state.finish(sum(map(state.stream, entries)))
-    documents = [Document(*found) for found in state.read(entries)]
+        streamed: list[Entry] = []
+
+        def stream(entry: Entry) -> None:
+            with archive.open(entry) as opened:  # all of it an article: then write it
+                opened.rest()
+            with archive.open(entry) as opened:
+                output.stream_document(opened.article, opened.body(), first=not streamed)
+            streamed.append(entry)
+
+        state.each(entries, stream)
+        state.finish(len(streamed))
+    documents = [Document(*found) for found in state.each(entries, archive.read)]
     rendered = out.prepare(output.document_plain)
     state.finish(out.show(map(rendered, documents), output.document_plain, output.documents_view))
 
@@ -306,9 +282,10 @@ def facts(
         return (article.sort_key, kept) if kept and select(article) else None
 
     if names:
-        named = state.read(state.find(names))
+        named = state.each(state.each(names, state.archive.find), state.archive.read)
         found_rows = [r for a, body in named if (r := found(a, walk.facts_of(a, body))) is not None]
-        rows: Iterable[tuple[Any, Any]] = sorted(found_rows, key=_key, reverse=params["reverse"])
+        by_key = sorted(found_rows, key=lambda row: row[0], reverse=params["reverse"])
+        rows: Iterable[tuple[Any, Any]] = by_key
     else:
         share, reverse = not out.terminal, params["reverse"]
         rows = walk.each(state.archive, found, "facts", share=share, reverse=reverse)
@@ -317,14 +294,7 @@ def facts(
 
 
 @cli.command()
-@click.argument("files", metavar="[FILE|-]...", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--title", help="The title (default: the text's first non-empty line).")
-@click.option("--date", help="YYYY-MM-DD or an ISO 8601 date-time (default: today).")
-@click.option("--source", help="Where the article comes from.")
-@click.option("--url", help="The article's address.")
-@click.option("--author", "authors", multiple=True, help="An author (repeatable).")
-@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
-@click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title).")
+@options.add_options
 @options.global_options()
 @click.pass_obj
 def add(state: State, /, files: tuple[str, ...], article_id: str | None, **fields: Any) -> None:
@@ -341,20 +311,18 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     from . import compose
 
     archive, out = state.archive, state.output()
-    for name in files or ("-",):
-        try:
-            text = compose.read_input(name)
-            draft = compose.draft(text, name, {**fields, "id": article_id})
-            path, added = archive.add(draft)
-        except KnError as error:
-            state.problem(error)
-            continue
+
+    def add_one(name: str) -> None:
+        draft = compose.draft(compose.read_input(name), name, {**fields, "id": article_id})
+        path, added = archive.add(draft)
         if not added:
             warn(f"{name}: already in the archive as {draft.id} ({path}); nothing changed")
         elif out.terminal:
             out.print(output.added_line(draft.article, path))
         else:
             out.write(f"{path}\n")
+
+    state.each(files or ("-",), add_one)
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 

@@ -66,6 +66,20 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
     return _all(declared)
 
 
+def add_options(function: F) -> F:
+    """What `kn add` takes: inputs, and the fields they cannot give."""
+    return _all([
+        click.argument("files", metavar="[FILE|-]...", nargs=-1, type=click.Path(allow_dash=True)),
+        click.option("--title", help="The title (default: the text's first non-empty line)."),
+        click.option("--date", help="YYYY-MM-DD or an ISO 8601 date-time (default: today)."),
+        click.option("--source", help="Where the article comes from."),
+        click.option("--url", help="The article's address."),
+        click.option("--author", "authors", multiple=True, help="An author (repeatable)."),
+        click.option("--tag", "tags", multiple=True, help="A tag (repeatable)."),
+        click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title)."),
+    ])(function)  # fmt: skip
+
+
 def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         for option in reversed(declared):

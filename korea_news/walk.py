@@ -1,15 +1,15 @@
 """The one place that reads the archive at scale: `each(archive, work, ...)`.
 
-A command hands `each` a plain function, `work(article, extra)`, and gets back the list of
-what it returned (None is left out). `each` does everything else:
+A command hands `each` a plain function, `work(article, extra)` that returns a row (a sort
+key and a payload) or None, and gets back the rows in order. `each` does everything else:
 
 - it scans the archive (archive.py) and, with the cache, stat()s each file once;
 - it takes what reading a file found from the cache while the file is unchanged (device,
   inode, size, mtime_ns and ctime_ns all as they were), else reads the file through
   reader.py, the one place that decides what an article is, and keeps what it found;
 - for a search, it reads only the files that the word index (index.py) admits;
-- it shares the folders with a second process, one per core, and merges what both found
-  (what `work` returns must then be marshal data);
+- it shares the folders with a second process, one per core, and merges the rows that
+  both found (marshal data, then);
 - it shows progress while many files are read, and reports each file that is not an
   article to `archive.on_error`, in the same order with the cache or without it.
 
@@ -257,17 +257,12 @@ def _to_record(found: Article | InvalidArticle) -> tuple[Any, ...]:
     if isinstance(found, InvalidArticle):
         return (found.line, found.message)
     # Sources, tags and dates repeat across articles: interned, marshal stores each once.
-    return (
-        found.title,
-        sys.intern(found.date.isoformat()),
-        sys.intern(found.source) if found.source else found.source,
-        found.url,
-        tuple(map(sys.intern, found.authors)),
-        tuple(map(sys.intern, found.tags)),
-        dict(found.extra) if found.extra else None,
-        found.title_line,
-        found.body_line,
-    )
+    intern = sys.intern
+    source, authors, tags = found.source and intern(found.source), found.authors, found.tags
+    date = intern(found.date.isoformat())
+    extra = dict(found.extra) or None
+    return (found.title, date, source, found.url, tuple(map(intern, authors)),
+            tuple(map(intern, tags)), extra, found.title_line, found.body_line)  # fmt: skip
 
 
 _NO_EXTRA: dict[str, Any] = {}
@@ -275,30 +270,16 @@ _NO_EXTRA: dict[str, Any] = {}
 
 def _from_record(record: Any, article_id: str, path: str) -> Article | InvalidArticle | None:
     """The article or problem a record holds; None if there is none, or not understood."""
-    if record is None:
-        return None
     try:
         if len(record) == 2:
             line, message = record
-            if type(line) is int and type(message) is str:
-                return InvalidArticle(path, line, message)
-            return None
+            ok = type(line) is int and type(message) is str
+            return InvalidArticle(path, line, message) if ok else None
         title, date, source, url, authors, tags, extra, title_line, body_line = record
         when = dt.date.fromisoformat(date) if len(date) == 10 else dt.datetime.fromisoformat(date)
-        return Article(
-            article_id,
-            path,
-            title,
-            when,
-            source,
-            url,
-            authors,
-            tags,
-            extra or _NO_EXTRA,
-            title_line,
-            body_line,
-        )
-    except (TypeError, ValueError):
+        fields = (title, when, source, url, authors, tags, extra or _NO_EXTRA)
+        return Article(article_id, path, *fields, title_line, body_line)
+    except (TypeError, ValueError):  # None, or a record of another shape
         return None
 
 

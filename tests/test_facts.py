@@ -187,3 +187,8 @@ def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp
         assert oldest == [
             fact for id_ in listed[::-1][:3] for fact in expected if fact.startswith(id_ + "\t")
         ]
+
+
+def test_an_article_named_twice_is_listed_once_per_name(kn, seed_archive):
+    once, twice = kn("facts", SEED_ID), kn("facts", SEED_ID, SEED_ID)
+    assert (twice.exit_code, twice.stdout) == (0, once.stdout * 2)
