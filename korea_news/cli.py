@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -11,16 +12,15 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import options, output, reader, walk
+from . import options, output, walk
 from .archive import Archive, Entry, locate
-from .model import Article, Count, Document, Fact, InvalidArticle, KnError, Match
+from .model import Article, Count, Document, Fact, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 R = TypeVar("R")
 
-EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
-EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
+EXIT_FOUND, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
 
 
 def warn(message: str) -> None:
@@ -97,8 +97,7 @@ def payloads(rows: Iterable[tuple[Any, T]], limit: int | None) -> Iterator[T]:
     return (payload for _, payload in itertools.islice(rows, limit))
 
 
-def _path(article: Article) -> str:
-    return article.path
+_path: Callable[[Article], str] = operator.attrgetter("path")
 
 
 @click.group(cls=KnGroup, context_settings={"max_content_width": 100})
@@ -343,15 +342,8 @@ def check(state: State, /) -> None:
         os.listdir(root)
     except OSError as error:
         raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
-    problems: list[InvalidArticle] = []
-    archive = Archive(root, on_error=problems.append)  # every file read: no cache
-
-    def empty(article: Article, text: reader.Opened) -> None:
-        if not any(piece.strip() for _, piece in text.body()):
-            problems.append(InvalidArticle(article.path, article.body_line, "empty body"))
-
-    walk.each(archive, empty, "text", share=False)
-    for problem in sorted(problems, key=lambda problem: (problem.path, problem.line)):
+    problems = walk.problems(Archive(root))
+    for problem in problems:
         click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
     if problems:
         files = len({problem.path for problem in problems})

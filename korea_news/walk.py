@@ -208,6 +208,20 @@ class _Walk:
         return self.work(article, None) if self.read == "meta" else result
 
 
+def problems(archive: Archive) -> list[InvalidArticle]:
+    """Every problem of an archive's files, empty bodies among them, sorted by path and
+    line: each file is read whole, with no cache (`kn check`)."""
+    found: list[InvalidArticle] = []
+    archive.on_error, archive.cache_directory = found.append, ""
+
+    def empty(article: Article, text: reader.Opened) -> None:
+        if not any(piece.strip() for _, piece in text.body()):
+            found.append(InvalidArticle(article.path, article.body_line, "empty body"))
+
+    each(archive, empty, "text", share=False)
+    return sorted(found, key=lambda problem: (problem.path, problem.line))
+
+
 def facts_of(article: Article, body: str) -> tuple[FactRow, ...]:
     """An article's facts, (line, heading, text) in document order (structure.py)."""
     from . import structure
