@@ -49,8 +49,7 @@ class State:
         )
 
     def each(self, items: Iterable[T], function: Callable[[T], R]) -> list[R]:
-        """What `function` makes of each item, as cat takes files: each error is told,
-        and the other items are still done."""
+        """What `function` makes of each item; as cat, an error is told, and the rest done."""
         done = []
         for item in items:
             try:
