@@ -13,7 +13,8 @@ import os
 import sys
 from typing import NoReturn
 
-from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, cli, silence_stdout, warn
+from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, cli, warn
+from .output import silence
 
 
 def _utf8_output() -> None:
@@ -44,7 +45,7 @@ def main() -> NoReturn:
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     except BrokenPipeError:
-        silence_stdout()
+        silence()
         code = EXIT_PIPE
     except OSError as error:  # kn reports its reads itself: this is a write that failed
         _write_failed(error)
@@ -58,7 +59,7 @@ def main() -> NoReturn:
 
 def _write_failed(error: OSError) -> None:
     """Say that the output could not be written (a full disk, say), as grep does."""
-    silence_stdout()  # what is still buffered can go nowhere either
+    silence()  # what is still buffered can go nowhere either
     warn(f"cannot write: {error.strerror or error}")
 
 
@@ -76,7 +77,7 @@ def _exit(code: int | str | None) -> NoReturn:
         if sys.stdout is not None:
             sys.stdout.flush()
     except BrokenPipeError:
-        silence_stdout()
+        silence()
         code = EXIT_PIPE
     except OSError as error:
         _write_failed(error)

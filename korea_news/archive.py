@@ -50,8 +50,22 @@ def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
         folder, parent = parent, os.path.dirname(parent)
     raise KnError(
         f"no archive found: no {FOLDER}/ folder here or above; "
-        f"use --archive DIR or set {ENV_ARCHIVE}=DIR"
+        f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
     )
+
+
+def init(folder: str) -> str:
+    """Create FOLDER/articles/ (idempotent); say what was done."""
+    path = os.path.join(folder, FOLDER)
+    try:
+        os.makedirs(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise KnError(f"{path} exists and is not a folder") from None
+        return f"{path} is an archive already"
+    except OSError as error:
+        raise KnError(f"cannot create {path}: {error.strerror}") from None
+    return f"created the archive {path}"
 
 
 class Entry(NamedTuple):

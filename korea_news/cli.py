@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import options, output, walk
-from .archive import Archive, Entry, locate
+from .archive import Archive, Entry, init, locate
 from .model import Article, Count, Document, Fact, KnError, Match
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,20 +80,14 @@ class KnGroup(click.Group):
             error.show()  # click's own errors exit 1, which kn keeps for "nothing matched"
             ctx.exit(EXIT_ERROR)
         except BrokenPipeError:
-            silence_stdout()
+            output.silence()
             ctx.exit(EXIT_PIPE)
         except KeyboardInterrupt:
             ctx.exit(EXIT_INTERRUPTED)
 
 
-def silence_stdout() -> None:
-    """The reader went away: what Python still wants to flush goes to /dev/null."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 def payloads(rows: Iterable[tuple[Any, T]], limit: int | None) -> Iterator[T]:
-    """The payloads of rows, the first `limit` of them."""
-    return (payload for _, payload in itertools.islice(rows, limit))
+    return (payload for _, payload in itertools.islice(rows, limit))  # the first `limit`
 
 
 _path: Callable[[Article], str] = operator.attrgetter("path")
@@ -115,8 +109,7 @@ def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> 
 
 
 def command(text: str, limit: str = "-n", **settings: Any) -> Callable[[F], click.Command]:
-    """A command with --format (its `text` output described), the shared filters (unless
-    `limit` is empty; else the article limit's option), and the global options."""
+    """A command with --format, the shared filters (see options.command_options)."""
 
     def decorate(function: F) -> click.Command:
         passed: Any = click.pass_obj(function)
@@ -324,6 +317,18 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 
+@cli.command("init")
+@click.argument("folder", default=".", type=click.Path(file_okay=False))
+def start(folder: str) -> None:
+    """Start an archive: create FOLDER/articles/ (default: ./articles/). Idempotent.
+
+    \b
+    Example:
+      kn init && kn add story.txt
+    """
+    click.echo(init(folder), err=True)
+
+
 @cli.command()
 @options.global_options()
 @click.pass_obj
@@ -336,12 +341,7 @@ def check(state: State, /) -> None:
     Example:
       kn check && echo clean
     """
-    root = locate(state.archive_option, dict(os.environ), os.getcwd())
-    try:
-        os.listdir(root)
-    except OSError as error:
-        raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
-    problems = walk.problems(Archive(root))
+    problems = walk.problems(locate(state.archive_option, dict(os.environ), os.getcwd()))
     for problem in problems:
         click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
     if problems:

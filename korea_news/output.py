@@ -200,6 +200,11 @@ class Output:
             self.stream.write(text)
 
 
+def silence() -> None:
+    """The reader went away: what Python still wants to flush goes to /dev/null."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _itself(record: Any) -> Any:
     return record
 

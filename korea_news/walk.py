@@ -208,11 +208,15 @@ class _Walk:
         return self.work(article, None) if self.read == "meta" else result
 
 
-def problems(archive: Archive) -> list[InvalidArticle]:
+def problems(root: str) -> list[InvalidArticle]:
     """Every problem of an archive's files, empty bodies among them, sorted by path and
     line: each file is read whole, with no cache (`kn check`)."""
+    try:
+        os.listdir(root)
+    except OSError as error:
+        raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
     found: list[InvalidArticle] = []
-    archive.on_error, archive.cache_directory = found.append, ""
+    archive = Archive(root, on_error=found.append)
 
     def empty(article: Article, text: reader.Opened) -> None:
         if not any(piece.strip() for _, piece in text.body()):

@@ -314,3 +314,14 @@ def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
     process = kn_process(empty, str(big), "--date", "2020-01-01", "--id", "whole")
     assert process.wait(timeout=120) == 0  # and left alone, it writes the whole file
     assert (empty / "2020" / "whole.txt").read_text(encoding="utf-8").endswith(body)
+
+
+def test_init_starts_an_archive_and_is_idempotent(kn, tmp_path):
+    missing = kn("list")
+    assert missing.exit_code == 2 and "kn init" in missing.stderr
+    first, again = kn("init"), kn("init")
+    assert (first.exit_code, again.exit_code) == (0, 0)
+    assert "created" in first.stderr and "already" in again.stderr
+    assert (tmp_path / "articles").is_dir()
+    assert kn("add", "-", input="A title\n\nA body.\n").exit_code == 0
+    assert kn("init", "elsewhere").exit_code == 0 and (tmp_path / "elsewhere" / "articles").is_dir()
