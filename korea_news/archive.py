@@ -124,6 +124,7 @@ class Archive:
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self._scanned: list[Folder] | None = None
         self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
+        self._ids: dict[str, Folder] | None = None  # each ID's folder, for add()
 
     def contains(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
@@ -303,45 +304,49 @@ class Archive:
         """An article file opened, its body to read in pieces (see reader.py)."""
         return reader.open_article(entry.real, entry.path, entry.id)
 
-    def add(self, draft: Draft) -> tuple[str, bool]:
-        """Store a new article: (its path, True), or (the path already holding it, False).
+    def add(self, draft: Draft, dry_run: bool = False) -> tuple[str, str]:
+        """Store a new article: its path, and "added" (or, with `dry_run`, "new"); or the
+        path already holding it, and "same" or "same text" (its metadata differs, and the
+        stored article is kept as it is).
 
-        Never overwrites: a different article under the same ID is an error, and the
-        file appears whole or not at all.
+        Never overwrites: another article under the same ID is an error, and the file
+        appears whole or not at all. The IDs taken are looked up once per Archive.
         """
-        wanted = f"{draft.id}{SUFFIX}"
-        for folder in self.scan():
-            if wanted in folder.names:
-                return self._same(folder.entry(folder.names.index(wanted)), draft), False
+        if self._ids is None:
+            self._ids = {name[:-4]: f for f in self.scan() for name in f.names}
+        if draft.id in self._ids:
+            folder = self._ids[draft.id]
+            return self._same(folder.entry(folder.names.index(f"{draft.id}{SUFFIX}")), draft)
         relative = os.path.join(f"{day_of(draft.article.date).year:04d}", f"{draft.id}{SUFFIX}")
-        shown = os.path.join(self.shown_root, relative)
+        shown, real = os.path.join(self.shown_root, relative), os.path.join(self.root, relative)
+        if dry_run:
+            return shown, "new"
         try:
-            from pathlib import Path
-
-            _create(Path(self.root, relative), draft.text.encode("utf-8"))
+            _create(real, draft.text.encode("utf-8"))
         except FileExistsError:  # another kn added it in the meantime
-            entry = Entry(draft.id, shown, os.path.join(self.root, relative))
-            return self._same(entry, draft), False
+            return self._same(Entry(draft.id, shown, real), draft)
         except OSError as error:
             raise KnError(f"{shown}: cannot write: {error.strerror}") from None
-        return shown, True
+        place = (os.path.dirname(shown), os.path.dirname(real))
+        self._ids[draft.id] = Folder("", *place, [f"{draft.id}{SUFFIX}"], {})
+        return shown, "added"
 
-    def _same(self, entry: Entry, draft: Draft) -> str:
-        """The path of an article that holds the same text as the draft, or an error."""
+    def _same(self, entry: Entry, draft: Draft) -> tuple[str, str]:
+        """Whether the article stored under the draft's ID holds its text (its title, date
+        and body): (its path, "same" or "same text"); else an error."""
         try:
             article, body = self.read(entry)
-            same = body == draft.body and article.to_dict() == {
-                **draft.article.to_dict(),
-                "path": entry.path,
-            }
         except InvalidArticle:
-            same = False
-        if not same:
+            article, body = None, None
+        given = draft.article
+        text = (draft.body, given.title, given.date)
+        if article is None or (body, article.title, article.date) != text:
             raise KnError(
                 f"{draft.id}: another article already has this ID ({entry.path}); "
                 "nothing was written (give another with --id)"
             )
-        return entry.path
+        meta = {**given.to_dict(), "path": entry.path} == article.to_dict()
+        return entry.path, "same" if meta else "same text"
 
 
 def _undated(article_id: str) -> str:
@@ -356,7 +361,7 @@ def _entry(found: tuple[Folder, int]) -> Entry:
     return found[0].entry(found[1])
 
 
-def _create(path: Path, data: bytes) -> None:
+def _create(real: str | os.PathLike[str], data: bytes) -> None:
     """Create a file holding `data`, whole or not at all; FileExistsError if it exists.
 
     The data goes to an unnamed file (O_TMPFILE) that is linked into place once it is
@@ -364,6 +369,9 @@ def _create(path: Path, data: bytes) -> None:
     unnamed files, a hidden temporary file is linked instead and then removed. link()
     never replaces an existing file: that is what makes two concurrent adds safe.
     """
+    from pathlib import Path
+
+    path = Path(real)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:

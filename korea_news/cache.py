@@ -116,11 +116,6 @@ def sweep(directory: str) -> None:
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 
 
-def stat_of(found: os.stat_result) -> Stat:
-    """What a cached entry is validated by: nothing can change a file and keep all five."""
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
-
-
 class Store:
     """What one kind of entry keeps of one archive folder's files, as they were.
 

@@ -301,13 +301,16 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     """
     from . import compose
 
-    archive, out = state.archive, state.output()
+    compose.check_options({**fields, "article_id": article_id})  # once, before any input
+    archive, out, dry_run = state.archive, state.output(), fields.pop("dry_run")
 
     def add_one(name: str) -> None:
-        draft = compose.draft(compose.read_input(name), name, {**fields, "id": article_id})
-        path, added = archive.add(draft)
-        if not added:
-            warn(f"{name}: already in the archive as {draft.id} ({path}); nothing changed")
+        draft, path, done = compose.add(archive, name, {**fields, "id": article_id}, dry_run)
+        if dry_run:
+            out.write(f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}\n")
+        elif done.startswith("same"):
+            kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
+            warn(f"{name}: already in the archive as {draft.id} ({path}){kept}; nothing changed")
         elif out.terminal:
             out.print(output.added_line(draft.article, path))
         else:

@@ -9,10 +9,13 @@ import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import frontmatter
-from .model import Article, Date, InvalidArticle
+from .model import Article, Date, InvalidArticle, KnError
+
+if TYPE_CHECKING:
+    from .archive import Archive
 
 SLUG_MAX = 60
 # An ID is a file name: no separators, nothing hidden, nothing that reads as an option.
@@ -49,17 +52,54 @@ def default_id(date: Date, title: str, body: str) -> str:
     return f"{day.isoformat()}-{words}"
 
 
-def split_plain(text: str) -> tuple[str, str]:
-    """The first non-empty line as the title, and what follows it as the body, as is."""
-    position = 0
-    while position <= len(text):
-        end = text.find("\n", position)
-        end = len(text) if end < 0 else end
-        line = text[position:end].strip()
-        if line:
-            return line, text[end + 1 :]
-        position = end + 1
-    return "", ""
+TITLE_MAX = 200  # a first line longer than this is a paragraph, not a title
+# The end of a sentence with another after it: a word of three lower-case letters or more
+# (not "U.S." or "Mr.") and . ! or ?, then a capital.
+_SENTENCE_END = re.compile(r"(?<=[a-z]{3}[.!?])[\"'’”)]?\s+(?=[\"'‘“(]?[A-Z])")
+
+
+def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[str, str]:
+    """The title and the body of a plain text: its first non-empty line and what follows
+    it, as is. A first line that is no plausible title (over TITLE_MAX characters, or
+    several sentences) is refused, unless `title_from` is "first-sentence": then the
+    title is the text's first sentence, and the body the whole text."""
+    start = len(text) - len(text.lstrip())
+    end = text.find("\n", start)
+    end = len(text) if end < 0 else end
+    line = text[start:end].strip()
+    if title_from == "first-sentence":
+        sentence = _SENTENCE_END.split(line, 1)[0]
+        return (sentence if len(sentence) <= TITLE_MAX else _cut(sentence)), text
+    if len(line) > TITLE_MAX or _SENTENCE_END.search(line):
+        why = f"{len(line)} characters" if len(line) > TITLE_MAX else "several sentences"
+        hint = "give --title, or --title-from first-sentence"
+        raise InvalidArticle(name, 1, f"the first line is no title ({why}): {hint}")
+    body = text[end + 1 :]
+    if not body.strip():
+        message = "only a title, no body: give --title to keep the text as the body"
+        raise InvalidArticle(name, 1, message)
+    return line, body
+
+
+def _cut(text: str) -> str:
+    """Text cut at a word to at most TITLE_MAX characters, with an ellipsis."""
+    return text[: TITLE_MAX - 1].rsplit(" ", 1)[0] + "…"
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Refuse, naming the option, what no article could hold: text that is not UTF-8 (a
+    character cut in half by `cut -c`), an empty title, a date that is none."""
+    for key, values in options.items():
+        for value in values if isinstance(values, tuple) else (values,):
+            if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
+                option = {"authors": "author", "tags": "tag", "article_id": "id"}.get(key, key)
+                shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise KnError(f"--{option} {shown}: not UTF-8 text (a character cut in half?)")
+    if options.get("title") is not None and not options["title"].strip():
+        raise KnError("--title: empty: give a title, or leave --title out")
+    date = options.get("date")
+    if date is not None and frontmatter.parse_date(date) is None:
+        raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
 
 
 def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | None = None) -> Draft:
@@ -73,7 +113,7 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
     elif options.get("title"):
         body = text
     else:
-        fields["title"], body = split_plain(text)
+        fields["title"], body = split_plain(text, name, options.get("title_from"))
     given = {
         "title": options.get("title"),
         "date": options.get("date"),
@@ -123,3 +163,17 @@ def read_input(name: str) -> str:
     if not text.strip():
         raise InvalidArticle(shown, 1, "empty: nothing to add")
     return text
+
+
+def add(
+    archive: Archive, name: str, options: Mapping[str, Any], dry_run: bool
+) -> tuple[Draft, str, str]:
+    """Add one input (a file, or - for stdin) to the archive: its draft, and archive.add()'s
+    answer. Every problem is told with the input's name first."""
+    try:
+        draft_made = draft(read_input(name), name, options)
+        return (draft_made, *archive.add(draft_made, dry_run))
+    except InvalidArticle:
+        raise  # it names the input already
+    except KnError as error:
+        raise KnError(f"{name}: {error}") from None

@@ -211,17 +211,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_KINDS = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+
+
 def _kind(value: Any) -> str:
-    names = {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        list: "a list",
-        dict: "a mapping",
-    }
-    if isinstance(value, dt.date):
-        return "a date"
-    return names.get(type(value), type(value).__name__)
+    return "a date" if isinstance(value, dt.date) else _KINDS.get(type(value), type(value).__name__)
 
 
 def parse_date(value: Any) -> Date | None:
@@ -232,9 +226,7 @@ def parse_date(value: Any) -> Date | None:
         return None
     text = value.strip()
     try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text)
+        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     except ValueError:
         return None
 
@@ -278,19 +270,11 @@ def to_article(
     if date is None:
         message = f"date {meta['date']!r} is not YYYY-MM-DD or an ISO 8601 date-time"
         raise InvalidArticle(path, line_of("date"), message)
-    return Article(
-        id=article_id,
-        path=path,
-        title=title,
-        date=date,
-        source=_text(meta, "source", line_of("source"), path),
-        url=_text(meta, "url", line_of("url"), path),
-        authors=_texts(meta, "authors", line_of("authors"), path),
-        tags=_texts(meta, "tags", line_of("tags"), path),
-        extra={str(k): _plain(v) for k, v in meta.items() if k not in FIELDS},
-        title_line=line_of("title"),
-        body_line=body_line,
-    )
+    source, url = (_text(meta, key, line_of(key), path) for key in ("source", "url"))
+    authors, tags = (_texts(meta, key, line_of(key), path) for key in ("authors", "tags"))
+    extra = {str(k): _plain(v) for k, v in meta.items() if k not in FIELDS}
+    fields = (source, url, authors, tags, extra, line_of("title"), body_line)
+    return Article(article_id, path, title, date, *fields)
 
 
 def parse(data: bytes, path: str, article_id: str) -> tuple[Article, str]:
@@ -330,11 +314,6 @@ def dump(fields: Mapping[str, Any]) -> str:
     import yaml
 
     text = yaml.dump(
-        dict(fields),
-        Dumper=_dumper(),
-        allow_unicode=True,
-        sort_keys=False,
-        default_flow_style=False,
-        width=math.inf,
+        dict(fields), Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=math.inf
     )
     return f"---\n{text}---\n"

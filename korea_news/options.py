@@ -77,6 +77,8 @@ def add_options(function: F) -> F:
         click.option("--author", "authors", multiple=True, help="An author (repeatable)."),
         click.option("--tag", "tags", multiple=True, help="A tag (repeatable)."),
         click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title)."),
+        click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
+        click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
     ])(function)  # fmt: skip
 
 

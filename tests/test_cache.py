@@ -410,3 +410,9 @@ def test_a_yaml_set_comes_out_in_the_same_order_in_every_process(make_archive):
     }
     assert len(outputs) == 1
     assert json.loads(outputs.pop())[0]["extra"] == {"k": ["a", "b", "c", "d", "e"]}
+
+
+def test_every_test_has_a_home_and_a_cache_of_its_own(own_home, tmp_path_factory):
+    base = tmp_path_factory.getbasetemp()
+    assert Path(os.environ["HOME"]) == own_home and own_home.is_relative_to(base)
+    assert Path(os.environ["XDG_CACHE_HOME"]).is_relative_to(base)
