@@ -127,6 +127,7 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
             ["-rl", "economy"],
         ),
     ]
+    rows.append(bulk_add(base, root, env))
     turns = repeat if size > 10_000 else repeat * 3  # short runs are the noisiest
     for label, kn_args, grep_args in pairs:
         kn_time, grep_time, memory = compare(
@@ -143,6 +144,31 @@ def startup(repeat: int) -> tuple[str, float, float, int]:
     click = [sys.executable, "-c", "import click"]
     kn_time, click_time, memory = compare([*KN, "list"], click, here, env, repeat * 5)
     return ("kn list | cat (bundled) / python -c 'import click'", kn_time, click_time, memory)
+
+
+def bulk_add(base: Path, root: Path, env: dict[str, str]) -> tuple[str, float, float, int]:
+    """300 texts added by one `kn add`: into this archive, against into an empty one."""
+    inputs = base / "inputs"
+    shutil.rmtree(inputs, ignore_errors=True)
+    inputs.mkdir()
+    names = []
+    for index, (_, text) in enumerate(NewsText(seed=7).archive(300)):
+        title = text.split("title: ", 1)[1].split("\n", 1)[0].strip('"')
+        body = text.split("---\n", 2)[2]
+        (inputs / f"{index}.txt").write_text(f"Bulk {index} {title}\n\n{body}", encoding="utf-8")
+        names.append(str(inputs / f"{index}.txt"))
+    empty = base / "empty" / "articles"
+    timings = []
+    for archive in (empty, root / "articles"):
+        shutil.rmtree(empty, ignore_errors=True)
+        empty.mkdir(parents=True)
+        before = set(archive.rglob("*.txt"))
+        command = [*KN, "add", *names, "--date", "2019-12-31"]
+        timings.append(run(command, root, {**env, "KN_ARCHIVE": str(archive)}))
+        for added in set(archive.rglob("*.txt")) - before:
+            added.unlink()
+    (into, memory), (alone, _) = timings[1], timings[0]
+    return ("kn add 300 files: into this archive / into an empty one", into, alone, memory)
 
 
 def large(base: Path) -> list[tuple[str, float, float, int]]:

@@ -325,3 +325,123 @@ def test_init_starts_an_archive_and_is_idempotent(kn, tmp_path):
     assert (tmp_path / "articles").is_dir()
     assert kn("add", "-", input="A title\n\nA body.\n").exit_code == 0
     assert kn("init", "elsewhere").exit_code == 0 and (tmp_path / "elsewhere" / "articles").is_dir()
+
+
+# --- a bulk importer of real text ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            ["--title", "Bad \udce2\udc80 title"],
+            "kn: --title Bad \ufffd title: not UTF-8 text",
+        ),
+        (["--tag", "\udcff"], "kn: --tag \ufffd: not UTF-8 text"),
+        (["--date", "2005-13-01"], "kn: --date 2005-13-01: not a date (YYYY-MM-DD"),
+        (["--title", ""], "kn: --title: empty"),
+    ],
+)
+def test_an_options_problem_names_the_option_before_any_input_is_read(kn, empty, option, message):
+    result = kn("add", "no-such-input.txt", *option)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert stored(empty) == {}
+
+
+def test_a_title_cut_in_half_by_cut_c_is_named_through_a_shell(empty, tmp_path, process_env):
+    from conftest import in_shell
+
+    (tmp_path / "b.txt").write_text("One line of text.\n", encoding="utf-8")
+    script = "kn add b.txt --title \"$(printf 'Bad \\342\\200 title')\""
+    run = in_shell(script, tmp_path, process_env)
+    assert run.returncode == 2
+    assert run.stderr.decode().startswith("kn: --title Bad")
+
+
+def test_an_id_clash_names_the_input(kn, empty, tmp_path):
+    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("A title\n\nOther body.\n", encoding="utf-8")
+    kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02")
+    result = kn("add", str(tmp_path / "b.txt"), "--date", "2020-01-02")
+    assert result.stderr.startswith(f"kn: {tmp_path / 'b.txt'}: 2020-01-02-a-title: another")
+
+
+def test_the_same_text_with_other_metadata_is_already_archived(kn, empty, tmp_path):
+    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
+    kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02", "--tag", "x")
+    before = stored(empty)
+    result = kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02", "--source", "AP")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert "already in the archive as 2020-01-02-a-title" in result.stderr
+    assert "the metadata given differs, and the stored article is kept" in result.stderr
+    assert stored(empty) == before
+
+
+def test_a_first_line_that_is_no_title_is_refused_with_a_hint(kn, empty, tmp_path):
+    paragraph = "The minister said on Monday that talks would resume. " * 5
+    (tmp_path / "long.txt").write_text(paragraph + "\n\nMore.\n", encoding="utf-8")
+    (tmp_path / "two.txt").write_text("Talks resume. Markets rise.\n\nMore.\n", encoding="utf-8")
+    for name in ("long.txt", "two.txt"):
+        result = kn("add", str(tmp_path / name), "--date", "2020-01-02")
+        assert (
+            result.exit_code == 2
+            and "give --title, or --title-from first-sentence" in result.stderr
+        )
+    assert stored(empty) == {}
+    result = kn(
+        "add", str(tmp_path / "long.txt"), "--date", "2020-01-02", "--title-from", "first-sentence"
+    )
+    assert result.exit_code == 0
+    text = (empty / "2020").glob("*.txt").__next__().read_text(encoding="utf-8")
+    assert "title: The minister said on Monday that talks would resume.\n" in text
+    assert text.endswith(paragraph + "\n\nMore.\n")  # the whole text is the body
+
+
+def test_an_abbreviation_in_a_title_is_no_second_sentence(kn, empty):
+    result = kn("add", "-", "--date", "2020-01-02", input="U.S. says Mr. Kim will talk\n\nBody.\n")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_text_of_one_paragraph_is_never_stored_with_an_empty_body(kn, empty):
+    result = kn("add", "-", "--date", "2020-01-02", input="Just one line\n")
+    assert result.exit_code == 2 and "only a title, no body" in result.stderr
+    assert (
+        kn("add", "-", "--date", "2020-01-02", "--title", "T", input="Just one line\n").exit_code
+        == 0
+    )
+    assert kn("check").exit_code == 0
+
+
+def test_dry_run_prints_what_each_input_would_get_and_writes_nothing(kn, empty, tmp_path):
+    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
+    result = kn("add", "--dry-run", str(tmp_path / "a.txt"), "--date", "2020-01-02")
+    assert result.exit_code == 0
+    assert (
+        result.stdout == "2020-01-02-a-title\tarticles/2020/2020-01-02-a-title.txt\tA title\tnew\n"
+    )
+    assert stored(empty) == {}
+
+
+def test_a_bulk_add_looks_up_the_taken_ids_once(kn, make_archive, tmp_path, monkeypatch):
+    make_archive(
+        {
+            f"2020/2020-01-01-old-{i}.txt": f"---\ntitle: Old {i}\ndate: 2020-01-01\n---\nx\n"
+            for i in range(50)
+        }
+    )
+    inputs = []
+    for i in range(20):
+        (tmp_path / f"in{i}.txt").write_text(f"New {i}\n\nBody {i}.\n", encoding="utf-8")
+        inputs.append(str(tmp_path / f"in{i}.txt"))
+    scans = []
+    real_scan = archive_module.Archive.scan
+
+    def counted(self):
+        scans.append(1)
+        return real_scan(self)
+
+    monkeypatch.setattr(archive_module.Archive, "scan", counted)
+    result = kn("add", *inputs, "--date", "2020-01-02")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 20
+    assert len(scans) == 1
