@@ -347,6 +347,8 @@ def documents_view(out: Output, documents: list[Document]) -> None:
                 views.append(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
             elif isinstance(block, structure.Paragraph):
                 views.append(Padding(_text(block.text), (0, 0, 1, 0)))
+            elif isinstance(block, structure.Rule):  # a scene break, `* * *`
+                views.append(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
                 views.append(Padding(_bullets(rows), (0, 0, 1, 2)))

@@ -1,7 +1,19 @@
-"""An article body read once into blocks: paragraphs, headings and bullet lists.
+"""An article body read once into blocks: paragraphs, headings, bullet lists and rules.
 
-`kn show` renders these blocks and `kn facts` selects the lists, so the two
-always agree on what is a heading and what is a list.
+`kn show` renders these blocks and `kn facts` selects the lists, so the two always agree
+on what is a heading and what is a list. Real web text is ragged; what is read as what:
+
+- an item starts with `-`, `*`, `–`, or `1.` / `1)` and a space, or with a glyph (`•`,
+  `▪`, `‣`, `◦`, `·`), with or without a space (`•41% of voters`): so `-5%` and
+  `*emphasis*` stay prose. An indented line under an item continues it; blank lines
+  between items keep the list going. An item holds a letter or a digit, or is none;
+- two or more paragraphs in a row that each start with the same dash and a space (`― `,
+  `— `) are a list; one alone (an attribution, `— John Smith`) is a paragraph;
+- a line of nothing but `* - – — _ ~ •` and spaces is a rule (`* * *`): no item, no heading;
+- a heading is a short line standing alone that reads as a title; a photo credit
+  (`JANE DOE/GETTY IMAGES`) never is one;
+- a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
+  sentence), else the nearest heading above.
 """
 
 from __future__ import annotations
@@ -9,9 +21,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A bullet is a marker at the start of a line (after any indent) followed by a space:
-# a dash inside prose, or `-5` or `--`, is not one.
-BULLET = re.compile(r"[ \t]*([•\-*–·▪]|\d{1,3}[.)])[ \t]+(\S.*)")
+BULLET = re.compile(
+    r"[ \t]*([•▪‣◦·](?=[ \t]*[\w\"'‘“(])"  # a glyph, a space or not: •41% of voters
+    r"|[-*–](?=[ \t])|\d{1,3}[.)](?=[ \t]))"  # a dash, a star or a number, and a space
+    r"[ \t]*(\S.*)"
+)
+DASHED = re.compile(r"([―—])[ \t]+(?=\S)")
+RULE = re.compile(r"[ \t]*[-*–—_~•][-*–—_~• \t]*")
+# A photo credit: capitals with an agency's name, capitalised names around a slash, or
+# "Photo:" and the like.
+CREDIT = re.compile(
+    r"(?=[^a-z]*$).*\b(GETTY|AFP|REUTERS|AP|EPA|SHUTTERSTOCK|IMAGES|PHOTO)\b|"
+    r".*\b[A-Z][\w.'-]+(?: [A-Z][\w.'-]*)*\s*/\s*[A-Z][\w.'-]+|"
+    r"(?i:photo|image|picture|credit)s?\b\s*[:/]"
+)
+# The end of a sentence with another after it (a word of three letters or more before it).
+SENTENCE_END = re.compile(r"(?<=[a-z0-9]{3}[.!?])[\"'’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])")
 HEADING_MAX_CHARS = 80
 HEADING_MAX_WORDS = 12
 CLOSING_QUOTES = "’”'\")»"
@@ -34,6 +59,11 @@ class Heading:
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     line: int
     marker: str
@@ -43,19 +73,19 @@ class Item:
 @dataclass(frozen=True, slots=True)
 class BulletList:
     line: int
-    heading: str | None  # the nearest heading above, or the lead-in line ending with ':'
+    heading: str | None  # the lead-in line ending with ':', or the nearest heading above
     items: tuple[Item, ...]
 
 
-Block = Paragraph | Heading | BulletList
+Block = Paragraph | Heading | Rule | BulletList
 
 
 def is_heading(line: str) -> bool:
-    """Whether a line standing alone reads as a title rather than a sentence."""
+    """Whether a line standing alone reads as a title rather than a sentence or a credit."""
     text = line.strip()
     if not text or len(text) > HEADING_MAX_CHARS or len(text.split()) > HEADING_MAX_WORDS:
         return False
-    if text.rstrip(CLOSING_QUOTES)[-1:] in (".", ",", ";", ":", "!"):
+    if text.rstrip(CLOSING_QUOTES)[-1:] in (".", ",", ";", ":", "!") or CREDIT.match(text):
         return False
     first = next((c for c in text if c.isalnum()), "")
     return first.isupper() or first.isdigit()
@@ -67,6 +97,14 @@ def _lines(body: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in body.split("\n")]
 
 
+def _item(line: str) -> re.Match[str] | None:
+    """A list item's marker and text, if the line is one: it holds a letter or a digit."""
+    found = BULLET.match(line)
+    if found is None or RULE.fullmatch(line) or not any(c.isalnum() for c in found[2]):
+        return None
+    return found
+
+
 def parse(body: str, first_line: int = 1) -> list[Block]:
     """The blocks of a body whose first line is line `first_line` of its file."""
     lines = _lines(body)
@@ -74,33 +112,82 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
     heading: str | None = None
     i = 0
     while i < len(lines):
-        if not lines[i].strip():
+        line = lines[i]
+        if not line.strip():
             i += 1
-            continue
-        if BULLET.match(lines[i]):
+        elif RULE.fullmatch(line):
+            blocks.append(Rule(first_line + i))
+            i += 1
+        elif _item(line):
             lead_in = _lead_in(blocks)
             i, items = _list_items(lines, i, first_line)
-            blocks.append(BulletList(items[0].line, lead_in or heading, tuple(items)))
-            continue
-        start = i
-        while i < len(lines) and lines[i].strip() and not BULLET.match(lines[i]):
-            i += 1
-        chunk = [line.strip() for line in lines[start:i]]
-        # Standing alone: blank lines around it, or a list right below it.
-        alone = (start == 0 or not lines[start - 1].strip()) and (
-            i == len(lines) or not lines[i].strip() or BULLET.match(lines[i]) is not None
-        )
-        if alone and len(chunk) == 1 and is_heading(chunk[0]):
-            heading = chunk[0]
-            blocks.append(Heading(first_line + start, heading))
+            if _section_title(items, lines, i):  # "1. The economy", then its paragraphs
+                heading = items[0].text
+                blocks.append(Heading(items[0].line, heading))
+            else:
+                blocks.append(BulletList(items[0].line, lead_in or heading, tuple(items)))
+        elif (dashed := _dashed(lines, i, first_line)) is not None:
+            i, items = dashed
+            blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
         else:
-            blocks.append(Paragraph(first_line + start, tuple(chunk)))
+            start = i
+            while i < len(lines) and lines[i].strip() and not _item(lines[i]):
+                if RULE.fullmatch(lines[i]):
+                    break
+                i += 1
+            chunk = [text.strip() for text in lines[start:i]]
+            # Standing alone: blank lines around it, or a list right below it.
+            alone = (start == 0 or not lines[start - 1].strip()) and (
+                i == len(lines) or not lines[i].strip() or _item(lines[i]) is not None
+            )
+            if alone and len(chunk) == 1 and is_heading(chunk[0]):
+                heading = chunk[0]
+                blocks.append(Heading(first_line + start, heading))
+            else:
+                blocks.append(Paragraph(first_line + start, tuple(chunk)))
     return blocks
 
 
+def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
+    """Whether a list is one numbered item, reading as a title, with a paragraph after it."""
+    rest = next((line for line in lines[end:] if line.strip()), None)
+    return (
+        len(items) == 1
+        and items[0].marker[0].isdigit()
+        and is_heading(items[0].text)
+        and rest is not None
+        and not _item(rest)
+    )
+
+
+def _paragraph_end(lines: list[str], i: int) -> int:
+    while i < len(lines) and lines[i].strip():
+        i += 1
+    return i
+
+
+def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:
+    """Two or more paragraphs from line index i that start with one dash and a space: where
+    they end and their items; None if there are fewer."""
+    found = DASHED.match(lines[i])
+    if found is None:
+        return None
+    items: list[Item] = []
+    end = i
+    while i < len(lines) and (start := DASHED.match(lines[i])) and start[1] == found[1]:
+        end = _paragraph_end(lines, i)
+        text = " ".join(line.strip() for line in lines[i:end])[len(start[0]) :]
+        items.append(Item(first_line + i, found[1], text))
+        i = end
+        while i < len(lines) and not lines[i].strip():
+            i += 1
+    return (end, items) if len(items) > 1 else None
+
+
 def _lead_in(blocks: list[Block]) -> str | None:
-    if blocks and isinstance(blocks[-1], Paragraph) and blocks[-1].lines[-1].endswith(":"):
-        return blocks[-1].lines[-1]
+    """A paragraph just above that ends with ':': its last sentence."""
+    if blocks and isinstance(blocks[-1], Paragraph) and blocks[-1].text.endswith(":"):
+        return SENTENCE_END.split(blocks[-1].text)[-1]
     return None
 
 
@@ -109,19 +196,19 @@ def _list_items(lines: list[str], i: int, first_line: int) -> tuple[int, list[It
     items: list[Item] = []
     while i < len(lines):
         line = lines[i]
-        match = BULLET.match(line)
-        if match:
-            items.append(Item(first_line + i, match[1], match[2].rstrip()))
+        found = _item(line)
+        if found:
+            items.append(Item(first_line + i, found[1], found[2].rstrip()))
         elif not line.strip():
             # Blank lines between items keep the list open; anything else after them ends it.
             j = i
             while j < len(lines) and not lines[j].strip():
                 j += 1
-            if j == len(lines) or not BULLET.match(lines[j]):
+            if j == len(lines) or not _item(lines[j]):
                 break
             i = j
             continue
-        elif line[0] in " \t":
+        elif line[0] in " \t" and not RULE.fullmatch(line):
             last = items[-1]
             items[-1] = Item(last.line, last.marker, f"{last.text} {line.strip()}")
         else:

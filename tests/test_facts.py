@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +194,50 @@ def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp
 def test_an_article_named_twice_is_listed_once_per_name(kn, seed_archive):
     once, twice = kn("facts", SEED_ID), kn("facts", SEED_ID, SEED_ID)
     assert (twice.exit_code, twice.stdout) == (0, once.stdout * 2)
+
+
+# --- a labelled set of real web layouts (tests/facts/NAME.txt and NAME.facts.json) --------
+
+CASES = Path(__file__).parent / "facts"
+LABELLED = sorted(path.stem for path in CASES.glob("*.txt"))
+
+
+def labelled(name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A case's facts as kn finds them, and as a reader would name them."""
+    found = facts_of((CASES / f"{name}.txt").read_text(encoding="utf-8"), title="TITLE")
+    expected = json.loads((CASES / f"{name}.facts.json").read_text(encoding="utf-8"))
+    return found, [tuple(pair) for pair in expected]
+
+
+def test_the_labelled_set_scores_precision_097_and_recall_095():
+    assert len(LABELLED) >= 40
+    right = found_count = expected_count = 0
+    for name in LABELLED:
+        found, expected = labelled(name)
+        right += sum((Counter(found) & Counter(expected)).values())
+        found_count, expected_count = found_count + len(found), expected_count + len(expected)
+    precision, recall = right / found_count, right / expected_count
+    print(f"labelled set: {len(LABELLED)} layouts, precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.97 and recall >= 0.95, (precision, recall)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "glyph-no-space-poll",
+        "glyph-no-space-nicknames",
+        "horizontal-bar-paragraphs",
+        "em-dash-paragraphs",
+        "attribution-dash",
+        "scene-break-stars",
+        "scene-break-en-dashes",
+        "photo-credit-caps",
+        "photo-credit-agency",
+        "long-lead-in",
+        "bullet-without-text",
+        "seed",
+    ],
+)
+def test_each_case_the_web_layouts_issue_names(name):
+    found, expected = labelled(name)
+    assert found == expected
