@@ -135,7 +135,10 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     def row(article: Article, _: None) -> tuple[Any, Any] | None:
         return (article.sort_key, prepare(article)) if everyone or select.matches(article) else None
 
-    rows = walk.each(state.archive, row, share=not out.terminal, reverse=params["reverse"])
+    memo = f"list {fmt}" if everyone and not out.terminal else ""  # rows made of records alone
+    rows = walk.each(
+        state.archive, row, share=not out.terminal, reverse=params["reverse"], memo=memo
+    )
     state.finish(
         out.show(payloads(rows, params["limit"]), output.article_line, output.article_table)
     )

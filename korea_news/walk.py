@@ -50,14 +50,18 @@ def each(
     first: bool = False,
     share: bool = True,
     reverse: bool = False,
+    memo: str = "",
 ) -> Iterator[Row]:
     """The rows that `work` returns, (sort key, payload) each, in the order of their keys
     (`reverse`: the other way round). See above.
 
     With `first`, the walk stops at the first row. With `share` (and not `first`), a
     second process walks half of the folders. `required` narrows a search (index.py).
+    `memo` names what `work` makes of an article's front matter alone (read="meta"): then
+    a folder's rows are kept, and used while every file of the folder is as it was.
     """
     walk = _Walk(archive, work, read, required, first)
+    walk.memo = memo
     folders = archive.scan()
     for problem in archive.problems:
         archive.on_error(problem)
@@ -86,6 +90,7 @@ class _Walk:
         self.directory = archive.cache_directory
         self.sieve = Sieve(self.directory, required) if self.directory and read == "text" else None
         self.count = 0  # files read whole, for the progress line
+        self.memo = ""
 
     def run(self, folders: Iterable[Folder]) -> list[Any]:
         results: list[Any] = []
@@ -103,6 +108,11 @@ class _Walk:
             return self._files(folder, positions, [None] * count, None, None, results)
         meta = cache.Store(self.directory, "meta", folder.inside)
         same = meta.same(folder.names, stats)
+        memo = (self.memo, folder.shown) if self.memo else None
+        kept_rows = meta.extra if same and type(meta.extra) is dict else {}
+        if memo in kept_rows:  # the folder is as it was: so are the rows made of it
+            results += kept_rows[memo]
+            return bool(kept_rows[memo])
         records = list(meta.values) if same else _kept(meta, folder.names, stats)
         facts = facts_store = None
         if self.read == "facts":
@@ -113,13 +123,19 @@ class _Walk:
             sifted = self.sieve.folder(folder.inside, folder.names, stats)
             positions = sifted.chosen
         missing = records.count(None), facts.count(None) if facts is not None else 0
+        start = len(results)
         try:
             return self._files(folder, positions, records, facts, sifted, results)
         finally:
             if sifted is not None:
                 sifted.save()
-            if not same or records.count(None) != missing[0]:
-                _keep(meta, folder.names, stats, records)
+            clean = (
+                memo and not self.first and all(type(r) is tuple and len(r) > 2 for r in records)
+            )
+            if clean:  # every file an article: the rows made of them may be kept
+                kept_rows = {**kept_rows, memo: results[start:]}
+            if not same or records.count(None) != missing[0] or clean:
+                _keep(meta, folder.names, stats, records, kept_rows or None)
             if facts_store is not None and facts is not None and facts.count(None) != missing[1]:
                 _keep(facts_store, folder.names, stats, facts)
 
@@ -262,10 +278,16 @@ def _kept(store: cache.Store, names: list[str], stats: list[cache.Stat]) -> list
     return [None if position is None else store.values[position] for position in found]
 
 
-def _keep(store: cache.Store, names: list[str], stats: list[cache.Stat], values: list[Any]) -> None:
+def _keep(
+    store: cache.Store,
+    names: list[str],
+    stats: list[cache.Stat],
+    values: list[Any],
+    extra: Any = None,
+) -> None:
     """Keep a folder's values; a file that had not settled keeps none (see cache.settled)."""
     kept: list[cache.Stat | None] = [stat if cache.settled(stat[4]) else None for stat in stats]
-    store.save(names, kept, values, None)
+    store.save(names, kept, values, extra if kept == stats else None)
 
 
 # --- what the cache keeps of a read: the article's fields, or the problem -----------------

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 KN = [str(Path(sys.executable).parent / "kn")]
@@ -97,7 +98,7 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
     articles = root / "articles"
     if not articles.exists():
         print(f"generating {size} articles ...", file=sys.stderr)
-        generate(articles, size)
+        in_child(generate, articles, size)
     cache = base / f"cache-{size}"
     shutil.rmtree(cache, ignore_errors=True)
     env = {**environment(), "XDG_CACHE_HOME": str(cache), "KN_ARCHIVE": str(articles)}
@@ -146,17 +147,33 @@ def startup(repeat: int) -> tuple[str, float, float, int]:
     return ("kn list | cat (bundled) / python -c 'import click'", kn_time, click_time, memory)
 
 
+def write_inputs(inputs: Path, count: int) -> None:
+    """Plain texts, a title line and a body each, for `kn add`."""
+    for index, (_, text) in enumerate(NewsText(seed=7).archive(count)):
+        title = text.split("title: ", 1)[1].split("\n", 1)[0].strip('"')
+        body = text.split("---\n", 2)[2]
+        (inputs / f"{index}.txt").write_text(f"Bulk {index} {title}\n\n{body}", encoding="utf-8")
+
+
+def in_child(function: Callable[[Path, int], None], path: Path, count: int) -> None:
+    """Run a generator in a process of its own: a forked child's peak memory counts its
+    parent's at the fork, so this process must stay small for kn's memory to be read."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            function(path, count)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def bulk_add(base: Path, root: Path, env: dict[str, str]) -> tuple[str, float, float, int]:
     """300 texts added by one `kn add`: into this archive, against into an empty one."""
     inputs = base / "inputs"
     shutil.rmtree(inputs, ignore_errors=True)
     inputs.mkdir()
-    names = []
-    for index, (_, text) in enumerate(NewsText(seed=7).archive(300)):
-        title = text.split("title: ", 1)[1].split("\n", 1)[0].strip('"')
-        body = text.split("---\n", 2)[2]
-        (inputs / f"{index}.txt").write_text(f"Bulk {index} {title}\n\n{body}", encoding="utf-8")
-        names.append(str(inputs / f"{index}.txt"))
+    in_child(write_inputs, inputs, 300)
+    names = [str(inputs / f"{index}.txt") for index in range(300)]
     empty = base / "empty" / "articles"
     timings = []
     for archive in (empty, root / "articles"):
@@ -171,6 +188,17 @@ def bulk_add(base: Path, root: Path, env: dict[str, str]) -> tuple[str, float, f
     return ("kn add 300 files: into this archive / into an empty one", into, alone, memory)
 
 
+def write_large(path: Path, size: int) -> None:
+    """One article of `size` bytes: a generated article's body, repeated."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _, text = NewsText().article(1, [])
+    front, body = text.split("---\n", 2)[1:]
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(f"---\n{front}---\n")
+        for _ in range(size // len(body) + 1):
+            file.write(body)
+
+
 def large(base: Path) -> list[tuple[str, float, float, int]]:
     """One 200 MB article of real-looking paragraphs: each command's time and memory,
     beside grep's time."""
@@ -178,13 +206,7 @@ def large(base: Path) -> list[tuple[str, float, float, int]]:
     path = root / "articles" / "2018" / "2018-01-01-large.txt"
     if not path.exists():
         print("generating a 200 MB article ...", file=sys.stderr)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _, text = NewsText().article(1, [])
-        front, body = text.split("---\n", 2)[1:]
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(f"---\n{front}---\n")
-            for _ in range(200_000_000 // len(body) + 1):
-                file.write(body)
+        in_child(write_large, path, 200_000_000)
     shutil.rmtree(base / "cache-large", ignore_errors=True)  # each first run reads it all
     env = {**environment(), "XDG_CACHE_HOME": str(base / "cache-large")}
     env["KN_ARCHIVE"] = str(root / "articles")

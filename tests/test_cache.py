@@ -288,6 +288,7 @@ def random_commands(rng: random.Random) -> list[list[str]]:
     patterns = [word, f"^{word}", f"{word}$", rf"{word}\s\w+", f"{word[:2]}", "^$", "[Kk]im|ore"]
     options = rng.choice([[], ["-l"], ["-c"], ["-i"], ["-w"], ["--format", "json"], ["-q"]])
     return [
+        ["list"],
         ["list", "--format", "jsonl"],
         ["list", "--tag", word.lower()],
         ["search", *options, rng.choice(patterns)],
