@@ -131,7 +131,7 @@ class Store:
         self.names: list[str] = []
         self.stats: list[Stat | None] = []
         self.values: Any = []
-        self.extra: Any = None
+        self.extra: Any = {}
         data = read(self.path)
         if (
             type(data) is tuple
@@ -141,6 +141,7 @@ class Store:
             and type(data[2]) is list
             and len(data[1]) == len(data[2])
             and (type(data[3]) is not list or len(data[3]) == len(data[1]))
+            and type(data[4]) is dict
         ):
             _, self.names, self.stats, self.values, self.extra = data
         self._index: dict[str, int] | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import operator
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import cached_property
+from itertools import chain
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -86,11 +86,11 @@ class KnGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
-def payloads(rows: Iterable[tuple[Any, T]], limit: int | None) -> Iterator[T]:
-    return (payload for _, payload in itertools.islice(rows, limit))  # the first `limit`
-
-
 _path: Callable[[Article], str] = operator.attrgetter("path")
+
+
+def order(params: dict[str, Any]) -> dict[str, Any]:
+    return {"reverse": params["reverse"], "limit": params["limit"]}  # as the options ask
 
 
 @click.group(cls=KnGroup, context_settings={"max_content_width": 100})
@@ -135,13 +135,9 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     def row(article: Article, _: None) -> tuple[Any, Any] | None:
         return (article.sort_key, prepare(article)) if everyone or select.matches(article) else None
 
-    memo = f"list {fmt}" if everyone and not out.terminal else ""  # rows made of records alone
-    rows = walk.each(
-        state.archive, row, share=not out.terminal, reverse=params["reverse"], memo=memo
-    )
-    state.finish(
-        out.show(payloads(rows, params["limit"]), output.article_line, output.article_table)
-    )
+    memo = f"list {fmt}" if everyone and not out.terminal else ""  # rows of records alone
+    rows = walk.each(state.archive, row, share=not out.terminal, memo=memo, **order(params))
+    state.finish(out.show(rows, output.article_line, output.article_table))
 
 
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
@@ -161,7 +157,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
         newest = next(walk.each(archive, lambda article, _: (article.sort_key, article.id)), None)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
-        names = (newest[1],)
+        names = (newest,)
     entries = state.each(names, archive.find)
     if raw:
         state.finish(len(state.each(entries, lambda entry: output.raw(archive.read_bytes(entry)))))
@@ -238,14 +234,13 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         if next(walk.each(state.archive, found, "text", compiled.required, first=True), None):
             click.get_current_context().exit(EXIT_FOUND)
         state.finish(0)
-    share, reverse = not out.terminal, params["reverse"]
-    rows = walk.each(state.archive, found, "text", compiled.required, share=share, reverse=reverse)
-    kept = payloads(rows, params["limit"])
+    share = not out.terminal
+    kept = walk.each(state.archive, found, "text", compiled.required, share=share, **order(params))
     if paths:
         state.finish(out.show(kept, _path, end="\0" if null else "\n"))
     elif count:
         state.finish(out.show(kept, prepare))
-    state.finish(out.show(itertools.chain.from_iterable(kept), prepare, output.match_groups))
+    state.finish(out.show(chain.from_iterable(kept), prepare, output.match_groups))
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
@@ -277,14 +272,12 @@ def facts(
 
     if names:
         named = state.each(state.each(names, state.archive.find), state.archive.read)
-        found_rows = [r for a, body in named if (r := found(a, walk.facts_of(a, body))) is not None]
-        by_key = sorted(found_rows, key=lambda row: row[0], reverse=params["reverse"])
-        rows: Iterable[tuple[Any, Any]] = by_key
+        rows = [r for a, body in named if (r := found(a, walk.facts_of(a, body))) is not None]
+        rows.sort(key=lambda row: row[0], reverse=params["reverse"])
+        kept: Iterable[list[Any]] = [facts for _, facts in rows[: params["limit"]]]
     else:
-        share, reverse = not out.terminal, params["reverse"]
-        rows = walk.each(state.archive, found, "facts", share=share, reverse=reverse)
-    facts = itertools.chain.from_iterable(payloads(rows, params["limit"]))
-    state.finish(out.show(facts, output.fact_line, output.fact_groups))
+        kept = walk.each(state.archive, found, "facts", share=not out.terminal, **order(params))
+    state.finish(out.show(chain.from_iterable(kept), output.fact_line, output.fact_groups))
 
 
 @cli.command()

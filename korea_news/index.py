@@ -89,19 +89,18 @@ class Folder:
         if not (
             type(blob) is bytes
             and len(blob) == len(store.names) * SIGNATURE_BYTES
-            and type(extra) is tuple
-            and len(extra) == 2
-            and type(extra[0]) is bytes
+            and type(extra.get("vocabulary")) is bytes
+            and type(extra.get("wild")) is list
         ):
-            store.names, store.stats, blob, extra = [], [], b"", (b"\n", [])
-        self.vocabulary: bytes = extra[0]
+            store.names, store.stats, blob, extra = [], [], b"", {"vocabulary": b"\n", "wild": []}
+        self.vocabulary: bytes = extra["vocabulary"]
         if store.same(names, stats):
             self.rows: list[bytes] | None = None
             self.blob = blob
             self.unknown: set[int] = set()
-            self.wild = set(extra[1])
+            self.wild = set(extra["wild"])
         else:  # take what is kept of the unchanged files; the others are unknown
-            size, old_wild = SIGNATURE_BYTES, {store.names[i] for i in extra[1]}
+            size, old_wild = SIGNATURE_BYTES, {store.names[i] for i in extra["wild"]}
             self.rows, self.unknown, self.wild = [], set(), set()
             for position, (name, stat) in enumerate(zip(names, stats, strict=True)):
                 found = store.find(name, stat)
@@ -190,7 +189,8 @@ class Folder:
             known.discard(b"")
             vocabulary = b"\n" + b"\n".join(sorted(known)) + b"\n"
         renumber = {old: new for new, old in enumerate(keep)}
-        extra: Any = (vocabulary, sorted(renumber[i] for i in self.wild if i in renumber))
+        wild = sorted(renumber[i] for i in self.wild if i in renumber)
+        extra: Any = {"vocabulary": vocabulary, "wild": wild}
         self.store.save(
             [self.names[i] for i in keep],
             [self.stats[i] for i in keep],

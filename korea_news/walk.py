@@ -1,7 +1,7 @@
 """The one place that reads the archive at scale: `each(archive, work, ...)`.
 
 A command hands `each` a plain function, `work(article, extra)` that returns a row (a sort
-key and a payload) or None, and gets back the rows in order. `each` does everything else:
+key and a payload) or None, and gets back the payloads in order. `each` does the rest:
 
 - it scans the archive (archive.py) and, with the cache, stat()s each file once;
 - it takes what reading a file found from the cache while the file is unchanged (device,
@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import heapq
+import itertools
 import marshal
 import os
 import signal
@@ -51,9 +52,10 @@ def each(
     share: bool = True,
     reverse: bool = False,
     memo: str = "",
-) -> Iterator[Row]:
-    """The rows that `work` returns, (sort key, payload) each, in the order of their keys
-    (`reverse`: the other way round). See above.
+    limit: int | None = None,
+) -> Iterator[Any]:
+    """The payloads of the rows that `work` returns, (sort key, payload) each, in the
+    order of their keys (`reverse`: the other way round), the first `limit`. See above.
 
     With `first`, the walk stops at the first row. With `share` (and not `first`), a
     second process walks half of the folders. `required` narrows a search (index.py).
@@ -68,8 +70,10 @@ def each(
     archive.problems = []
     try:
         if not share or first or len(folders) < 2 or (os.cpu_count() or 1) < 2:
-            return iter(_sorted(walk.run(folders), reverse))
-        return _shared(walk, folders, reverse)
+            rows: Iterator[Row] = iter(_sorted(walk.run(folders), reverse))
+        else:
+            rows = _shared(walk, folders, reverse)
+        return (payload for _, payload in itertools.islice(rows, limit))
     finally:  # done, or interrupted: the progress line goes
         if archive.progress is not None and walk.count >= PROGRESS_EVERY:
             archive.progress(walk.count, True)
@@ -106,22 +110,25 @@ class _Walk:
         positions: Iterable[int] = range(count)
         if stats is None:  # no cache, or a file went away meanwhile: read every file
             return self._files(folder, positions, [None] * count, None, None, results)
+        sifted = None
+        if self.sieve is not None:
+            sifted = self.sieve.folder(folder.inside, folder.names, stats)
+            positions = sifted.chosen
+            if not sifted.chosen:  # no file of the folder may match: nothing to read
+                sifted.save()
+                return False
+        rows = cache.Store(self.directory, "rows", folder.inside) if self.memo else None
+        memo = (self.memo, folder.shown)
+        if rows is not None and rows.same(folder.names, stats) and memo in rows.extra:
+            results += rows.extra[memo]  # the folder is as it was: so are the rows made of it
+            return bool(rows.extra[memo])
         meta = cache.Store(self.directory, "meta", folder.inside)
         same = meta.same(folder.names, stats)
-        memo = (self.memo, folder.shown) if self.memo else None
-        kept_rows = meta.extra if same and type(meta.extra) is dict else {}
-        if memo in kept_rows:  # the folder is as it was: so are the rows made of it
-            results += kept_rows[memo]
-            return bool(kept_rows[memo])
         records = list(meta.values) if same else _kept(meta, folder.names, stats)
         facts = facts_store = None
         if self.read == "facts":
             facts_store = cache.Store(self.directory, "facts", folder.inside)
             facts = _kept(facts_store, folder.names, stats)
-        sifted = None
-        if self.sieve is not None:
-            sifted = self.sieve.folder(folder.inside, folder.names, stats)
-            positions = sifted.chosen
         missing = records.count(None), facts.count(None) if facts is not None else 0
         start = len(results)
         try:
@@ -129,15 +136,17 @@ class _Walk:
         finally:
             if sifted is not None:
                 sifted.save()
-            clean = (
-                memo and not self.first and all(type(r) is tuple and len(r) > 2 for r in records)
-            )
-            if clean:  # every file an article: the rows made of them may be kept
-                kept_rows = {**kept_rows, memo: results[start:]}
-            if not same or records.count(None) != missing[0] or clean:
-                _keep(meta, folder.names, stats, records, kept_rows or None)
+            if not same or records.count(None) != missing[0]:
+                _keep(meta, folder.names, stats, records)
             if facts_store is not None and facts is not None and facts.count(None) != missing[1]:
                 _keep(facts_store, folder.names, stats, facts)
+            if rows is not None and all(type(r) is tuple and len(r) > 2 for r in records):
+                # Every file an article: the rows made of them are kept, beside other kinds'.
+                made = {
+                    **(rows.extra if rows.same(folder.names, stats) else {}),
+                    memo: results[start:],
+                }
+                _keep(rows, folder.names, stats, b"", made)
 
     def _files(
         self,
@@ -279,15 +288,11 @@ def _kept(store: cache.Store, names: list[str], stats: list[cache.Stat]) -> list
 
 
 def _keep(
-    store: cache.Store,
-    names: list[str],
-    stats: list[cache.Stat],
-    values: list[Any],
-    extra: Any = None,
+    store: cache.Store, names: list[str], stats: list[cache.Stat], values: Any, extra: Any = None
 ) -> None:
     """Keep a folder's values; a file that had not settled keeps none (see cache.settled)."""
     kept: list[cache.Stat | None] = [stat if cache.settled(stat[4]) else None for stat in stats]
-    store.save(names, kept, values, extra if kept == stats else None)
+    store.save(names, kept, values, {} if extra is None else extra)
 
 
 # --- what the cache keeps of a read: the article's fields, or the problem -----------------
