@@ -62,8 +62,7 @@ def each(
     `memo` names what `work` makes of an article's front matter alone (read="meta"): then
     a folder's rows are kept, and used while every file of the folder is as it was.
     """
-    walk = _Walk(archive, work, read, required, first)
-    walk.memo = memo
+    walk = _Walk(archive, work, read, required, first, memo)
     folders = archive.scan()
     for problem in archive.problems:
         archive.on_error(problem)
@@ -88,13 +87,18 @@ class _Walk:
     """One process's walk over some folders: see each()."""
 
     def __init__(
-        self, archive: Archive, work: Work, read: str, required: Required | None, first: bool
+        self,
+        archive: Archive,
+        work: Work,
+        read: str,
+        required: Required | None,
+        first: bool,
+        memo: str,
     ) -> None:
-        self.archive, self.work, self.read, self.first = archive, work, read, first
+        self.archive, self.work, self.read, self.first, self.memo = archive, work, read, first, memo
         self.directory = archive.cache_directory
         self.sieve = Sieve(self.directory, required) if self.directory and read == "text" else None
         self.count = 0  # files read whole, for the progress line
-        self.memo = ""
 
     def run(self, folders: Iterable[Folder]) -> list[Any]:
         results: list[Any] = []
