@@ -121,11 +121,11 @@ class _Walk:
             if not sifted.chosen:  # no file of the folder may match: nothing to read
                 sifted.save()
                 return False
-        rows = cache.Store(self.directory, "rows", folder.inside) if self.memo else None
+        memos = cache.Store(self.directory, "rows", folder.inside) if self.memo else None
         memo = (self.memo, folder.shown)
-        if rows is not None and rows.same(folder.names, stats) and memo in rows.extra:
-            results += rows.extra[memo]  # the folder is as it was: so are the rows made of it
-            return bool(rows.extra[memo])
+        if memos is not None and memos.same(folder.names, stats) and memo in memos.extra:
+            results += memos.extra[memo]  # the folder is as it was: so are the rows made of it
+            return bool(memos.extra[memo])
         meta = cache.Store(self.directory, "meta", folder.inside)
         same = meta.same(folder.names, stats)
         records = list(meta.values) if same else _kept(meta, folder.names, stats)
@@ -144,13 +144,10 @@ class _Walk:
                 _keep(meta, folder.names, stats, records)
             if facts_store is not None and facts is not None and facts.count(None) != missing[1]:
                 _keep(facts_store, folder.names, stats, facts)
-            if rows is not None and all(type(r) is tuple and len(r) > 2 for r in records):
+            if memos is not None and all(type(r) is tuple and len(r) > 2 for r in records):
                 # Every file an article: the rows made of them are kept, beside other kinds'.
-                made = {
-                    **(rows.extra if rows.same(folder.names, stats) else {}),
-                    memo: results[start:],
-                }
-                _keep(rows, folder.names, stats, b"", made)
+                others = memos.extra if memos.same(folder.names, stats) else {}
+                _keep(memos, folder.names, stats, b"", {**others, memo: results[start:]})
 
     def _files(
         self,
