@@ -285,34 +285,35 @@ def facts(
 @options.global_options()
 @click.pass_obj
 def add(state: State, /, files: tuple[str, ...], article_id: str | None, **fields: Any) -> None:
-    """Add plain-text articles to the archive (standard input with no FILE, or -).
+    """Add articles from plain text, web pages (saved, or URLs) and feeds (stdin: -).
 
-    The title is the first non-empty line, unless the text has front matter or --title is
-    given; the rest is the body, kept as it is. The article goes to ARCHIVE/YEAR/ID.txt.
-    An existing article is never overwritten.
+    A text's title is its first line (or --title); of a page, its main text (the web extra).
 
     \b
     Example:
       kn add story.txt --date 2017-08-07 --source "BBC News" --tag sanctions
+      kn add --feed https://example.com/rss.xml
     """
     from . import compose
 
     compose.check_options({**fields, "article_id": article_id})  # once, before any input
-    archive, out, dry_run = state.archive, state.output(), fields.pop("dry_run")
+    out, dry_run, feeds = state.output(), fields.pop("dry_run"), fields.pop("feeds")
+    adder = compose.Adder(state.archive, {**fields, "id": article_id}, dry_run)
 
     def add_one(name: str) -> None:
-        draft, path, done = compose.add(archive, name, {**fields, "id": article_id}, dry_run)
+        draft, path, done = adder.add(name)
+        if draft is None:  # a URL that an article has already: one URL, one article
+            return warn(f"{name}: already archived as {path}; nothing changed")
         if dry_run:
             out.write(f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}\n")
         elif done.startswith("same"):
             kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
             warn(f"{name}: already in the archive as {draft.id} ({path}){kept}; nothing changed")
-        elif out.terminal:
-            out.print(output.added_line(draft.article, path))
         else:
-            out.write(f"{path}\n")
+            out.added(draft.article, path)
 
-    state.each(files or ("-",), add_one)
+    pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
+    state.each([*files, *pages] if files or feeds else ["-"], add_one)
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 

@@ -165,15 +165,87 @@ def read_input(name: str) -> str:
     return text
 
 
-def add(
-    archive: Archive, name: str, options: Mapping[str, Any], dry_run: bool
-) -> tuple[Draft, str, str]:
-    """Add one input (a file, or - for stdin) to the archive: its draft, and archive.add()'s
-    answer. Every problem is told with the input's name first."""
-    try:
-        draft_made = draft(read_input(name), name, options)
-        return (draft_made, *archive.add(draft_made, dry_run))
-    except InvalidArticle:
-        raise  # it names the input already
-    except KnError as error:
-        raise KnError(f"{name}: {error}") from None
+def is_html(text: str) -> bool:
+    """Whether a text is an HTML page (it starts with a doctype or an <html> tag)."""
+    return re.match(r"\s*<(!doctype\s+html|html)\b", text[:200], re.IGNORECASE) is not None
+
+
+def is_url(name: str) -> bool:
+    return name.startswith(("http://", "https://"))
+
+
+class Adder:
+    """Adds inputs to an archive, one call of `kn add`: files, - for stdin, and web pages
+    (saved, or at a URL; see web.py). The archive's URLs are looked up once, when the first
+    page needs them: one URL, one article."""
+
+    def __init__(self, archive: Archive, options: Mapping[str, Any], dry_run: bool) -> None:
+        self.archive, self.options, self.dry_run = archive, options, dry_run
+        self.urls: dict[str, str] | None = None
+        self.pacer: Any = None
+
+    def add(self, name: str) -> tuple[Draft | None, str, str]:
+        """An input's draft, and archive.add()'s answer; for a URL already archived, no
+        draft and that article's ID. Every problem is told with the input's name first."""
+        try:
+            return self._add(name)
+        except InvalidArticle:
+            raise  # it names the input already
+        except KnError as error:
+            raise KnError(f"{name}: {error}") from None
+
+    def _add(self, name: str) -> tuple[Draft | None, str, str]:
+        if is_url(name):
+            from . import web
+
+            if (known := self._known(name)) is not None:
+                return None, known, "same"
+            self.pacer = self.pacer or web.Pacer(self.options.get("delay") or 0)
+            self.pacer.wait(name)
+            page, final = web.fetch(name, self.options.get("timeout") or 30)
+            text = self._page(page, name, final, web.now())
+            if known := self._known(final, *re.findall(r"(?m)^url: (.*)$", text)[:1]):
+                return None, known, "same"
+        else:
+            text = read_input(name)
+            if is_html(text):
+                text = self._page(text, name, None, None)
+                if known := self._known(*re.findall(r"(?m)^url: (.*)$", text)[:1]):
+                    return None, known, "same"
+        made = draft(text, name, self.options)
+        path, done = self.archive.add(made, self.dry_run)
+        if self.urls is not None and made.article.url:  # one URL, one article: this one too
+            from . import web
+
+            self.urls[web.normal(made.article.url)] = made.id
+        return made, path, done
+
+    def _page(self, page: bytes | str, name: str, url: str | None, fetched: str | None) -> str:
+        """A web page as the text of an article file: its fields and main text."""
+        from . import web
+
+        fields, body = web.article(page, url)
+        fields["date"] = frontmatter.parse_date(fields.get("date")) or fields.get("date")
+        if url and "url" not in fields:
+            fields["url"] = url
+        if fetched:
+            fields["fetched"] = fetched
+        return frontmatter.dump({key: fields[key] for key in fields}) + body
+
+    def feed(self, feed: str) -> list[str]:
+        """The page URLs of a feed, oldest first (web.py)."""
+        from . import web
+
+        try:
+            return list(web.entries(feed, self.options.get("timeout") or 30))
+        except KnError as error:
+            raise KnError(f"{feed}: {error}") from None
+
+    def _known(self, *urls: str) -> str | None:
+        """The ID of the article whose url is one of these, compared normalised."""
+        from . import walk, web
+
+        if self.urls is None:
+            work = lambda a, _: (a.sort_key, (web.normal(a.url), a.id)) if a.url else None  # noqa: E731
+            self.urls = dict(walk.each(self.archive, work, share=False))
+        return next((self.urls[u] for u in map(web.normal, urls) if u in self.urls), None)

@@ -79,6 +79,9 @@ def add_options(function: F) -> F:
         click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title)."),
         click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
         click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
+        click.option("--feed", "feeds", multiple=True, metavar="FEED", help="An RSS or Atom feed (a file or URL): add its pages, oldest first."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, metavar="SECONDS", help="Give up on a URL after this long."),
+        click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS", help="Wait between two requests to one host."),
     ])(function)  # fmt: skip
 
 

@@ -94,6 +94,13 @@ class Output:
     def write(self, text: str) -> None:
         self.stream.write(text)
 
+    def added(self, article: Article, path: str) -> None:
+        """A new article: a confirmation on a terminal, its path in a pipe."""
+        if self.terminal:
+            self.print(added_line(article, path))
+        else:
+            self.write(f"{path}\n")
+
     def prepare(self, plain: Callable[[R], str]) -> Callable[[R], Any]:
         """What a command keeps of a record for show(): the record itself for a terminal,
         else its line, already rendered (so that a second process can send it back)."""

@@ -1,0 +1,139 @@
+"""`kn add` from the web: saved pages, URLs and news feeds (the `korea-news[web]` extra).
+
+Imported only when an input is HTML, a URL or a feed: the core install never pays for it.
+trafilatura extracts a page's main text and metadata; feedparser reads RSS and Atom (it
+parses a feed from bytes, a saved file as well as a fetched one, where trafilatura's feed
+reader fetches by itself). The page's text becomes an ordinary article: paragraphs
+between blank lines, headings on lines of their own, list items as `  • item` lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+from .model import KnError
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_REDIRECTS = 5
+INSTALL = "pip install 'korea-news[web]'"
+
+
+def normal(url: str) -> str:
+    """A URL as compared for "one URL, one article": scheme and host in lower case, no
+    default port, fragment, utm_* parameter or trailing slash."""
+    parts = urllib.parse.urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and (parts.scheme.lower(), parts.port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{parts.port}"
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if not k.startswith("utm_")]
+    kept = (parts.scheme.lower(), host, parts.path.rstrip("/"), urllib.parse.urlencode(query))
+    return urllib.parse.urlunsplit((*kept, ""))
+
+
+def _library(name: str) -> Any:
+    try:
+        return __import__(name)
+    except ImportError:
+        raise KnError(f"web pages and feeds need the web extra: {INSTALL}") from None
+
+
+def article(page: bytes | str, url: str | None = None) -> tuple[dict[str, Any], str]:
+    """The front-matter fields and the body of a page's main text."""
+    trafilatura = _library("trafilatura")
+    found = trafilatura.bare_extraction(page, url=url, with_metadata=True, include_tables=False)
+    if found is None or found.body is None:
+        raise KnError("no article text could be found in the page")
+    blocks = []
+    for element in found.body:
+        if element.tag == "list":
+            items = (" ".join("".join(item.itertext()).split()) for item in element.iter("item"))
+            blocks.append("\n".join(f"  • {item}" for item in items if item))
+        else:
+            blocks.append(" ".join("".join(element.itertext()).split()))
+    title = found.title or ""
+    while blocks and blocks[0].casefold() in (title.casefold(), ""):  # the title, repeated
+        blocks.pop(0)
+    body = "\n\n".join(block for block in blocks if block)
+    if not body:
+        raise KnError("no article text could be found in the page")
+    fields: dict[str, Any] = {"title": title or None, "date": found.date, "source": found.sitename}
+    fields["authors"] = [a.strip() for a in (found.author or "").split(";") if a.strip()] or None
+    fields["url"] = found.url or url
+    return {key: value for key, value in fields.items() if value}, body + "\n"
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = MAX_REDIRECTS
+
+
+def fetch(url: str, timeout: float, feed: bool = False) -> tuple[bytes, str]:
+    """A page's (or, with `feed`, a feed's) bytes and its final URL; KnError with the
+    reason if it cannot be had."""
+    from . import __version__
+
+    request = urllib.request.Request(url, headers={"User-Agent": f"kn/{__version__} (korea-news)"})
+    opener = urllib.request.build_opener(_Redirects)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            kind = response.headers.get_content_type()
+            if kind not in ("text/html", "application/xhtml+xml") and not (feed and "xml" in kind):
+                raise KnError(f"{url}: not HTML ({kind})")
+            data = response.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:
+                raise KnError(f"{url}: larger than {MAX_BYTES // 2**20} MB")
+            return data, response.geturl()
+    except urllib.error.HTTPError as error:
+        raise KnError(f"{url}: HTTP {error.code} {error.reason}") from None
+    except urllib.error.URLError as error:
+        raise KnError(f"{url}: {error.reason}") from None
+    except TimeoutError:
+        raise KnError(f"{url}: no answer within {timeout:g} s (--timeout)") from None
+    except OSError as error:
+        raise KnError(f"{url}: {error}") from None
+
+
+def entries(feed: str, timeout: float) -> Iterator[str]:
+    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first."""
+    feedparser = _library("feedparser")
+    if feed.startswith(("http://", "https://")):
+        data, _ = fetch(feed, timeout, feed=True)
+    else:
+        try:
+            with open(feed, "rb") as file:
+                data = file.read()
+        except OSError as error:
+            raise KnError(f"{feed}: cannot read: {error.strerror}") from None
+    parsed = feedparser.parse(data)
+    if parsed.bozo and not parsed.entries:
+        raise KnError(f"{feed}: not an RSS or Atom feed")
+    dated = []
+    for index, entry in enumerate(parsed.entries):
+        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        stamp = time.mktime(when) if when else float(index)
+        if entry.get("link"):
+            dated.append((stamp, index, entry["link"]))
+    yield from (link for _, _, link in sorted(dated))
+
+
+class Pacer:
+    """Waits `delay` seconds between two requests to the same host."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay, self.last = delay, dict[str, float]()
+
+    def wait(self, url: str) -> None:
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if host in self.last:
+            time.sleep(max(0.0, self.last[host] + self.delay - time.monotonic()))
+        self.last[host] = time.monotonic()
+
+
+def now() -> str:
+    """The time of fetching, ISO 8601 in UTC."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
