@@ -171,7 +171,7 @@ def is_html(text: str) -> bool:
 
 
 def is_url(name: str) -> bool:
-    return name.startswith(("http://", "https://"))
+    return name[:8].lower().startswith(("http://", "https://"))
 
 
 class Adder:

@@ -101,7 +101,7 @@ def fetch(url: str, timeout: float, feed: bool = False) -> tuple[bytes, str]:
 def entries(feed: str, timeout: float) -> Iterator[str]:
     """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first."""
     feedparser = _library("feedparser")
-    if feed.startswith(("http://", "https://")):
+    if feed[:8].lower().startswith(("http://", "https://")):
         data, _ = fetch(feed, timeout, feed=True)
     else:
         try:

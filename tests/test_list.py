@@ -185,7 +185,8 @@ try:
     cli.cli.main(sys.argv[1:], prog_name="kn")
 except SystemExit:
     pass
-new = sorted(m for m in ("rich", "yaml", "pathlib") if m in sys.modules and m not in before)
+watched = ("rich", "yaml", "pathlib", "trafilatura", "feedparser", "urllib.request")
+new = sorted(m for m in watched if m in sys.modules and m not in before)
 print(" ".join(new), file=sys.stderr)
 """
 
@@ -212,3 +213,16 @@ def test_a_piped_command_imports_only_what_it_uses(make_archive, tmp_path, comma
     time.sleep(cache.SETTLED_NS / 1e9 + 0.1)  # files just written are never cached
     assert imported() == ["yaml"]  # the first run parses the front matter
     assert imported() == []  # later runs take it from the cache; rich is for terminals
+
+
+def test_adding_plain_text_imports_nothing_of_the_web(make_archive, tmp_path):
+    root = make_archive({})
+    (tmp_path / "story.txt").write_text("A title\n\nA body.\n", encoding="utf-8")
+    env = {**os.environ, "KN_ARCHIVE": str(root)}
+    package = Path(korea_news.__file__).parent.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(package), sysconfig.get_paths()["purelib"]])
+    command = [sys.executable, "-S", "-c", IMPORTS, "add", str(tmp_path / "story.txt")]
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "trafilatura" not in run.stderr and "urllib.request" not in run.stderr
+    assert "yaml" in run.stderr.split()  # the watch sees what was imported

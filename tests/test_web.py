@@ -1,0 +1,218 @@
+"""kn add from the web: saved pages, URLs and feeds, served from 127.0.0.1 (no network)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from korea_news import frontmatter
+
+pytest.importorskip("trafilatura")
+
+PAGES = Path(__file__).parent / "web"
+NAMES = sorted(path.stem for path in PAGES.glob("*.html"))
+
+
+class Site(BaseHTTPRequestHandler):
+    """The test pages, and every way a fetch can go wrong."""
+
+    seen: ClassVar[list[tuple[str, str, float]]] = []  # path, User-Agent, when
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def send(self, status: int, kind: str, data: bytes, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        Site.seen.append((self.path, self.headers.get("User-Agent", ""), time.monotonic()))
+        base = f"http://127.0.0.1:{self.server.server_port}"
+        path = self.path.split("?")[0].split("#")[0]
+        if path.startswith("/pages/"):
+            page = PAGES / path.removeprefix("/pages/")
+            if page.exists():
+                return self.send(200, "text/html; charset=utf-8", page.read_bytes())
+        if path == "/redirect":
+            return self.send(302, "text/html", b"", Location="/pages/summit.html")
+        if path.startswith("/loop"):
+            return self.send(302, "text/html", b"", Location=f"/loop{len(path)}")
+        if path == "/slow":
+            time.sleep(3)
+            return self.send(200, "text/html", b"<html></html>")
+        if path == "/paper.pdf":
+            return self.send(200, "application/pdf", b"%PDF-1.4 ...")
+        if path == "/huge":
+            return self.send(200, "text/html", b"<html><body>" + b"<p>x</p>" * 3_800_000)
+        if path == "/empty":
+            return self.send(200, "text/html", b"<!doctype html><html><body></body></html>")
+        if path in ("/feed.rss", "/feed.atom"):
+            kind = "application/rss+xml" if path.endswith("rss") else "application/atom+xml"
+            template = (PAGES / f"{path[1:]}.tmpl").read_text(encoding="utf-8")
+            return self.send(200, kind, template.replace("{base}", f"{base}/pages").encode())
+        return self.send(404, "text/html", b"<html><body>Not found</body></html>")
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hung up (the huge page): nothing to say on the tests' stderr
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = Server(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def empty(make_archive):
+    return make_archive({})
+
+
+def stored(root: Path) -> list[tuple[dict, str]]:
+    """Each article stored, as its front matter and its body."""
+    found = []
+    for path in sorted(root.rglob("*.txt")):
+        parts = frontmatter.split(path.read_text(encoding="utf-8"), str(path))
+        found.append((frontmatter.load(parts.front_matter, str(path))[0], parts.body))
+    return found
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_saved_page_becomes_an_article_with_its_metadata_text_and_facts(kn, empty, name):
+    expected = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
+    result = kn("add", str(PAGES / f"{name}.html"))
+    assert result.exit_code == 0, result.stderr
+    [(fields, body)] = stored(empty)
+    assert fields["title"] == expected["title"]
+    assert str(fields["date"]) == expected["date"]
+    assert (fields["source"], fields["url"], fields["authors"]) == (
+        expected["source"],
+        expected["url"],
+        expected["authors"],
+    )
+    blocks = body.strip("\n").split("\n\n")
+    assert blocks[0] == expected["paragraphs"][0]  # the title and byline are not repeated
+    for paragraph in expected["paragraphs"]:
+        assert paragraph in blocks
+    for noise in ("cookie", "Share this", "Read more", "Comments", "All rights reserved", "Home"):
+        assert noise not in body
+    if expected["heading"]:
+        assert f"\n\n{expected['heading']}\n\n" in body
+        assert "".join(f"  • {item}\n" for item in expected["items"]) in body
+    facts = kn("facts").stdout.splitlines()
+    assert [line.split("\t", 1)[1] for line in facts] == [
+        f"{expected['heading']}\t{item}" for item in expected["items"]
+    ]
+
+
+def test_a_page_on_stdin_options_win(kn, empty):
+    page = (PAGES / "budget.html").read_text(encoding="utf-8")
+    result = kn("add", "-", "--title", "My title", "--source", "Mine", "--tag", "uk", input=page)
+    assert result.exit_code == 0, result.stderr
+    [(fields, _)] = stored(empty)
+    assert (fields["title"], fields["source"], fields["tags"]) == ("My title", "Mine", ["uk"])
+    assert str(fields["date"]) == "2018-10-29"
+
+
+def test_a_url_is_fetched_with_kns_user_agent_and_stored_with_its_canonical_url(kn, empty, site):
+    from korea_news import __version__
+
+    result = kn("add", f"{site}/redirect")
+    assert result.exit_code == 0, result.stderr
+    [(fields, _)] = stored(empty)
+    assert fields["url"] == "https://asiawire.example.net/2018/06/12/singapore-summit"
+    assert fields["fetched"].endswith("+00:00")
+    assert any(agent == f"kn/{__version__} (korea-news)" for _, agent, _ in Site.seen)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/missing", "HTTP 404 Not Found"),
+        ("/paper.pdf", "not HTML (application/pdf)"),
+        ("/huge", "larger than 20 MB"),
+        ("/loop", "redirect"),
+        ("/slow", "no answer within 1 s"),
+        ("/empty", "no article text could be found"),
+    ],
+)
+def test_a_url_that_fails_is_one_line_and_the_others_are_still_added(kn, empty, site, path, reason):
+    result = kn("add", f"{site}{path}", str(PAGES / "floods.html"), "--timeout", "1")
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"kn: {site}{path}: ") and reason in line, line
+    assert [fields["title"] for fields, _ in stored(empty)] == [
+        "Thousands evacuated as floods hit river towns"
+    ]
+
+
+def test_a_refused_connection_names_the_url(kn, empty):
+    result = kn("add", "http://127.0.0.1:9/nothing")
+    assert result.exit_code == 2 and result.stderr.startswith("kn: http://127.0.0.1:9/nothing: ")
+
+
+@pytest.mark.parametrize("feed", ["feed.rss", "feed.atom"])
+def test_a_feed_adds_its_pages_oldest_first_and_only_once(kn, empty, site, feed):
+    first = kn("add", "--feed", f"{site}/{feed}", "--delay", "0")
+    assert first.exit_code == 0, first.stderr
+    dates = [line.split("/")[-1][:10] for line in first.stdout.splitlines()]
+    assert len(dates) >= 2 and dates == sorted(dates)
+    before = stored(empty)
+    again = kn("add", "--feed", f"{site}/{feed}", "--delay", "0")  # as cron would, an hour on
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert "already archived as" in again.stderr
+    assert stored(empty) == before
+
+
+def test_a_saved_feed_file_works_too(kn, empty, site, tmp_path):
+    feed = tmp_path / "feed.xml"
+    text = (PAGES / "feed.rss.tmpl").read_text(encoding="utf-8")
+    feed.write_text(text.replace("{base}", f"{site}/pages"), encoding="utf-8")
+    assert kn("add", "--feed", str(feed), "--delay", "0").exit_code == 0
+    assert len(stored(empty)) == 3
+
+
+def test_one_url_one_article_whatever_its_spelling(kn, empty, site):
+    assert kn("add", str(PAGES / "sanctions.html")).exit_code == 0
+    before = stored(empty)
+    for url in (
+        "https://news.example.com/world/2017/08/05/un-sanctions/",
+        "HTTPS://NEWS.EXAMPLE.COM:443/world/2017/08/05/un-sanctions#top",
+        "https://news.example.com/world/2017/08/05/un-sanctions?utm_source=x&utm_medium=y",
+    ):
+        result = kn("add", url)
+        assert (
+            result.exit_code == 0 and "already archived as 2017-08-05-un-imposes" in result.stderr
+        )
+    assert kn("add", f"{site}/pages/sanctions.html?utm_campaign=z").exit_code == 0  # canonical
+    assert stored(empty) == before
+
+
+def test_requests_to_one_host_wait_the_delay(kn, empty, site):
+    Site.seen.clear()
+    kn("add", f"{site}/pages/markets.html", f"{site}/pages/storm.html", "--delay", "0.5")
+    times = [when for path, _, when in Site.seen if path.startswith("/pages/")]
+    assert len(times) == 2 and times[1] - times[0] >= 0.45
+
+
+def test_without_the_extra_a_page_says_how_to_install_it(kn, empty, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trafilatura", None)
+    result = kn("add", str(PAGES / "budget.html"))
+    assert result.exit_code == 2
+    assert "pip install 'korea-news[web]'" in result.stderr and result.stderr.count("\n") == 1
+    assert stored(empty) == []
