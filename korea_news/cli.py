@@ -89,10 +89,6 @@ class KnGroup(click.Group):
 _path: Callable[[Article], str] = operator.attrgetter("path")
 
 
-def order(params: dict[str, Any]) -> dict[str, Any]:
-    return {"reverse": params["reverse"], "limit": params["limit"]}  # as the options ask
-
-
 @click.group(cls=KnGroup, context_settings={"max_content_width": 100})
 @click.version_option(package_name="korea-news", prog_name="kn")
 @options.global_options(before=True)
@@ -136,7 +132,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
         return (article.sort_key, prepare(article)) if everyone or select.matches(article) else None
 
     memo = f"list {fmt}" if everyone and not out.terminal else ""  # rows of records alone
-    rows = walk.each(state.archive, row, share=not out.terminal, memo=memo, **order(params))
+    rows = walk.each(state.archive, row, share=not out.terminal, memo=memo, **options.order(params))
     state.finish(out.show(rows, output.article_line, output.article_table))
 
 
@@ -234,8 +230,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         if next(walk.each(state.archive, found, "text", compiled.required, first=True), None):
             click.get_current_context().exit(EXIT_FOUND)
         state.finish(0)
-    share = not out.terminal
-    kept = walk.each(state.archive, found, "text", compiled.required, share=share, **order(params))
+    order = {"share": not out.terminal, **options.order(params)}
+    kept = walk.each(state.archive, found, "text", compiled.required, **order)
     if paths:
         state.finish(out.show(kept, _path, end="\0" if null else "\n"))
     elif count:
@@ -276,7 +272,8 @@ def facts(
         rows.sort(key=lambda row: row[0], reverse=params["reverse"])
         kept: Iterable[list[Any]] = [facts for _, facts in rows[: params["limit"]]]
     else:
-        kept = walk.each(state.archive, found, "facts", share=not out.terminal, **order(params))
+        order = {"share": not out.terminal, **options.order(params)}
+        kept = walk.each(state.archive, found, "facts", **order)
     state.finish(out.show(chain.from_iterable(kept), output.fact_line, output.fact_groups))
 
 
@@ -298,7 +295,8 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
 
     compose.check_options({**fields, "article_id": article_id})  # once, before any input
     out, dry_run, feeds = state.output(), fields.pop("dry_run"), fields.pop("feeds")
-    adder = compose.Adder(state.archive, {**fields, "id": article_id}, dry_run)
+    progress = output.progress("adding pages") if feeds else None  # a feed can be long
+    adder = compose.Adder(state.archive, {**fields, "id": article_id}, dry_run, progress)
 
     def add_one(name: str) -> None:
         draft, path, done = adder.add(name)
@@ -314,6 +312,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
 
     pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
     state.each([*files, *pages] if files or feeds else ["-"], add_one)
+    adder.done()
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 

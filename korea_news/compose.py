@@ -7,7 +7,7 @@ import hashlib
 import re
 import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -179,10 +179,22 @@ class Adder:
     (saved, or at a URL; see web.py). The archive's URLs are looked up once, when the first
     page needs them: one URL, one article."""
 
-    def __init__(self, archive: Archive, options: Mapping[str, Any], dry_run: bool) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        options: Mapping[str, Any],
+        dry_run: bool,
+        progress: Callable[[int, bool], None] | None = None,
+    ) -> None:
         self.archive, self.options, self.dry_run = archive, options, dry_run
         self.urls: dict[str, str] | None = None
         self.pacer: Any = None
+        self.progress, self.fetched = progress, 0
+
+    def done(self) -> None:
+        """Every input added: the progress line (if any) goes."""
+        if self.progress is not None and self.fetched:
+            self.progress(self.fetched, True)
 
     def add(self, name: str) -> tuple[Draft | None, str, str]:
         """An input's draft, and archive.add()'s answer; for a URL already archived, no
@@ -202,6 +214,9 @@ class Adder:
                 return None, known, "same"
             self.pacer = self.pacer or web.Pacer(self.options.get("delay") or 0)
             self.pacer.wait(name)
+            self.fetched += 1
+            if self.progress is not None:
+                self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options.get("timeout") or 30)
             text = self._page(page, name, final, web.now())
             if known := self._known(final, *re.findall(r"(?m)^url: (.*)$", text)[:1]):

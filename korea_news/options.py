@@ -94,6 +94,11 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
     return decorate
 
 
+def order(params: dict[str, Any]) -> dict[str, Any]:
+    """The order and the limit of what a command prints, as its options ask."""
+    return {"reverse": params["reverse"], "limit": params["limit"]}
+
+
 def filters(params: dict[str, Any]) -> query.Filter:
     """The shared filters of a command's options."""
     return query.Filter.from_options(

@@ -225,7 +225,7 @@ def raw(data: bytes) -> None:
         sys.stdout.buffer.write(data)
 
 
-def progress() -> Callable[[int, bool], None] | None:
+def progress(what: str = "reading articles") -> Callable[[int, bool], None] | None:
     """A progress line on stderr while many files are read, on a terminal only; cleared
     when told that all is done (walk.py tells it on Ctrl-C too)."""
     if not _isatty(sys.stderr) or _dumb():
@@ -239,7 +239,7 @@ def progress() -> Callable[[int, bool], None] | None:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
-            text = TextColumn("reading articles: {task.completed}")
+            text = TextColumn(f"{what}: {{task.completed}}")
             bar = Progress(SpinnerColumn(), text, console=Console(stderr=True), transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))

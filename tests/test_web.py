@@ -216,3 +216,13 @@ def test_without_the_extra_a_page_says_how_to_install_it(kn, empty, monkeypatch)
     assert result.exit_code == 2
     assert "pip install 'korea-news[web]'" in result.stderr and result.stderr.count("\n") == 1
     assert stored(empty) == []
+
+
+def test_a_feed_shows_progress_and_confirmations_on_a_terminal(empty, site, tmp_path, process_env):
+    from conftest import in_terminal
+
+    screen = in_terminal(
+        ["add", "--feed", f"{site}/feed.rss", "--delay", "0"], tmp_path, process_env
+    )
+    assert "adding pages: " in screen
+    assert screen.count("Added ") == 3
