@@ -218,14 +218,14 @@ class Adder:
             if self.progress is not None:
                 self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options.get("timeout") or 30)
-            text = self._page(page, name, final, web.now())
-            if known := self._known(final, *re.findall(r"(?m)^url: (.*)$", text)[:1]):
+            text, url = self._page(page, final, web.now())
+            if known := self._known(final, url):
                 return None, known, "same"
         else:
             text = read_input(name)
             if is_html(text):
-                text = self._page(text, name, None, None)
-                if known := self._known(*re.findall(r"(?m)^url: (.*)$", text)[:1]):
+                text, url = self._page(text, None, None)
+                if known := self._known(url):
                     return None, known, "same"
         made = draft(text, name, self.options)
         path, done = self.archive.add(made, self.dry_run)
@@ -235,17 +235,16 @@ class Adder:
             self.urls[web.normal(made.article.url)] = made.id
         return made, path, done
 
-    def _page(self, page: bytes | str, name: str, url: str | None, fetched: str | None) -> str:
-        """A web page as the text of an article file: its fields and main text."""
+    def _page(self, page: bytes | str, url: str | None, fetched: str | None) -> tuple[str, str]:
+        """A web page as the text of an article file (its fields and main text), and its
+        URL: the canonical one, else the one it was fetched from."""
         from . import web
 
         fields, body = web.article(page, url)
         fields["date"] = frontmatter.parse_date(fields.get("date")) or fields.get("date")
-        if url and "url" not in fields:
-            fields["url"] = url
         if fetched:
             fields["fetched"] = fetched
-        return frontmatter.dump({key: fields[key] for key in fields}) + body
+        return frontmatter.dump(fields) + body, fields.get("url", "")
 
     def feed(self, feed: str) -> list[str]:
         """The page URLs of a feed, oldest first (web.py)."""
@@ -256,11 +255,12 @@ class Adder:
         except KnError as error:
             raise KnError(f"{feed}: {error}") from None
 
-    def _known(self, *urls: str) -> str | None:
+    def _known(self, *urls: str | None) -> str | None:
         """The ID of the article whose url is one of these, compared normalised."""
         from . import walk, web
 
         if self.urls is None:
             work = lambda a, _: (a.sort_key, (web.normal(a.url), a.id)) if a.url else None  # noqa: E731
             self.urls = dict(walk.each(self.archive, work, share=False))
-        return next((self.urls[u] for u in map(web.normal, urls) if u in self.urls), None)
+        normal = (web.normal(url) for url in urls if url)
+        return next((self.urls[url] for url in normal if url in self.urls), None)
