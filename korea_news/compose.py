@@ -146,8 +146,9 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
     return Draft(article_id, article, body, file_text)
 
 
-def read_input(name: str) -> str:
-    """The text of an input file (or stdin for -): UTF-8, not empty, not binary."""
+def read_input(name: str) -> str | bytes:
+    """The text of an input file (or stdin for -): UTF-8, not empty, not binary; or the
+    bytes of an HTML page, whatever its encoding (its extractor reads the charset)."""
     shown = name
     try:
         if name == "-":
@@ -159,6 +160,8 @@ def read_input(name: str) -> str:
         raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
     except OSError as error:
         raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
+    if is_html(data[:200].removeprefix(b"\xef\xbb\xbf").decode("latin-1")):
+        return data
     text = frontmatter.decode(data, shown)
     if not text.strip():
         raise InvalidArticle(shown, 1, "empty: nothing to add")
@@ -222,11 +225,13 @@ class Adder:
             if known := self._known(final, url):
                 return None, known, "same"
         else:
-            text = read_input(name)
-            if is_html(text):
-                text, url = self._page(text, None, None)
+            data = read_input(name)
+            if isinstance(data, bytes):  # a saved page
+                text, url = self._page(data, None, None)
                 if known := self._known(url):
                     return None, known, "same"
+            else:
+                text = data
         made = draft(text, name, self.options)
         path, done = self.archive.add(made, self.dry_run)
         if self.urls is not None and made.article.url:  # one URL, one article: this one too

@@ -147,6 +147,7 @@ class _Walk:
             if memos is not None and all(type(r) is tuple and len(r) > 2 for r in records):
                 # Every file an article: the rows made of them are kept, beside other kinds'.
                 others = memos.extra if memos.same(folder.names, stats) else {}
+                others = dict(list(others.items())[-3:])  # a few formats and places, no more
                 _keep(memos, folder.names, stats, b"", {**others, memo: results[start:]})
 
     def _files(
