@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import frontmatter
 from .model import Article, Date, InvalidArticle, KnError
+from .structure import SENTENCE_END
 
 if TYPE_CHECKING:
     from .archive import Archive
@@ -53,9 +54,6 @@ def default_id(date: Date, title: str, body: str) -> str:
 
 
 TITLE_MAX = 200  # a first line longer than this is a paragraph, not a title
-# The end of a sentence with another after it: a word of three lower-case letters or more
-# (not "U.S." or "Mr.") and . ! or ?, then a capital.
-_SENTENCE_END = re.compile(r"(?<=[a-z]{3}[.!?])[\"'’”)]?\s+(?=[\"'‘“(]?[A-Z])")
 
 
 def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[str, str]:
@@ -68,9 +66,9 @@ def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[st
     end = len(text) if end < 0 else end
     line = text[start:end].strip()
     if title_from == "first-sentence":
-        sentence = _SENTENCE_END.split(line, 1)[0]
+        sentence = SENTENCE_END.split(line, 1)[0]
         return (sentence if len(sentence) <= TITLE_MAX else _cut(sentence)), text
-    if len(line) > TITLE_MAX or _SENTENCE_END.search(line):
+    if len(line) > TITLE_MAX or SENTENCE_END.search(line):
         why = f"{len(line)} characters" if len(line) > TITLE_MAX else "several sentences"
         hint = "give --title, or --title-from first-sentence"
         raise InvalidArticle(name, 1, f"the first line is no title ({why}): {hint}")
