@@ -109,13 +109,8 @@ class Match:
     spans: tuple[tuple[int, int], ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.article.id,
-            "path": self.article.path,
-            "line": self.line,
-            "text": self.text,
-            "spans": [list(span) for span in self.spans],
-        }
+        spans = [list(span) for span in self.spans]
+        return _of(self.article, line=self.line, text=self.text, spans=spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +121,7 @@ class Count:
     count: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.article.id, "path": self.article.path, "count": self.count}
+        return _of(self.article, count=self.count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +134,7 @@ class Fact:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.article.id,
-            "path": self.article.path,
-            "line": self.line,
-            "heading": self.heading,
-            "text": self.text,
-        }
+        return _of(self.article, line=self.line, heading=self.heading, text=self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +146,8 @@ class Document:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.article.to_dict(), "body": self.body}
+
+
+def _of(article: Article, **fields: Any) -> dict[str, Any]:
+    """A record of an article's as JSON: the article's ID and path, then its own fields."""
+    return {"id": article.id, "path": article.path, **fields}
