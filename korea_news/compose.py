@@ -122,7 +122,7 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
     }
     fields.update({key: value for key, value in given.items() if value is not None})
     if not fields.get("title"):
-        raise InvalidArticle(name, 1, "no title: the text has no non-empty line")
+        raise InvalidArticle(name, 1, "no title: give --title")
     fields.setdefault("date", today or dt.date.today())
     date = frontmatter.parse_date(fields["date"])
     if date is None:

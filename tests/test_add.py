@@ -445,3 +445,11 @@ def test_a_bulk_add_looks_up_the_taken_ids_once(kn, make_archive, tmp_path, monk
     result = kn("add", *inputs, "--date", "2020-01-02")
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 20
     assert len(scans) == 1
+
+
+def test_a_text_without_a_title_asks_for_one(kn, empty):
+    result = kn("add", "-", input="---\ndate: 2017-01-01\n---\nA body.\n")
+    assert result.exit_code == 2 and result.stderr.endswith("no title: give --title\n")
+    assert (
+        kn("add", "-", "--title", "T", input="---\ndate: 2017-01-01\n---\nA body.\n").exit_code == 0
+    )
