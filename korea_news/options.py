@@ -69,7 +69,7 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
 def add_options(function: F) -> F:
     """What `kn add` takes: inputs, and the fields they cannot give."""
     return _all([
-        click.argument("files", metavar="[FILE|-]...", nargs=-1, type=click.Path(allow_dash=True)),
+        click.argument("files", metavar="[FILE|URL|-]...", nargs=-1, type=click.Path(allow_dash=True)),
         click.option("--title", help="The title (default: the text's first non-empty line)."),
         click.option("--date", help="YYYY-MM-DD or an ISO 8601 date-time (default: today)."),
         click.option("--source", help="Where the article comes from."),
