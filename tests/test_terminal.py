@@ -122,9 +122,11 @@ def test_ctrl_c_in_the_pager_waits_for_the_pager_to_end(seed_archive, tmp_path, 
     import pty
     import signal
 
-    mark = tmp_path / "pager-ended"
+    started, mark = tmp_path / "pager-started", tmp_path / "pager-ended"
     pager = tmp_path / "pager.sh"  # as less does: Ctrl-C is its own, it ends when it wants
-    pager.write_text(f"#!/bin/sh\ntrap '' INT\ncat > /dev/null\nsleep 1\ntouch {mark}\n")
+    pager.write_text(
+        f"#!/bin/sh\ntrap '' INT\ntouch {started}\ncat > /dev/null\nsleep 1\ntouch {mark}\n"
+    )
     pager.chmod(0o755)
     master, slave = pty.openpty()
     env = {**process_env, "KN_PAGER": str(pager), "LINES": "10"}
@@ -133,7 +135,9 @@ def test_ctrl_c_in_the_pager_waits_for_the_pager_to_end(seed_archive, tmp_path, 
         start_new_session=True,
     )  # fmt: skip
     os.close(slave)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)  # what the terminal sends its foreground group
     process.wait(timeout=30)
     os.close(master)
