@@ -222,7 +222,7 @@ def test_a_feed_shows_progress_and_confirmations_on_a_terminal(empty, site, tmp_
     from conftest import in_terminal
 
     screen = in_terminal(
-        ["add", "--feed", f"{site}/feed.rss", "--delay", "0"], tmp_path, process_env
+        ["add", "--feed", f"{site}/feed.rss", "--delay", "0.3"], tmp_path, process_env
     )
     assert "adding pages: " in screen
     assert screen.count("Added ") == 3
