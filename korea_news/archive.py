@@ -124,7 +124,7 @@ class Archive:
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self._scanned: list[Folder] | None = None
         self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
-        self._ids: dict[str, Folder] | None = None  # each ID's folder, for add()
+        self._by_id: dict[str, tuple[Folder, int]] | None = None  # see ids()
 
     def contains(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
@@ -253,16 +253,22 @@ class Archive:
         """The article named by an exact ID, a unique ID prefix (of the whole ID, or of the
         part after its date), or a path to its file. Of the scan's problems, those of the
         file found (a second file of its ID) go to on_error; the others are not its own."""
-        by_id = {
-            file[:-4]: (folder, position)
-            for folder in self.scan()
-            for position, file in enumerate(folder.names)
-        }
-        found = self._named(name, by_id)
+        found = self._named(name, self.ids())
         for problem in self.problems:
             if os.path.basename(problem.path) == f"{found.id}{SUFFIX}":
                 self.on_error(problem)
         return found
+
+    def ids(self) -> dict[str, tuple[Folder, int]]:
+        """Each ID's folder and position in it, from the scan: made once, for find() and
+        add() alike, however many names or inputs a command has."""
+        if self._by_id is None:
+            self._by_id = {
+                file[:-4]: (folder, position)
+                for folder in self.scan()
+                for position, file in enumerate(folder.names)
+            }
+        return self._by_id
 
     def _named(self, name: str, by_id: dict[str, tuple[Folder, int]]) -> Entry:
         if os.sep in name or name.endswith(SUFFIX) or os.path.isfile(name):
@@ -312,11 +318,9 @@ class Archive:
         Never overwrites: another article under the same ID is an error, and the file
         appears whole or not at all. The IDs taken are looked up once per Archive.
         """
-        if self._ids is None:
-            self._ids = {name[:-4]: f for f in self.scan() for name in f.names}
-        if draft.id in self._ids:
-            folder = self._ids[draft.id]
-            return self._same(folder.entry(folder.names.index(f"{draft.id}{SUFFIX}")), draft)
+        ids = self.ids()
+        if draft.id in ids:
+            return self._same(_entry(ids[draft.id]), draft)
         relative = os.path.join(f"{day_of(draft.article.date).year:04d}", f"{draft.id}{SUFFIX}")
         shown, real = os.path.join(self.shown_root, relative), os.path.join(self.root, relative)
         if dry_run:
@@ -328,7 +332,7 @@ class Archive:
         except OSError as error:
             raise KnError(f"{shown}: cannot write: {error.strerror}") from None
         place = (os.path.dirname(shown), os.path.dirname(real))
-        self._ids[draft.id] = Folder("", *place, [f"{draft.id}{SUFFIX}"], {})
+        ids[draft.id] = (Folder("", *place, [f"{draft.id}{SUFFIX}"], {}), 0)
         return shown, "added"
 
     def _same(self, entry: Entry, draft: Draft) -> tuple[str, str]:
