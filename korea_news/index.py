@@ -183,11 +183,9 @@ class Folder:
         if self.rows is None or len(self.unknown) == len(self.names):
             return
         keep = [i for i in range(len(self.names)) if i not in self.unknown]
-        vocabulary = self.vocabulary
-        if not self.learnt.issubset(vocabulary.split(b"\n")):
-            known = set(vocabulary.split(b"\n")) | self.learnt
-            known.discard(b"")
-            vocabulary = b"\n" + b"\n".join(sorted(known)) + b"\n"
+        vocabulary, known = self.vocabulary, set(self.vocabulary.split(b"\n"))
+        if not self.learnt <= known:  # new words: the vocabulary grows, in order
+            vocabulary = b"\n" + b"\n".join(sorted((known | self.learnt) - {b""})) + b"\n"
         renumber = {old: new for new, old in enumerate(keep)}
         wild = sorted(renumber[i] for i in self.wild if i in renumber)
         extra: Any = {"vocabulary": vocabulary, "wild": wild}

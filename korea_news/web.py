@@ -100,8 +100,10 @@ def fetch(url: str, timeout: float, feed: bool = False) -> tuple[bytes, str]:
 
 def entries(feed: str, timeout: float) -> Iterator[str]:
     """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first."""
+    from .compose import is_url
+
     feedparser = _library("feedparser")
-    if feed[:8].lower().startswith(("http://", "https://")):
+    if is_url(feed):
         data, _ = fetch(feed, timeout, feed=True)
     else:
         try:
