@@ -177,8 +177,9 @@ def is_url(name: str) -> bool:
 
 class Adder:
     """Adds inputs to an archive, one call of `kn add`: files, - for stdin, and web pages
-    (saved, or at a URL; see web.py). The archive's URLs are looked up once, when the first
-    page needs them: one URL, one article."""
+    (saved, or at a URL; see web.py). `options` are `kn add`'s, "timeout" and "delay" among
+    them. The archive's URLs are looked up once, when the first page needs them: one URL,
+    one article."""
 
     def __init__(
         self,
@@ -213,12 +214,12 @@ class Adder:
 
             if (known := self._known(name)) is not None:
                 return None, known, "same"
-            self.pacer = self.pacer or web.Pacer(self.options.get("delay") or 0)
+            self.pacer = self.pacer or web.Pacer(self.options["delay"])
             self.pacer.wait(name)
             self.fetched += 1
             if self.progress is not None:
                 self.progress(self.fetched, False)
-            page, final = web.fetch(name, self.options.get("timeout") or 30)
+            page, final = web.fetch(name, self.options["timeout"])
             text, url = self._page(page, final, web.now())
             if known := self._known(final, url):
                 return None, known, "same"
@@ -254,7 +255,7 @@ class Adder:
         from . import web
 
         try:
-            return list(web.entries(feed, self.options.get("timeout") or 30))
+            return list(web.entries(feed, self.options["timeout"]))
         except KnError as error:
             raise KnError(f"{feed}: {error}") from None
 

@@ -3,6 +3,7 @@ without it, and after any change to the archive or damage to the cache."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KN, article
+from conftest import GOLDEN, KN, article
 from korea_news import cache, index
 from korea_news.search import required_words
 
@@ -31,6 +32,7 @@ COMMANDS = [
     ["show"],
     ["check"],
 ]
+FACTS = Path(__file__).parent / "facts"
 SETTLE = 0.03  # seconds to wait so that what was just written may be cached
 
 
@@ -417,3 +419,79 @@ def test_every_test_has_a_home_and_a_cache_of_its_own(own_home, tmp_path_factory
     base = tmp_path_factory.getbasetemp()
     assert Path(os.environ["HOME"]) == own_home and own_home.is_relative_to(base)
     assert Path(os.environ["XDG_CACHE_HOME"]).is_relative_to(base)
+
+
+# What the cache kept under each cache.VERSION, as a digest of derived() below. Raising
+# VERSION adds a line; a line is never edited, so that a change of what kn derives cannot
+# pass unseen while old cache files still hold what the old code derived.
+DERIVED = {6: "425062da33fb9af06acf24c6c4e36a22b6aa8c9c8bfb854e00f188e88a6e4ec4"}
+
+EDGE_FILES = {
+    "crlf": b"---\r\ntitle: Coal ban   # note\r\ndate: 2017-08-07\r\n---\r\nLine one\r\n",
+    "bom": "\ufeff" + article("Bom", body="Body with a BOM.\n"),
+    "fields": article(
+        "Fields",
+        "2017-08-07T09:30:00+09:00",
+        body="Kim said.\n\n* one\n* two\n",
+        source="Wire",
+        authors="[A, B]",
+        tags="[x, y]",
+        place="{city: Seoul, seen: !!set {b, a}}",
+        count="3",
+    ),
+    "latin1": article(body="Caf\xe9 de Paris\n").encode("latin-1"),
+    "nul": article(body="text\0\n").encode(),
+    "no-front-matter": "Just text\n",
+    "unclosed": "---\ntitle: T\ndate: 2017-01-01\nbody\n",
+    "no-date": "---\ntitle: T\n---\nbody\n",
+    "duplicate": "---\ntitle: T\ntitle: U\ndate: 2017-01-01\n---\nbody\n",
+    "list-title": "---\ntitle: [a, b]\ndate: 2017-01-01\n---\nbody\n",
+}
+
+
+def derived(tmp_path: Path) -> str:
+    """A digest of all that the cache keeps, derived afresh from fixed files by the code
+    that derives it: each file's record or problem, facts, words and signature (walk.py,
+    reader.py, structure.py, index.py), the list rows kept for it (output.py), and which
+    names of a folder are articles (archive.py). Messages from outside kn (YAML's, the
+    date library's) are left out: they differ between installs, not between kn versions."""
+    from korea_news import output, reader, walk
+    from korea_news.archive import Archive
+    from korea_news.model import InvalidArticle
+
+    files = {path.stem: path.read_bytes() for path in sorted((GOLDEN / "articles").rglob("*.txt"))}
+    for case in sorted(FACTS.glob("*.txt")):
+        files[case.stem] = article(case.stem, body=case.read_text(encoding="utf-8")).encode()
+    files |= {name: d if isinstance(d, bytes) else d.encode() for name, d in EDGE_FILES.items()}
+    found: dict[str, object] = {}
+    for name, data in files.items():
+        (tmp_path / f"{name}.txt").write_bytes(data)
+        heard: set[bytes] = set()
+        try:
+            with reader.open_article(str(tmp_path / f"{name}.txt"), f"a/{name}.txt", name) as f:
+                heard |= index.words(f.article.title.encode())
+                f.listen = lambda text, into=heard: into.update(index.words(text.encode()))
+                body = "".join(text for _, text in f.body())
+            words = sorted(word.decode() for word in heard)
+            kept = [walk._to_record(f.article), walk.facts_of(f.article, body), words]
+            kept += [index.signature(heard).hex(), output.article_line(f.article)]
+            kept += [output._json_line(f.article), output._json_item(f.article)]
+        except InvalidArticle as problem:
+            kept = [walk._to_record(problem)]
+        found[name] = kept
+    for name in ("top.txt", ".hidden.txt", "notes.md", "x.txt.bak", "sub/a.txt", ".git/b.txt"):
+        (tmp_path / "tree" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tree" / name).write_text(article())
+    found["tree"] = [[folder.inside, folder.names] for folder in Archive(tmp_path / "tree").scan()]
+    text = json.dumps(found, sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_cache_version_is_raised_whenever_what_it_keeps_is_derived_differently(tmp_path):
+    digest = derived(tmp_path)
+    assert len(set(DERIVED.values())) == len(DERIVED), "a digest stands under two versions"
+    assert max(DERIVED) == cache.VERSION, "cache.VERSION was raised: add its line to DERIVED"
+    assert DERIVED[cache.VERSION] == digest, (
+        f"what the cache keeps is derived differently now ({digest}): "
+        "raise cache.VERSION, and add a line for it to DERIVED"
+    )
