@@ -158,7 +158,7 @@ def read_input(name: str) -> str | bytes:
         raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
     except OSError as error:
         raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
-    if is_html(data[:200].removeprefix(b"\xef\xbb\xbf").decode("latin-1")):
+    if is_html(name, data):
         return data
     text = frontmatter.decode(data, shown)
     if not text.strip():
@@ -166,9 +166,22 @@ def read_input(name: str) -> str | bytes:
     return text
 
 
-def is_html(text: str) -> bool:
-    """Whether a text is an HTML page (it starts with a doctype or an <html> tag)."""
-    return re.match(r"\s*<(!doctype\s+html|html)\b", text[:200], re.IGNORECASE) is not None
+def is_html(name: str, data: bytes) -> bool:
+    """Whether an input is an HTML page: its name ends with .html, .htm or .xhtml, or it
+    starts with a doctype or an <html>, <head> or <body> tag, after any XML declaration
+    and comments (such as the `<!-- saved from url=... -->` that browsers write first)."""
+    if name.lower().endswith((".html", ".htm", ".xhtml")):
+        return True
+    start = data[:4096].removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    return _HTML_START.match(start) is not None
+
+
+# A comment's text cannot hold `-->`: each comment is matched one way only, never
+# backtracked through (a text that is not HTML is refused at once).
+_HTML_START = re.compile(
+    r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--(?:[^-]|-(?!->))*-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+    re.IGNORECASE,
+)
 
 
 def is_url(name: str) -> bool:
@@ -245,7 +258,8 @@ class Adder:
         from . import web
 
         fields, body = web.article(page, url)
-        fields["date"] = frontmatter.parse_date(fields.get("date")) or fields.get("date")
+        if "date" in fields:  # none found: today's, as for a plain text
+            fields["date"] = frontmatter.parse_date(fields["date"]) or fields["date"]
         if fetched:
             fields["fetched"] = fetched
         return frontmatter.dump(fields) + body, fields.get("url", "")

@@ -10,6 +10,7 @@ between blank lines, headings on lines of their own, list items as `  • item` 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -44,8 +45,10 @@ def _library(name: str) -> Any:
 
 
 def article(page: bytes | str, url: str | None = None) -> tuple[dict[str, Any], str]:
-    """The front-matter fields and the body of a page's main text."""
+    """The front-matter fields and the body of a page's main text; `url` is where it was
+    fetched, and a saved page's is the one its browser noted, if any (see saved_from)."""
     trafilatura = _library("trafilatura")
+    url = url or saved_from(page)
     found = trafilatura.bare_extraction(page, url=url, with_metadata=True, include_tables=False)
     if found is None or found.body is None:
         raise KnError("no article text could be found in the page")
@@ -66,6 +69,18 @@ def article(page: bytes | str, url: str | None = None) -> tuple[dict[str, Any], 
     fields["authors"] = [a.strip() for a in (found.author or "").split(";") if a.strip()] or None
     fields["url"] = found.url or url
     return {key: value for key, value in fields.items() if value}, body + "\n"
+
+
+# What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
+_SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
+
+
+def saved_from(page: bytes | str) -> str | None:
+    """The web address a saved page was saved from, as its browser noted it; None if none
+    (or not http: a browser notes a local file as about:internet)."""
+    start = page[:4096].decode("latin-1") if isinstance(page, bytes) else page[:4096]
+    found = _SAVED_FROM.search(start)
+    return found[1] if found else None
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):

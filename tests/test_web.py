@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import threading
@@ -236,3 +237,59 @@ def test_a_saved_page_in_latin_1_is_read_by_its_charset(kn, empty, tmp_path):
     assert result.exit_code == 0, result.stderr
     [(_, body)] = stored(empty)
     assert "  • An extra £20bn a year for the health service by 2023\n" in body
+
+
+SAVED_FROM = "<!-- saved from url=(0043)https://example.com/news/2017/story.html -->\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("saved.txt", lambda page: SAVED_FROM + page),  # as browsers save pages
+        ("bom.txt", lambda page: "\ufeff" + SAVED_FROM + page),
+        ("xhtml.txt", lambda page: '<?xml version="1.0" encoding="utf-8"?>\n' + page),
+        ("no-doctype.txt", lambda page: page.split("\n", 1)[1]),
+        ("head-first.txt", lambda page: page.split("\n", 1)[1].split(">", 1)[1]),
+        ("fragment.htm", lambda page: page.split("<body", 1)[1].split(">", 1)[1]),
+    ],
+)
+def test_a_saved_page_is_known_by_how_it_starts_or_by_its_name(kn, empty, tmp_path, name, change):
+    expected = json.loads((PAGES / "floods.json").read_text(encoding="utf-8"))
+    page = change((PAGES / "floods.html").read_text(encoding="utf-8"))
+    (tmp_path / name).write_text(page, encoding="utf-8")
+    result = kn("add", str(tmp_path / name))
+    assert result.exit_code == 0, result.stderr
+    [(fields, body)] = stored(empty)
+    assert "<" not in body
+    assert body.startswith(expected["paragraphs"][0])
+    if "<head>" in page:
+        assert fields["title"] == expected["title"]
+
+
+def test_a_saved_page_with_no_canonical_url_takes_the_one_its_browser_noted(kn, empty, tmp_path):
+    page = (PAGES / "floods.html").read_text(encoding="utf-8")
+    start, end = page.index('<link rel="canonical"'), page.index(">", page.index("canonical"))
+    page = page[:start] + page[end + 1 :]
+    doctype, rest = page.split("\n", 1)
+    (tmp_path / "saved.html").write_text(f"{doctype}\n{SAVED_FROM}{rest}", encoding="utf-8")
+    (tmp_path / "local.html").write_text(
+        f"{doctype}\n<!-- saved from url=(0014)about:internet -->\n{rest}", encoding="utf-8"
+    )
+    assert kn("add", str(tmp_path / "saved.html")).exit_code == 0
+    [(fields, _)] = stored(empty)
+    assert fields["url"] == "https://example.com/news/2017/story.html"
+    again = kn("add", str(tmp_path / "saved.html"))
+    assert (again.exit_code, len(stored(empty))) == (0, 1)
+    assert "already archived as" in again.stderr
+    local = kn("add", str(tmp_path / "local.html"), "--id", "local")  # a file: no address
+    assert local.exit_code == 0, local.stderr
+    assert [fields.get("url") for fields, _ in stored(empty)] == [fields["url"], None]
+
+
+def test_a_page_with_no_date_is_dated_today(kn, empty, tmp_path):
+    page = "<html><head><title>Undated</title></head><body><p>Text of a page.</p></body></html>"
+    (tmp_path / "undated.html").write_text(page, encoding="utf-8")
+    result = kn("add", str(tmp_path / "undated.html"))
+    assert result.exit_code == 0, result.stderr
+    [(fields, _)] = stored(empty)
+    assert str(fields["date"]) == dt.date.today().isoformat()
