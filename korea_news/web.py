@@ -10,6 +10,7 @@ between blank lines, headings on lines of their own, list items as `  • item` 
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import re
 import time
 import urllib.error
@@ -27,14 +28,27 @@ INSTALL = "pip install 'korea-news[web]'"
 
 def normal(url: str) -> str:
     """A URL as compared for "one URL, one article": scheme and host in lower case, no
-    default port, fragment, utm_* parameter or trailing slash."""
-    parts = urllib.parse.urlsplit(url.strip())
+    default port, fragment, utm_* parameter or trailing slash, the path percent-encoded
+    (as typed, 기사, or as sent, %EA%B8%B0%EC%82%AC)."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # no URL that could be fetched (a bad port, an unclosed [): as it is
+        return url.strip()
     host = (parts.hostname or "").lower()
-    if parts.port and (parts.scheme.lower(), parts.port) not in (("http", 80), ("https", 443)):
-        host = f"{host}:{parts.port}"
+    if port and (parts.scheme.lower(), port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
     query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if not k.startswith("utm_")]
-    kept = (parts.scheme.lower(), host, parts.path.rstrip("/"), urllib.parse.urlencode(query))
-    return urllib.parse.urlunsplit((*kept, ""))
+    path = _encoded(parts.path).rstrip("/")
+    return urllib.parse.urlunsplit(
+        (parts.scheme.lower(), host, path, urllib.parse.urlencode(query), "")
+    )
+
+
+def _encoded(text: str) -> str:
+    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded as UTF-8,
+    as a browser sends it; its delimiters and the escapes it has already are kept."""
+    return urllib.parse.quote(text, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _library(name: str) -> Any:
@@ -89,32 +103,38 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
 def fetch(url: str, timeout: float, feed: bool = False) -> tuple[bytes, str]:
     """A page's (or, with `feed`, a feed's) bytes and its final URL; KnError with the
-    reason if it cannot be had."""
+    reason if it cannot be had (the caller names the URL)."""
     from . import __version__
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"kn/{__version__} (korea-news)"})
+    agent = {"User-Agent": f"kn/{__version__} (korea-news)"}
     opener = urllib.request.build_opener(_Redirects)
     try:
+        parts = urllib.parse.urlsplit(url)
+        sent = parts._replace(path=_encoded(parts.path), query=_encoded(parts.query), fragment="")
+        request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=agent)
         with opener.open(request, timeout=timeout) as response:
             kind = response.headers.get_content_type()
             if kind not in ("text/html", "application/xhtml+xml") and not (feed and "xml" in kind):
-                raise KnError(f"{url}: not HTML ({kind})")
+                raise KnError(f"not HTML ({kind})")
             data = response.read(MAX_BYTES + 1)
             if len(data) > MAX_BYTES:
-                raise KnError(f"{url}: larger than {MAX_BYTES // 2**20} MB")
+                raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
             return data, response.geturl()
     except urllib.error.HTTPError as error:
-        raise KnError(f"{url}: HTTP {error.code} {error.reason}") from None
+        raise KnError(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
-        raise KnError(f"{url}: {error.reason}") from None
+        raise KnError(str(error.reason)) from None
     except TimeoutError:
-        raise KnError(f"{url}: no answer within {timeout:g} s (--timeout)") from None
+        raise KnError(f"no answer within {timeout:g} s (--timeout)") from None
     except OSError as error:
-        raise KnError(f"{url}: {error}") from None
+        raise KnError(str(error)) from None
+    except (ValueError, http.client.InvalidURL) as error:  # a space in the host, an unclosed [
+        raise KnError(f"not a URL that can be fetched ({error})") from None
 
 
 def entries(feed: str, timeout: float) -> Iterator[str]:
-    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first."""
+    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; KnError
+    with the reason if it cannot be read (the caller names the feed)."""
     from .compose import is_url
 
     feedparser = _library("feedparser")
@@ -125,10 +145,10 @@ def entries(feed: str, timeout: float) -> Iterator[str]:
             with open(feed, "rb") as file:
                 data = file.read()
         except OSError as error:
-            raise KnError(f"{feed}: cannot read: {error.strerror}") from None
+            raise KnError(f"cannot read: {error.strerror}") from None
     parsed = feedparser.parse(data)
     if parsed.bozo and not parsed.entries:
-        raise KnError(f"{feed}: not an RSS or Atom feed")
+        raise KnError("not an RSS or Atom feed")
     dated = []
     for index, entry in enumerate(parsed.entries):
         when = entry.get("published_parsed") or entry.get("updated_parsed")
@@ -145,7 +165,10 @@ class Pacer:
         self.delay, self.last = delay, dict[str, float]()
 
     def wait(self, url: str) -> None:
-        host = urllib.parse.urlsplit(url).hostname or ""
+        try:
+            host = urllib.parse.urlsplit(url).hostname or ""
+        except ValueError:  # fetch() says what is wrong with it
+            host = ""
         if host in self.last:
             time.sleep(max(0.0, self.last[host] + self.delay - time.monotonic()))
         self.last[host] = time.monotonic()

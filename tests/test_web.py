@@ -46,6 +46,8 @@ class Site(BaseHTTPRequestHandler):
             page = PAGES / path.removeprefix("/pages/")
             if page.exists():
                 return self.send(200, "text/html; charset=utf-8", page.read_bytes())
+        if path == "/%EA%B8%B0%EC%82%AC/floods":  # /기사/floods, as HTTP sends it
+            return self.send(200, "text/html", (PAGES / "floods.html").read_bytes())
         if path == "/redirect":
             return self.send(302, "text/html", b"", Location="/pages/summit.html")
         if path.startswith("/loop"):
@@ -157,6 +159,25 @@ def test_a_url_that_fails_is_one_line_and_the_others_are_still_added(kn, empty, 
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"kn: {site}{path}: ") and reason in line, line
+    assert line.count(f"{site}{path}:") == 1, line
+    assert [fields["title"] for fields, _ in stored(empty)] == [
+        "Thousands evacuated as floods hit river towns"
+    ]
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://exa mple.com/", "http://a..b/"])
+def test_a_url_that_cannot_be_fetched_is_named_in_one_line(kn, empty, url):
+    result = kn("add", url)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"kn: {url}: not a URL that can be fetched ("), line
+
+
+def test_a_url_as_typed_in_a_browser_is_sent_percent_encoded(kn, empty, site):
+    Site.seen.clear()
+    result = kn("add", f"{site}/기사/floods")
+    assert result.exit_code == 0, result.stderr
+    assert [path for path, _, _ in Site.seen] == ["/%EA%B8%B0%EC%82%AC/floods"]
     assert [fields["title"] for fields, _ in stored(empty)] == [
         "Thousands evacuated as floods hit river towns"
     ]
@@ -202,6 +223,17 @@ def test_one_url_one_article_whatever_its_spelling(kn, empty, site):
         )
     assert kn("add", f"{site}/pages/sanctions.html?utm_campaign=z").exit_code == 0  # canonical
     assert stored(empty) == before
+
+
+def test_a_url_is_the_same_typed_or_percent_encoded():
+    from korea_news import web
+
+    typed, sent = (
+        "http://news.example.kr/기사/1 a?q=북한",
+        "http://news.example.kr/%EA%B8%B0%EC%82%AC/1%20a?q=%EB%B6%81%ED%95%9C",
+    )
+    assert web.normal(typed) == web.normal(sent) != web.normal("http://news.example.kr/기사/2")
+    assert web.normal("http://[::1") == "http://[::1"  # no URL: compared as it is
 
 
 def test_requests_to_one_host_wait_the_delay(kn, empty, site):
