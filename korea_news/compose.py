@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -54,6 +55,7 @@ def default_id(date: Date, title: str, body: str) -> str:
 
 
 TITLE_MAX = 200  # a first line longer than this is a paragraph, not a title
+MAX_INPUT = 1 << 28  # bytes: more than any article (yes | kn add - would never end)
 
 
 def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[str, str]:
@@ -86,18 +88,21 @@ def _cut(text: str) -> str:
 
 def check_options(options: Mapping[str, Any]) -> None:
     """Refuse, naming the option, what no article could hold: text that is not UTF-8 (a
-    character cut in half by `cut -c`), an empty title, a date that is none."""
+    character cut in half by `cut -c`), an empty field, a date that is none."""
     for key, values in options.items():
+        option = {"authors": "author", "tags": "tag", "article_id": "id"}.get(key, key)
         for value in values if isinstance(values, tuple) else (values,):
             if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
-                option = {"authors": "author", "tags": "tag", "article_id": "id"}.get(key, key)
                 shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 raise KnError(f"--{option} {shown}: not UTF-8 text (a character cut in half?)")
-    if options.get("title") is not None and not options["title"].strip():
-        raise KnError("--title: empty: give a title, or leave --title out")
+            if isinstance(value, str) and not value.strip() and option in _FIELDS:
+                raise KnError(f"--{option}: empty: give one, or leave --{option} out")
     date = options.get("date")
     if date is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
+
+
+_FIELDS = ("title", "source", "url", "author", "tag", "id")  # what may not be given empty
 
 
 def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | None = None) -> Draft:
@@ -149,15 +154,16 @@ def read_input(name: str) -> str | bytes:
     bytes of an HTML page, whatever its encoding (its extractor reads the charset)."""
     shown = name
     try:
-        if name == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(name, "rb") as file:
-                data = file.read()
+        with contextlib.nullcontext(sys.stdin.buffer) if name == "-" else open(name, "rb") as file:
+            data = file.read(1 << 16)  # a binary file (/dev/zero) is told by its start
+            if len(data) == 1 << 16 and b"\0" not in data:
+                data += file.read(MAX_INPUT + 1 - len(data))
     except IsADirectoryError:
         raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
     except OSError as error:
         raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
+    if len(data) > MAX_INPUT:
+        raise InvalidArticle(shown, 1, f"larger than {MAX_INPUT >> 20} MB: no article")
     if is_html(name, data):
         return data
     text = frontmatter.decode(data, shown)

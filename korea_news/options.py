@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -80,9 +82,19 @@ def add_options(function: F) -> F:
         click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
         click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
         click.option("--feed", "feeds", multiple=True, metavar="FEED", help="An RSS or Atom feed (a file or URL): add its pages, oldest first."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, metavar="SECONDS", help="Give up on a URL after this long."),
-        click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS", help="Wait between two requests to one host."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_number, show_default=True, metavar="SECONDS", help="Give up on a URL after this long."),
+        click.option("--delay", type=click.FloatRange(min=0, max=DAY), default=1.0, callback=_number, show_default=True, metavar="SECONDS", help="Wait between two requests to one host."),
     ])(function)  # fmt: skip
+
+
+DAY = 86400.0  # the most seconds --timeout and --delay take: more is a typo, or inf
+
+
+def _number(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A number of seconds, not NaN (which FloatRange lets through)."""
+    if math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds", ctx, param)
+    return value
 
 
 def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
@@ -95,8 +107,13 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
 
 
 def order(params: dict[str, Any]) -> dict[str, Any]:
-    """The order and the limit of what a command prints, as its options ask."""
-    return {"reverse": params["reverse"], "limit": params["limit"]}
+    """The order and the limit of what a command prints, as its options ask (a limit past
+    any archive's size, 99999999999999999999, is none)."""
+    limit = params["limit"]
+    return {
+        "reverse": params["reverse"],
+        "limit": None if limit is None else min(limit, sys.maxsize),
+    }
 
 
 def filters(params: dict[str, Any]) -> query.Filter:

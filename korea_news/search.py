@@ -31,7 +31,7 @@ def compile_pattern(
     for source in sources:
         try:
             re.compile(source, flags)
-        except re.error as error:
+        except (re.error, OverflowError, RecursionError) as error:  # a{99999999999}, ((((...
             raise KnError(f"bad pattern {source!r}: {error}") from None
     if len(sources) == 1 and not words:
         combined = sources[0]
@@ -42,7 +42,7 @@ def compile_pattern(
         combined = rf"(?<!\w)(?:{combined})(?!\w)"
     try:
         regex = re.compile(combined, flags | re.MULTILINE)
-    except re.error as error:
+    except (re.error, OverflowError, RecursionError) as error:
         raise KnError(f"bad pattern {combined!r}: {error}") from None
     return Pattern(
         regex,

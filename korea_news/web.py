@@ -147,7 +147,7 @@ def entries(feed: str, timeout: float) -> Iterator[str]:
         except OSError as error:
             raise KnError(f"cannot read: {error.strerror}") from None
     parsed = feedparser.parse(data)
-    if parsed.bozo and not parsed.entries:
+    if not parsed.entries and not parsed.get("version"):  # no RSS or Atom at all
         raise KnError("not an RSS or Atom feed")
     dated = []
     for index, entry in enumerate(parsed.entries):

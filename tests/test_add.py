@@ -340,6 +340,10 @@ def test_init_starts_an_archive_and_is_idempotent(kn, tmp_path):
         (["--tag", "\udcff"], "kn: --tag \ufffd: not UTF-8 text"),
         (["--date", "2005-13-01"], "kn: --date 2005-13-01: not a date (YYYY-MM-DD"),
         (["--title", ""], "kn: --title: empty"),
+        (["--id", ""], "kn: --id: empty"),
+        (["--tag", "x", "--tag", " "], "kn: --tag: empty"),
+        (["--author", ""], "kn: --author: empty"),
+        (["--source", ""], "kn: --source: empty"),
     ],
 )
 def test_an_options_problem_names_the_option_before_any_input_is_read(kn, empty, option, message):
@@ -347,6 +351,16 @@ def test_an_options_problem_names_the_option_before_any_input_is_read(kn, empty,
     assert result.exit_code == 2
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert stored(empty) == {}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "why"),
+    [("--timeout", "nan", "nan is not a number"), ("--delay", "inf", "inf is not in the range")],
+)
+def test_seconds_are_a_number_up_to_a_day(kn, empty, option, value, why):
+    result = kn("add", "no-such-input.txt", option, value)
+    assert result.exit_code == 2
+    assert f"Error: Invalid value for '{option}': {why}" in result.stderr
 
 
 def test_a_title_cut_in_half_by_cut_c_is_named_through_a_shell(empty, tmp_path, process_env):

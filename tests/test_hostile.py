@@ -479,3 +479,42 @@ def test_a_yaml_error_is_one_line_with_its_line(kn, make_archive):
         "kn: articles/y.txt:3: YAML: unacceptable character #x0001: "
         "control characters are not allowed\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["search", "a{99999999999}"], "kn: bad pattern 'a{99999999999}': the repetition number"),
+        (["search", "(" * 2000 + ")" * 2000], "kn: bad pattern '((((("),
+        (["facts", "--heading", "x{99999999999}"], "kn: bad pattern 'x{99999999999}'"),
+        (["add", "/dev/zero"], "kn: /dev/zero:1: binary file (NUL byte), not an article"),
+    ],
+)
+def test_impossible_requests_are_one_line_errors(kn, seed_archive, monkeypatch, command, message):
+    from korea_news import compose
+
+    monkeypatch.setattr(compose, "MAX_INPUT", 1 << 20)  # /dev/zero could never fill memory
+    before = snapshot(seed_archive)
+    result = kn(*command)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+    assert snapshot(seed_archive) == before
+
+
+def test_endless_input_to_add_is_refused_past_256_mb(kn, make_archive, monkeypatch):
+    from korea_news import compose
+
+    root = make_archive({})
+    monkeypatch.setattr(compose, "MAX_INPUT", 1 << 20)  # the same rule, a smaller number
+    result = kn("add", "-", input="Title\n\n" + "y\n" * (1 << 20))
+    assert (result.exit_code, result.stderr) == (2, "kn: -:1: larger than 1 MB: no article\n")
+    assert not any(root.rglob("*.txt"))
+
+
+@pytest.mark.parametrize(
+    "command", [["list", "-n"], ["search", "coal", "--limit"], ["facts", "-n"]]
+)
+def test_a_limit_past_any_archive_is_none(kn, seed_archive, command):
+    huge = kn(*command, "99999999999999999999")
+    assert huge.exit_code == 0, huge.stderr
+    assert huge.stdout == kn(*command[:-1]).stdout

@@ -209,6 +209,12 @@ def test_a_saved_feed_file_works_too(kn, empty, site, tmp_path):
     assert len(stored(empty)) == 3
 
 
+@pytest.mark.parametrize("feed", ["/dev/null", str(PAGES / "floods.html")])
+def test_a_feed_that_is_no_feed_is_one_line(kn, empty, feed):
+    result = kn("add", "--feed", feed)
+    assert (result.exit_code, result.stderr) == (2, f"kn: {feed}: not an RSS or Atom feed\n")
+
+
 def test_one_url_one_article_whatever_its_spelling(kn, empty, site):
     assert kn("add", str(PAGES / "sanctions.html")).exit_code == 0
     before = stored(empty)
