@@ -298,8 +298,8 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
     adder = compose.Adder(state.archive, {**fields, "id": article_id}, dry_run, progress)
 
-    def add_one(name: str) -> None:
-        draft, path, done = adder.add(name)
+    def add_one(name: str, linked: bool = False) -> None:
+        draft, path, done = adder.add(name, linked)
         if draft is None:  # a URL that an article has already: one URL, one article
             return warn(f"{name}: already archived as {path}; nothing changed")
         if dry_run:
@@ -311,7 +311,8 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
             out.added(draft.article, path)
 
     pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
-    state.each([*files, *pages] if files or feeds else ["-"], add_one)
+    state.each(files if files or feeds else ["-"], add_one)
+    state.each(pages, lambda url: add_one(url, linked=True))
     adder.done()
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 

@@ -217,10 +217,13 @@ class Adder:
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
 
-    def add(self, name: str) -> tuple[Draft | None, str, str]:
+    def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
         """An input's draft, and archive.add()'s answer; for a URL already archived, no
-        draft and that article's ID. Every problem is told with the input's name first."""
+        draft and that article's ID. Every problem is told with the input's name first.
+        A feed's link (`linked`) is fetched if it is a web address, never read as a file."""
         try:
+            if linked and not is_url(name):
+                raise KnError("a feed's link that is no http or https address: left out")
             return self._add(name)
         except InvalidArticle:
             raise  # it names the input already

@@ -138,15 +138,17 @@ def entries(feed: str, timeout: float) -> Iterator[str]:
     from .compose import is_url
 
     feedparser = _library("feedparser")
+    where = {}  # a fetched feed's links are read relative to its address
     if is_url(feed):
-        data, _ = fetch(feed, timeout, feed=True)
+        data, final = fetch(feed, timeout, feed=True)
+        where = {"content-location": final}
     else:
         try:
             with open(feed, "rb") as file:
                 data = file.read()
         except OSError as error:
             raise KnError(f"cannot read: {error.strerror}") from None
-    parsed = feedparser.parse(data)
+    parsed = feedparser.parse(data, response_headers=where)
     if not parsed.entries and not parsed.get("version"):  # no RSS or Atom at all
         raise KnError("not an RSS or Atom feed")
     dated = []

@@ -61,11 +61,23 @@ class Site(BaseHTTPRequestHandler):
             return self.send(200, "text/html", b"<html><body>" + b"<p>x</p>" * 3_800_000)
         if path == "/empty":
             return self.send(200, "text/html", b"<!doctype html><html><body></body></html>")
+        if path == "/news/relative.rss":  # links relative to the feed's address
+            items = "".join(f"<item><link>{link}</link></item>" for link in RELATIVE)
+            return self.send(200, "application/rss+xml", rss(items).encode())
         if path in ("/feed.rss", "/feed.atom"):
             kind = "application/rss+xml" if path.endswith("rss") else "application/atom+xml"
             template = (PAGES / f"{path[1:]}.tmpl").read_text(encoding="utf-8")
             return self.send(200, kind, template.replace("{base}", f"{base}/pages").encode())
         return self.send(404, "text/html", b"<html><body>Not found</body></html>")
+
+
+RELATIVE = ["/pages/storm.html", "../pages/markets.html"]
+
+
+def rss(items: str) -> str:
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+    )
 
 
 class Server(ThreadingHTTPServer):
@@ -207,6 +219,30 @@ def test_a_saved_feed_file_works_too(kn, empty, site, tmp_path):
     feed.write_text(text.replace("{base}", f"{site}/pages"), encoding="utf-8")
     assert kn("add", "--feed", str(feed), "--delay", "0").exit_code == 0
     assert len(stored(empty)) == 3
+
+
+def test_a_fetched_feeds_relative_links_are_read_from_its_address(kn, empty, site):
+    result = kn("add", "--feed", f"{site}/news/relative.rss", "--delay", "0")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(fields["url"] for fields, _ in stored(empty)) == [
+        "https://marketwatcher.example.com/markets/stocks-tumble",
+        "https://weatherdesk.example.org/storms/typhoon-landfall",
+    ]
+
+
+def test_a_feeds_links_are_fetched_never_read_as_files(kn, empty, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Secret notes\n\nNot for the archive.\n", encoding="utf-8")
+    links = [str(secret), f"file://{secret}", "secret.txt", "javascript:alert(1)"]
+    feed = tmp_path / "feed.rss"
+    feed.write_text(rss("".join(f"<item><link>{link}</link></item>" for link in links)))
+    result = kn("add", "--feed", str(feed))
+    assert result.exit_code == 2
+    assert stored(empty) == []
+    why = "a feed's link that is no http or https address: left out"
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(links) and all(line.endswith(f": {why}") for line in lines)
+    assert lines[0] == f"kn: {secret}: {why}"
 
 
 @pytest.mark.parametrize("feed", ["/dev/null", str(PAGES / "floods.html")])
