@@ -132,7 +132,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
         return (article.sort_key, prepare(article)) if everyone or select.matches(article) else None
 
     memo = f"list {fmt}" if everyone and not out.terminal else ""  # rows of records alone
-    rows = walk.each(state.archive, row, share=not out.terminal, memo=memo, **options.order(params))
+    rows = walk.each(state.archive, row, memo=memo, **options.order(params, out))
     state.finish(out.show(rows, output.article_line, output.article_table))
 
 
@@ -230,8 +230,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         if next(walk.each(state.archive, found, "text", compiled.required, first=True), None):
             click.get_current_context().exit(EXIT_FOUND)
         state.finish(0)
-    order = {"share": not out.terminal, **options.order(params)}
-    kept = walk.each(state.archive, found, "text", compiled.required, **order)
+    kept = walk.each(state.archive, found, "text", compiled.required, **options.order(params, out))
     if paths:
         state.finish(out.show(kept, _path, end="\0" if null else "\n"))
     elif count:
@@ -259,8 +258,8 @@ def facts(
     from .search import compile_pattern
 
     wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
-    select, out = options.filters(params).matches, state.output(fmt)
-    prepare = out.prepare(output.fact_line)
+    chosen, out = options.filters(params), state.output(fmt)
+    select, prepare = chosen.matches, out.prepare(output.fact_line)
 
     def found(article: Article, rows: tuple[walk.FactRow, ...]) -> tuple[Any, Any] | None:
         kept = [prepare(Fact(article, *row)) for row in rows if not wanted or wanted.search(row[1])]
@@ -272,8 +271,8 @@ def facts(
         rows.sort(key=lambda row: row[0], reverse=params["reverse"])
         kept: Iterable[list[Any]] = [facts for _, facts in rows[: params["limit"]]]
     else:
-        order = {"share": not out.terminal, **options.order(params)}
-        kept = walk.each(state.archive, found, "facts", **order)
+        memo = "" if out.terminal or wanted or chosen.active else f"facts {fmt}"  # as list's
+        kept = walk.each(state.archive, found, "facts", memo=memo, **options.order(params, out))
     state.finish(out.show(chain.from_iterable(kept), output.fact_line, output.fact_groups))
 
 

