@@ -95,14 +95,14 @@ def check_options(options: Mapping[str, Any]) -> None:
             if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
                 shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 raise KnError(f"--{option} {shown}: not UTF-8 text (a character cut in half?)")
-            if isinstance(value, str) and not value.strip() and option in _FIELDS:
+            if isinstance(value, str) and not value.strip() and option in _NOT_EMPTY:
                 raise KnError(f"--{option}: empty: give one, or leave --{option} out")
     date = options.get("date")
     if date is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
 
 
-_FIELDS = ("title", "source", "url", "author", "tag", "id")  # what may not be given empty
+_NOT_EMPTY = ("title", "source", "url", "author", "tag", "id")  # options that hold a value
 
 
 def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | None = None) -> Draft:

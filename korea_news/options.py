@@ -82,15 +82,15 @@ def add_options(function: F) -> F:
         click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
         click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
         click.option("--feed", "feeds", multiple=True, metavar="FEED", help="An RSS or Atom feed (a file or URL): add its pages, oldest first."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_number, show_default=True, metavar="SECONDS", help="Give up on a URL after this long."),
-        click.option("--delay", type=click.FloatRange(min=0, max=DAY), default=1.0, callback=_number, show_default=True, metavar="SECONDS", help="Wait between two requests to one host."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_not_nan, show_default=True, metavar="SECONDS", help="Give up on a URL after this long."),
+        click.option("--delay", type=click.FloatRange(min=0, max=DAY), default=1.0, callback=_not_nan, show_default=True, metavar="SECONDS", help="Wait between two requests to one host."),
     ])(function)  # fmt: skip
 
 
 DAY = 86400.0  # the most seconds --timeout and --delay take: more is a typo, or inf
 
 
-def _number(ctx: click.Context, param: click.Parameter, value: float) -> float:
+def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """A number of seconds, not NaN (which FloatRange lets through)."""
     if math.isnan(value):
         raise click.BadParameter("nan is not a number of seconds", ctx, param)
