@@ -4,7 +4,7 @@
 on what is a heading and what is a list. Real web text is ragged; what is read as what:
 
 - an item starts with `-`, `*`, `–`, or `1.` / `1)` and a space, or with a glyph (`•`,
-  `▪`, `‣`, `◦`, `·`), with or without a space (`•41% of voters`): so `-5%` and
+  `▪`, `‣`, `◦`, `·`, `・`), with or without a space (`•41% of voters`): so `-5%` and
   `*emphasis*` stay prose. An indented line under an item continues it; blank lines
   between items keep the list going. An item holds a letter or a digit, or is none;
 - two or more paragraphs in a row that each start with the same dash and a space (`― `,
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 BULLET = re.compile(
-    r"[ \t]*([•▪‣◦·](?=[ \t]*[\w\"'‘“(])"  # a glyph, a space or not: •41% of voters
+    r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“(])"  # a glyph, a space or not: •41% of voters
     r"|[-*–](?=[ \t])|\d{1,3}[.)](?=[ \t]))"  # a dash, a star or a number, and a space
     r"[ \t]*(\S.*)"
 )
@@ -39,7 +39,10 @@ CREDIT = re.compile(
 SENTENCE_END = re.compile(r"(?<=[a-z0-9]{3}[.!?])[\"'’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])")
 HEADING_MAX_CHARS = 80
 HEADING_MAX_WORDS = 12
-CLOSING_QUOTES = "’”'\")»"
+CLOSING_QUOTES = "’”'\")»」』"
+# What ends a sentence or a clause, not a title (a question may be a title), in Latin and
+# in CJK scripts.
+SENTENCE_MARKS = ".,;:!。，；：！"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +88,10 @@ def is_heading(line: str) -> bool:
     text = line.strip()
     if not text or len(text) > HEADING_MAX_CHARS or len(text.split()) > HEADING_MAX_WORDS:
         return False
-    if text.rstrip(CLOSING_QUOTES)[-1:] in (".", ",", ";", ":", "!") or CREDIT.match(text):
+    if text.rstrip(CLOSING_QUOTES)[-1:] in SENTENCE_MARKS or CREDIT.match(text):
         return False
     first = next((c for c in text if c.isalnum()), "")
-    return first.isupper() or first.isdigit()
+    return first != "" and not first.islower()  # a capital, a digit, or Hangul, kana, han
 
 
 def _lines(body: str) -> list[str]:
@@ -186,7 +189,7 @@ def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]]
 
 def _lead_in(blocks: list[Block]) -> str | None:
     """A paragraph just above that ends with ':': its last sentence."""
-    if blocks and isinstance(blocks[-1], Paragraph) and blocks[-1].text.endswith(":"):
+    if blocks and isinstance(blocks[-1], Paragraph) and blocks[-1].text.endswith((":", "：")):
         return SENTENCE_END.split(blocks[-1].text)[-1]
     return None
 
