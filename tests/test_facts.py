@@ -235,6 +235,8 @@ def test_the_labelled_set_scores_precision_097_and_recall_095():
         "photo-credit-agency",
         "long-lead-in",
         "bullet-without-text",
+        "korean-heading",
+        "japanese-lead-in",
         "seed",
     ],
 )
