@@ -1,6 +1,6 @@
-"""Find the archive, scan its folders, resolve names, check it, and add articles atomically.
+"""Find the archive, scan its folders, resolve names, and add articles atomically.
 
-Reading the articles at scale is walk.py's; reading one file is reader.py's.
+Reading the articles at scale is store.py's; reading one file is reader.py's.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import cache, reader
-from .model import Article, ArticleNotFound, InvalidArticle, KnError, Unreadable, day_of
+from . import reader
+from .model import Article, ArticleNotFound, Draft, InvalidArticle, KnError, Unreadable, day_of
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from .compose import Draft
 
 ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
@@ -102,8 +100,8 @@ Progress = Callable[[int, bool], None]  # files read so far, and whether that is
 class Archive:
     """The articles below one folder; problems with single files go to `on_error`.
 
-    With `use_cache`, the cache (cache.py) keeps folder listings here and what reading
-    found in walk.py; `progress` hears how many files a walk has read.
+    With `use_cache`, what reading finds is kept in the derived store (store.py);
+    `progress` hears how many files a sync has read.
     """
 
     def __init__(
@@ -120,7 +118,7 @@ class Archive:
         self.shown_root = os.path.relpath(self.root, here) if inside else self.root
         self.on_error = on_error
         self.progress = progress
-        self.cache_directory = cache.folder(self.root) if use_cache else ""
+        self.use_cache = use_cache
         self._cut = len(self.root) + 1  # where a real path inside the archive starts
         self._scanned: list[Folder] | None = None
         self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
@@ -146,33 +144,16 @@ class Archive:
             return self._scanned
         found = []
         seen: dict[str, str] = {}  # each ID's first folder, as shown
-        listings = None
-        if self.cache_directory:
-            cache.sweep(self.cache_directory)
-            listings = cache.Listings(self.cache_directory)
         folders = [(self.root, self.shown_root)]
         while folders:
             folder, shown = folders.pop()
-            inside = folder[self._cut :]
-            listing = stat = None
             links: dict[str, str] = {}
-            if listings is not None:
-                try:
-                    got = os.stat(folder)
-                    stat = (got.st_dev, got.st_ino, got.st_mtime_ns, got.st_ctime_ns)
-                    listing = listings.get(inside, stat)
-                except OSError:
-                    pass
-            if listing is None:
-                try:
-                    listing, plain = self._list(folder, shown, links)
-                except OSError as error:
-                    message = f"cannot read folder: {error.strerror}"
-                    self.problems.append(InvalidArticle(shown, 1, message))
-                    continue
-                if listings is not None and stat is not None and plain:
-                    listings.put(inside, stat, listing)
-            names, below = listing
+            try:
+                names, below = self._list(folder, shown, links)
+            except OSError as error:
+                message = f"cannot read folder: {error.strerror}"
+                self.problems.append(InvalidArticle(shown, 1, message))
+                continue
             folders.extend(
                 (f"{folder}{os.sep}{name}", f"{shown}{os.sep}{name}") for name in reversed(below)
             )
@@ -180,22 +161,18 @@ class Archive:
                 names = self._firsts(names, shown, seen)
             seen.update(dict.fromkeys(names, shown))
             if names:
-                found.append(Folder(inside, shown, folder, names, links))
-        if listings is not None:
-            listings.save()
+                found.append(Folder(folder[self._cut :], shown, folder, names, links))
         self._scanned = found
         return found
 
-    def _list(self, folder: str, shown: str, links: dict[str, str]) -> tuple[cache.Listing, bool]:
+    def _list(self, folder: str, shown: str, links: dict[str, str]) -> tuple[list[str], list[str]]:
         """A folder's article files and subfolders, each in name order, hidden ones left
-        out; and whether they are all plain files and folders (only then may the listing
-        be kept). Symbolic links to files of the archive go into `links`; other links and
-        files that are neither are reported and left out."""
+        out. Symbolic links to files of the archive go into `links`; other links and files
+        that are neither are reported and left out."""
         with os.scandir(folder) as scan:
             items = sorted(scan, key=_name)
         names: list[str] = []
         below: list[str] = []
-        plain = True
         for item in items:  # once per file of the archive: the usual case comes first
             name = item.name
             try:
@@ -207,19 +184,17 @@ class Archive:
                 elif item.is_dir(follow_symlinks=False):
                     below.append(name)
                 elif item.is_symlink():
-                    plain = False
                     if name.endswith(SUFFIX):
                         real = self._resolved(item.path, f"{shown}{os.sep}{name}")
                         if real is not None:
                             names.append(name)
                             links[name] = real
                 elif name.endswith(SUFFIX):  # a device, a socket, a named pipe ...
-                    plain = False
                     problem = InvalidArticle(f"{shown}{os.sep}{name}", 1, "not a regular file")
                     self.problems.append(problem)
             except OSError:
                 continue
-        return (names, below), plain
+        return names, below
 
     def _firsts(self, names: list[str], shown: str, seen: dict[str, str]) -> list[str]:
         """The names whose IDs no earlier folder has; the others are reported."""

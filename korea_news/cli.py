@@ -5,16 +5,17 @@ from __future__ import annotations
 import operator
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
-from itertools import chain
+from itertools import islice
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import options, output, walk
+from . import options, output
 from .archive import Archive, Entry, init, locate
-from .model import Article, Count, Document, Fact, KnError, Match
+from .model import Article, Count, Document, Fact, InvalidArticle, KnError
+from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -47,6 +48,13 @@ class State:
         return Archive(
             root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
         )
+
+    @cached_property
+    def store(self) -> Store:
+        """The archive's derived store, in step with its files."""
+        store = Store(self.archive, persistent=self.archive.use_cache)
+        store.sync()
+        return store
 
     def each(self, items: Iterable[T], function: Callable[[T], R]) -> list[R]:
         """What `function` makes of each item; as cat, an error is told, and the rest done."""
@@ -124,16 +132,13 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     Example:
       kn list --tag sanctions --since 2017 | cut -f1
     """
+    select = options.filters(params)
+    found = state.store.articles(reverse=params["reverse"])
+    if select.active:
+        found = filter(select.matches, found)
     out = state.output(fmt)
-    select, prepare = options.filters(params), out.prepare(output.article_line)
-    everyone = not select.active
-
-    def row(article: Article, _: None) -> tuple[Any, Any] | None:
-        return (article.sort_key, prepare(article)) if everyone or select.matches(article) else None
-
-    memo = f"list {fmt}" if everyone and not out.terminal else ""  # rows of records alone
-    rows = walk.each(state.archive, row, memo=memo, **options.order(params, out))
-    state.finish(out.show(rows, output.article_line, output.article_table))
+    shown = islice(found, options.limit(params))
+    state.finish(out.show(shown, output.article_line, output.article_table))
 
 
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
@@ -150,10 +155,10 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
     """
     archive = state.archive
     if not names:
-        newest = next(walk.each(archive, lambda article, _: (article.sort_key, article.id)), None)
+        newest = next(state.store.articles(), None)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
-        names = (newest,)
+        names = (newest.id,)
     entries = state.each(names, archive.find)
     if raw:
         state.finish(len(state.each(entries, lambda entry: output.raw(archive.read_bytes(entry)))))
@@ -171,8 +176,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
         state.each(entries, stream)
         state.finish(len(streamed))
     documents = [Document(*found) for found in state.each(entries, archive.read)]
-    rendered = out.prepare(output.document_plain)
-    state.finish(out.show(map(rendered, documents), output.document_plain, output.documents_view))
+    state.finish(out.show(documents, output.document_plain, output.documents_view))
 
 
 @command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")
@@ -205,37 +209,31 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     compiled = compile_pattern(wanted, params["fixed"], params["ignore_case"], params["words"])
     quiet, paths, count, null = (params[key] for key in ("quiet", "paths", "count", "null"))
-    select, separator = options.filters(params).matches, "\0" if null else ":"
+    select = options.filters(params)
     out = state.output(fmt, force=False)  # --color always: grep's coloured lines
-    color = out.color and not out.terminal
+    color, separator = out.color and not out.terminal, "\0" if null else ":"
+    texts = state.store.texts(compiled.required, params["reverse"], select.matches)
+    if quiet or paths:
+        hits: Iterator[Any] = (a for a, text in texts if next(matching(compiled, a, text), None))
+        if quiet and next(hits, None):
+            click.get_current_context().exit(EXIT_FOUND)  # as grep -q: errors or not
+        if quiet:
+            state.finish(0)
+        state.finish(
+            out.show(islice(hits, options.limit(params)), _path, end="\0" if null else "\n")
+        )
+    if count:
+        counts = (Count(a, sum(1 for _ in matching(compiled, a, text))) for a, text in texts)
+        hits = (counted for counted in counts if counted.count)
+    else:
+        hits = (found for a, text in texts if (found := list(matches(compiled, a, text))))
+    hits = islice(hits, options.limit(params))
+    records = hits if count else (match for found in hits for match in found)
 
-    def line(record: Match | Count) -> str:
+    def line(record: Any) -> str:
         return output.match_line(record, color, separator)
 
-    prepare, prepare_path = out.prepare(line), out.prepare(_path)
-
-    def found(article: Article, text: Any) -> tuple[Any, Any] | None:
-        if not select(article):
-            return None
-        if quiet or paths:
-            hit = next(matching(compiled, article, text), None)
-            return (article.sort_key, prepare_path(article)) if hit else None
-        if count:
-            number = sum(1 for _ in matching(compiled, article, text))
-            return (article.sort_key, prepare(Count(article, number))) if number else None
-        kept = [prepare(match) for match in matches(compiled, article, text)]
-        return (article.sort_key, kept) if kept else None
-
-    if quiet:
-        if next(walk.each(state.archive, found, "text", compiled.required, first=True), None):
-            click.get_current_context().exit(EXIT_FOUND)
-        state.finish(0)
-    kept = walk.each(state.archive, found, "text", compiled.required, **options.order(params, out))
-    if paths:
-        state.finish(out.show(kept, _path, end="\0" if null else "\n"))
-    elif count:
-        state.finish(out.show(kept, prepare))
-    state.finish(out.show(chain.from_iterable(kept), prepare, output.match_groups))
+    state.finish(out.show(records, line, None if count else output.match_groups))
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
@@ -256,24 +254,28 @@ def facts(
       kn facts 2017-08-07-north --format jsonl | jq -r .text
     """
     from .search import compile_pattern
+    from .store import FactRow, facts_of
 
     wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
-    chosen, out = options.filters(params), state.output(fmt)
-    select, prepare = chosen.matches, out.prepare(output.fact_line)
-
-    def found(article: Article, rows: tuple[walk.FactRow, ...]) -> tuple[Any, Any] | None:
-        kept = [prepare(Fact(article, *row)) for row in rows if not wanted or wanted.search(row[1])]
-        return (article.sort_key, kept) if kept and select(article) else None
-
+    select, out = options.filters(params), state.output(fmt)
     if names:
         named = state.each(state.each(names, state.archive.find), state.archive.read)
-        rows = [r for a, body in named if (r := found(a, walk.facts_of(a, body))) is not None]
-        rows.sort(key=lambda row: row[0], reverse=params["reverse"])
-        kept: Iterable[list[Any]] = [facts for _, facts in rows[: params["limit"]]]
+        found: Iterable[tuple[Article, Iterable[FactRow]]] = sorted(
+            ((a, facts_of(a, body)) for a, body in named),
+            key=lambda pair: pair[0].sort_key,
+            reverse=params["reverse"],
+        )
     else:
-        memo = "" if out.terminal or wanted or chosen.active else f"facts {fmt}"  # as list's
-        kept = walk.each(state.archive, found, "facts", memo=memo, **options.order(params, out))
-    state.finish(out.show(chain.from_iterable(kept), output.fact_line, output.fact_groups))
+        found = state.store.facts(params["reverse"])
+
+    def kept(article: Article, rows: Iterable[FactRow]) -> list[Fact]:
+        if not select.matches(article):
+            return []
+        return [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
+
+    chosen = islice(filter(None, (kept(*pair) for pair in found)), options.limit(params))
+    records = (fact for facts in chosen for fact in facts)
+    state.finish(out.show(records, output.fact_line, output.fact_groups))
 
 
 @cli.command()
@@ -295,7 +297,10 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     compose.check_options({**fields, "article_id": article_id})  # once, before any input
     out, dry_run, feeds = state.output(), fields.pop("dry_run"), fields.pop("feeds")
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
-    adder = compose.Adder(state.archive, {**fields, "id": article_id}, dry_run, progress)
+    settings = {**fields, "id": article_id}
+    adder = compose.Adder(
+        state.archive, settings, dry_run, progress, lambda: state.store.articles()
+    )
 
     def add_one(name: str, linked: bool = False) -> None:
         draft, path, done = adder.add(name, linked)
@@ -314,6 +319,10 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     state.each(pages, lambda url: add_one(url, linked=True))
     adder.done()
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
+
+
+def _articles(state: State) -> Callable[[], Iterable[Article]]:
+    return lambda: state.store.articles()
 
 
 @cli.command("init")
@@ -340,7 +349,15 @@ def check(state: State, /) -> None:
     Example:
       kn check && echo clean
     """
-    problems = walk.problems(locate(state.archive_option, dict(os.environ), os.getcwd()))
+    root = locate(state.archive_option, dict(os.environ), os.getcwd())
+    try:
+        os.listdir(root)
+    except OSError as error:
+        raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
+    found: list[InvalidArticle] = []
+    store = Store(Archive(root, on_error=found.append), persistent=False)  # each file read
+    store.sync()
+    problems = sorted([*found, *store.empty()], key=lambda p: (p.path, p.line))
     for problem in problems:
         click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
     if problems:

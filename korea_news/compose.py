@@ -8,12 +8,11 @@ import hashlib
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import frontmatter
-from .model import Article, Date, InvalidArticle, KnError
+from .model import Article, Date, Draft, InvalidArticle, KnError
 from .structure import SENTENCE_END
 
 if TYPE_CHECKING:
@@ -22,16 +21,6 @@ if TYPE_CHECKING:
 SLUG_MAX = 60
 # An ID is a file name: no separators, nothing hidden, nothing that reads as an option.
 VALID_ID = re.compile(r"[^\W_][\w.-]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """An article about to be added: its ID, its fields as read back, and its file text."""
-
-    id: str
-    article: Article
-    body: str
-    text: str
 
 
 def slug(title: str, limit: int = SLUG_MAX) -> str:
@@ -206,8 +195,10 @@ class Adder:
         options: Mapping[str, Any],
         dry_run: bool,
         progress: Callable[[int, bool], None] | None = None,
+        archived: Callable[[], Iterable[Article]] = tuple,
     ) -> None:
         self.archive, self.options, self.dry_run = archive, options, dry_run
+        self.archived = archived  # the archive's articles, for their URLs
         self.urls: dict[str, str] | None = None
         self.pacer: Any = None
         self.progress, self.fetched = progress, 0
@@ -284,10 +275,9 @@ class Adder:
 
     def _known(self, *urls: str | None) -> str | None:
         """The ID of the article whose url is one of these, compared normalised."""
-        from . import walk, web
+        from . import web
 
-        if self.urls is None:
-            work = lambda a, _: (a.sort_key, (web.normal(a.url), a.id)) if a.url else None  # noqa: E731
-            self.urls = dict(walk.each(self.archive, work, share=False))
+        if self.urls is None:  # newest first: of two articles with one URL, the oldest
+            self.urls = {web.normal(a.url): a.id for a in self.archived() if a.url}
         normal = (web.normal(url) for url in urls if url)
         return next((self.urls[url] for url in normal if url in self.urls), None)

@@ -106,12 +106,9 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
     return decorate
 
 
-def order(params: dict[str, Any], out: output.Output) -> dict[str, Any]:
-    """How a command walks the archive (walk.each): in the order and to the limit that its
-    options ask (a limit past any archive's size, 99999999999999999999, is none), with a
-    second process unless a terminal renders what it finds."""
-    limit = None if params["limit"] is None else min(params["limit"], sys.maxsize)
-    return {"reverse": params["reverse"], "limit": limit, "share": not out.terminal}
+def limit(params: dict[str, Any]) -> int | None:
+    """The --limit asked for; one past any archive's size (99999999999999999999) is none."""
+    return None if params["limit"] is None else min(params["limit"], sys.maxsize)
 
 
 def filters(params: dict[str, Any]) -> query.Filter:

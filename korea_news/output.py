@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from itertools import groupby
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .model import Article, Count, Document, Fact, Match, iso
 
@@ -33,9 +33,6 @@ _JSON_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
 
 class Record(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
-
-
-R = TypeVar("R", bound=Record)
 
 
 def visible(text: str) -> str:
@@ -101,27 +98,21 @@ class Output:
         else:
             self.write(f"{path}\n")
 
-    def prepare(self, plain: Callable[[R], str]) -> Callable[[R], Any]:
-        """What a command keeps of a record for show(): the record itself for a terminal,
-        else its line, already rendered (so that a second process can send it back)."""
-        if self.terminal:
-            return _itself
-        return {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
-
     def show(
         self,
-        payloads: Iterable[Any],
+        records: Iterable[Any],
         plain: Callable[[Any], str],
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",
     ) -> int:
-        """Print what prepare() made of each record; return how many. With no `render`,
-        a terminal gets the plain lines, control characters escaped."""
+        """Print records: as `plain` lines or JSON in a pipe, by `render` on a terminal
+        (with no `render`, the plain lines, control characters escaped); return how many."""
         if not self.terminal:
-            return self.write_lines(payloads, end)
+            line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
+            return self.write_lines(map(line, records), end)
         if render is None:
-            return self.write_lines((visible(plain(record)) for record in payloads), end)
-        items = list(payloads)
+            return self.write_lines((visible(plain(record)) for record in records), end)
+        items = list(records)
         if items:
             render(self, items)
         return len(items)
@@ -212,10 +203,6 @@ def silence() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _itself(record: Any) -> Any:
-    return record
-
-
 def raw(data: bytes) -> None:
     """An article file as stored; a terminal never receives raw control characters."""
     if _isatty(sys.stdout):
@@ -227,7 +214,7 @@ def raw(data: bytes) -> None:
 
 def progress(what: str = "reading articles") -> Callable[[int, bool], None] | None:
     """A progress line on stderr while many files are read, on a terminal only; cleared
-    when told that all is done (walk.py tells it on Ctrl-C too)."""
+    when told that all is done (a sync tells it on Ctrl-C too)."""
     if not _isatty(sys.stderr) or _dumb():
         return None
     shown: list[Any] = []

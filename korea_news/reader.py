@@ -1,7 +1,7 @@
 """Read one article file: the one place that decides what an article is.
 
-Every command reads files through `open_article`, with the cache or without it: the cache
-(walk.py) only keeps what this module derived. A file is read in pieces of whole lines, so
+Every command reads files through `open_article`, with the store or without it: the store
+(store.py) only keeps what this module derived. A file is read in pieces of whole lines, so
 that even a 200 MB article never sits in memory whole: its front matter is parsed from
 the first piece, and its body is handed out piece by piece. A file is an article only if
 all of it is UTF-8 text without NUL bytes: `Opened.rest()` checks what the reader left.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from . import frontmatter
 from .model import Article, InvalidArticle, Unreadable
@@ -45,13 +45,11 @@ def read_whole(real: str, path: str, article_id: str) -> tuple[Article, str]:
 
 class Opened:
     """An article file being read: `article`, the `head` (the text before the body), and
-    the body as pieces of whole lines through `body()`; `listen`, if set, hears each piece
-    of the body read. Use it as a context manager."""
+    the body as pieces of whole lines through `body()`. Use it as a context manager."""
 
     def __init__(self, fd: int, path: str, article_id: str, known: Article | None = None) -> None:
         self._fd = fd
         self._pieces = _pieces(fd, path)
-        self.listen: Callable[[str], None] | None = None
         text = next(self._pieces, (1, ""))[1]
         if known is not None:  # the cache knows where the body starts
             start = _line_start(text, known.body_line)
@@ -77,19 +75,11 @@ class Opened:
 
     def body(self) -> Iterator[tuple[int, str]]:
         """The body in pieces of whole lines, each with the file line it starts on."""
-        listen = self.listen
         if self._first is not None:
             first, self._first = self._first, None
             if first[1]:
-                if listen is not None:
-                    listen(first[1])
                 yield first
-        if listen is None:
-            yield from self._pieces
-            return
-        for piece in self._pieces:
-            listen(piece[1])
-            yield piece
+        yield from self._pieces
 
     def title_line(self) -> str:
         """The file's `title:` line, as stored."""

@@ -1,7 +1,7 @@
 """Search as grep does: compile patterns, find the matching lines and their spans.
 
-Pure: it reads no file and knows no cache. The walk (walk.py) hands it an article and its
-text, and index.py narrows which files the walk reads, by `Pattern.required`.
+Pure: it reads no file and knows no store. The store (store.py) hands it an article and
+its text, having narrowed which files it reads by `Pattern.required`.
 
 A match never spans a line break: a line matches when the pattern matches within it, as
 grep sees lines (split on newlines, a trailing carriage return left out).
@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import index
 from .model import Article, KnError, Match
 
 # Patterns that can see past the end of a line behave differently on a whole text than
@@ -52,20 +51,27 @@ def compile_pattern(
 
 
 MAX_ALTERNATIVES = 32
+_PIECES = re.compile(r"[a-z0-9]{3,}")
 
 
-def required_words(sources: Iterable[str], flags: int = 0) -> list[list[bytes]] | None:
+def words(text: str) -> list[str]:
+    """The word pieces of a pattern's literal text that narrow a search: runs of three or
+    more ASCII letters and digits, lower case (the text index folds case itself)."""
+    return sorted(set(_PIECES.findall(text.lower())))
+
+
+def required_words(sources: Iterable[str], flags: int = 0) -> list[list[str]] | None:
     """What any match must contain, as word pieces: any of several sets, all of a set.
 
     None when some match may need no word at all (then every file must be read).
     """
-    alternatives: list[list[bytes]] = []
+    alternatives: list[list[str]] = []
     try:
         from re import _parser  # type: ignore[attr-defined]
 
         for source in sources:
             for literals in _literals(_parser.parse(source, flags)):
-                found = sorted(index.words(" ".join(literals).encode()))
+                found = words(" ".join(literals))
                 if not found:
                     return None
                 alternatives.append(found)
@@ -112,7 +118,7 @@ class Pattern:
 
     regex: re.Pattern[str]
     whole_body: bool
-    required: list[list[bytes]] | None = None  # see required_words()
+    required: list[list[str]] | None = None  # see required_words()
 
     def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
@@ -150,7 +156,7 @@ class Pattern:
 
 
 class Text(Protocol):
-    """An article's text as the walk hands it over (reader.Opened)."""
+    """An article's text as the store hands it over (reader.Opened)."""
 
     def title_line(self) -> str: ...
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import KN, SEED_ID, article, in_shell, in_terminal, strip_ansi
-from korea_news import cache
+from korea_news import store
 
 
 def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(
@@ -95,7 +95,7 @@ def test_a_first_run_over_many_files_shows_progress_on_a_terminal(
     make_archive, tmp_path, process_env
 ):
     make_archive({f"{i:04}.txt": article(f"Article {i}") for i in range(600)})
-    time.sleep(cache.SETTLED_NS / 1e9 + 0.1)  # files just written are never cached
+    time.sleep(store.RACY_NS / 1e9 + 0.1)  # files just written are never cached
     env = {**process_env, "KN_NO_CACHE": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}
     screen = in_terminal(["list"], tmp_path, env)
     assert "reading articles: " in screen
@@ -189,19 +189,17 @@ def test_the_list_table_never_splits_an_id(make_archive, tmp_path, process_env):
     assert "Source" in strip_ansi(in_terminal(["list"], tmp_path, process_env, cols=120))
 
 
-def test_an_interrupted_walk_clears_its_progress_line(make_archive):
-    from korea_news import walk
+def test_an_interrupted_sync_clears_its_progress_line(make_archive):
     from korea_news.archive import Archive
 
     root = make_archive({f"{i:04}.txt": article(f"A{i}") for i in range(600)})
     told = []
 
-    def interrupted(article, _):
-        if len(told) or article.id == "0500":
+    def interrupted(count: int, done: bool) -> None:
+        told.append(done)
+        if not done:  # Ctrl-C as the line is first drawn
             raise KeyboardInterrupt
-        return None
 
-    archive = Archive(root, progress=lambda count, done: told.append(done) if done else None)
     with pytest.raises(KeyboardInterrupt):
-        walk.each(archive, interrupted, share=False)
-    assert told == [True]
+        store.Store(Archive(root, progress=interrupted), persistent=False).sync()
+    assert told == [False, True]

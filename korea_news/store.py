@@ -1,0 +1,524 @@
+"""The derived store: one SQLite database per archive, and the one place that reads the
+archive at scale.
+
+The files are the truth. The database remembers what the one reader (reader.py) derived
+from each file, the article's fields, its facts, or why it is no article, and indexes
+titles and bodies in FTS5, which narrows which files a search reads. Every command first
+calls `sync()`, then asks for articles in order:
+
+- sync compares each file's (device, inode, size, mtime_ns, ctime_ns) with what is
+  stored, a folder at a time (a digest of its names and stats: one look-up while nothing
+  changed), re-reads what changed outside any transaction, and commits what it read in
+  batches, so that an interrupted first build keeps the batches it finished and nothing
+  half-done. A file changed within RACY_NS of its reading is stored untrusted, to be
+  read again (git's racy rule: a coarse clock may not show a second change);
+- the database lives in $XDG_CACHE_HOME/kn/ (a relative XDG_CACHE_HOME is ignored). One
+  that is damaged, of another schema, no regular file, locked for longer than LOCK_S, or
+  in a folder that cannot be written is worked around: kn removes and rebuilds a damaged
+  one, and otherwise answers from the files through a database in memory, the same code
+  without the text index and facts. `--no-cache` asks for that too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import reader
+from .archive import Archive, Folder
+from .model import Article, InvalidArticle, Unreadable, timestamp
+
+SCHEMA = 1  # PRAGMA user_version: raise it whenever what is stored is derived differently
+RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
+LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
+BATCH = 2000  # files read between two commits of a first build
+INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
+MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
+PROGRESS_EVERY = 256  # files read between two updates of the progress line
+
+Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+FactRow = tuple[int, str, str]  # line, heading, text
+Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
+
+# The text index folds case and accents as unicode61 does; `terms` holds every word it
+# has indexed (it only grows), so that a word piece is found inside longer words.
+_TOKENS = "tokenize = 'unicode61 remove_diacritics 2'"
+_TABLES = [
+    "CREATE TABLE folders (inside TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE files (
+        folder TEXT NOT NULL, name TEXT NOT NULL, stat TEXT, line INTEGER, problem TEXT,
+        id TEXT, title TEXT, date TEXT, ts REAL, source TEXT, url TEXT, authors TEXT,
+        tags TEXT, extra TEXT, title_line INTEGER, body_line INTEGER, empty INTEGER,
+        indexed INTEGER, facts TEXT, UNIQUE (folder, name))""",
+    "CREATE INDEX files_order ON files (ts, id)",
+    "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
+    f"CREATE VIRTUAL TABLE text USING fts5 (title, body, {_TOKENS})",
+    f"PRAGMA user_version = {SCHEMA}",
+]
+# Each batch's texts pass through a table of the connection's own, whose words are added
+# to `terms` as the batch commits.
+_FRESH = [
+    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 (title, body, {_TOKENS})",
+    "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
+]
+_COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
+
+
+def location(root: str) -> str:
+    """The database of the archive whose real path is `root`."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", os.path.basename(root))[:40] or "top"
+    digest = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(base, "kn", f"{readable}-{digest}.sqlite")
+
+
+class Store:
+    """An archive's derived store: `sync()`, then `articles()`, `facts()`, `problems()`.
+
+    With `persistent` False, or where the database cannot be used, it lives in memory and
+    keeps neither the text index nor facts: every file is read, as without a store.
+    """
+
+    def __init__(self, archive: Archive, persistent: bool = True) -> None:
+        self.archive = archive
+        self.path = location(archive.root) if persistent else ""
+        self.db = self._open()
+        self.index = self.path != ""  # whether text and facts are kept
+        self.folders: list[Folder] = []
+        self.order: dict[str, int] = {}  # each folder's place in the walk
+        self._unreadable: list[InvalidArticle] = []
+
+    # --- opening ------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        """The database, rebuilt if it is damaged or of another schema; in memory where it
+        cannot be had (then self.path is emptied)."""
+        for _ in range(2):
+            if not self.path:
+                break
+            try:
+                return self._connect()
+            except _Damaged:
+                self._remove()
+            except (sqlite3.Error, OSError):
+                break
+        self.path = ""
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        for statement in _TABLES:
+            db.execute(statement)
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        folder = os.path.dirname(self.path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        for path in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
+            with contextlib.suppress(FileNotFoundError):  # a link, a FIFO, a folder: not ours
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    raise OSError(f"{path} is not a regular file")
+        db = sqlite3.connect(self.path, timeout=LOCK_S, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
+                with self._writing(db):  # two kn may start at once: one creates the tables
+                    if not db.execute("SELECT 1 FROM sqlite_master").fetchone():
+                        for statement in _TABLES:
+                            db.execute(statement)
+            elif version != SCHEMA:
+                raise _Damaged
+            db.execute("SELECT count(*) FROM folders").fetchone()
+            for statement in _FRESH:
+                db.execute(statement)
+        except sqlite3.DatabaseError as error:
+            db.close()
+            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+                raise
+            raise _Damaged from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _remove(self) -> None:
+        for path in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    os.unlink(path)
+
+    @contextlib.contextmanager
+    def _writing(self, db: sqlite3.Connection | None = None) -> Iterator[None]:
+        """One write transaction: committed whole, or rolled back (Ctrl-C included)."""
+        db = db or self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+
+    # --- sync ---------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Bring the store up to date with the files; tell the scan's problems and each
+        file's that is no article (archive.on_error), in walk order. Where the database
+        fails meanwhile, the files are read into one in memory instead."""
+        self.folders = self.archive.scan()
+        self.order = {folder.inside: place for place, folder in enumerate(self.folders)}
+        try:
+            self._sync()
+        except sqlite3.Error:
+            if not self.path:
+                raise
+            self._in_memory()
+        for problem in self.archive.problems:
+            self.archive.on_error(problem)
+        self.archive.problems = []
+        for problem in self.problems():
+            self.archive.on_error(problem)
+
+    def _in_memory(self) -> None:
+        """The database failed: from now on, one in memory, synced with the files."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        self.path, self.index, self._unreadable = "", False, []
+        self.db = self._open()
+        self._sync()
+
+    def _sync(self) -> None:
+        digests = dict(self.db.execute("SELECT inside, digest FROM folders"))
+        progress = _Progress(self.archive.progress)
+        try:
+            for folder in self.folders:
+                stats = _stats(folder)
+                digest = _digest(folder.names, stats)
+                if digests.get(folder.inside) != digest:
+                    self._folder(folder, stats, digest, progress)
+            gone = set(digests) - set(self.order)
+            known = {row[0] for row in self.db.execute("SELECT DISTINCT folder FROM files")}
+            if gone or known - set(self.order):
+                with self._writing():
+                    for inside in gone | (known - set(self.order)):
+                        self._delete("folder = ?", (inside,))
+                        self.db.execute("DELETE FROM folders WHERE inside = ?", (inside,))
+        finally:
+            progress.done()
+
+    def _folder(
+        self, folder: Folder, stats: list[Stat | None], digest: bytes, progress: _Progress
+    ) -> None:
+        """Re-read a folder's files that changed, in batches; then keep its digest, if
+        every file could be trusted."""
+        stored = {
+            name: kept
+            for name, kept in self.db.execute(
+                "SELECT name, stat FROM files WHERE folder = ?", (folder.inside,)
+            )
+        }
+        changed = [
+            position
+            for position, name in enumerate(folder.names)
+            if stats[position] is None or stored.get(name) != _text(stats[position])
+        ]
+        gone = stored.keys() - set(folder.names)
+        trusted = True
+        for start in range(0, max(len(changed), 1), BATCH):
+            rows = []
+            for position in changed[start : start + BATCH]:
+                row = self._read(folder, folder.names[position], stats[position])
+                progress.step()
+                trusted = trusted and row is not None and row["stat"] is not None
+                rows.append((folder.names[position], row))
+            last = start + BATCH >= len(changed)
+            with self._writing():
+                for name in gone if start == 0 else ():
+                    self._delete("folder = ? AND name = ?", (folder.inside, name))
+                for name, row in rows:
+                    self._delete("folder = ? AND name = ?", (folder.inside, name))
+                    if row is not None:
+                        self._insert(folder.inside, name, row)
+                if self.index:
+                    self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM fresh_terms")
+                    self.db.execute("DELETE FROM temp.fresh")
+                if last:
+                    self.db.execute("DELETE FROM folders WHERE inside = ?", (folder.inside,))
+                    if trusted:
+                        self.db.execute(
+                            "INSERT INTO folders VALUES (?, ?)", (folder.inside, digest)
+                        )
+
+    def _read(self, folder: Folder, name: str, found: Stat | None) -> dict[str, Any] | None:
+        """What the reader derives from one file, as a row of `files` (its stat None when
+        it changed too recently to be trusted); None if it could not be read at all."""
+        path, article_id = folder.path_of(name), name[:-4]
+        row: dict[str, Any] = {"stat": None}
+        if found is not None and time.time_ns() - max(found[3], found[4]) > RACY_NS:
+            row["stat"] = _text(found)
+        try:
+            with reader.open_article(folder.real_path(name), path, article_id) as opened:
+                article, kept, size, empty = opened.article, [], 0, True
+                for _, piece in opened.body():
+                    empty = empty and not piece.strip()
+                    size += len(piece)
+                    if size <= INDEXED:
+                        kept.append(piece)
+        except Unreadable as problem:
+            self._unreadable.append(problem)
+            return None
+        except InvalidArticle as problem:
+            return {**row, "line": problem.line, "problem": problem.message}
+        body = "".join(kept) if size <= INDEXED else None
+        row.update(
+            id=article_id, title=article.title, date=article.date.isoformat(),
+            ts=timestamp(article.date), source=article.source, url=article.url,
+            authors=_json(article.authors), tags=_json(article.tags), extra=_json(article.extra),
+            title_line=article.title_line, body_line=article.body_line, empty=empty,
+            indexed=self.index and body is not None, body=body,
+        )  # fmt: skip
+        if self.index and body is not None:
+            row["facts"] = json.dumps(facts_of(article, body), ensure_ascii=False)
+        return row
+
+    def _insert(self, inside: str, name: str, row: dict[str, Any]) -> None:
+        body = row.pop("body", None)
+        row.update(folder=inside, name=name)
+        names = ", ".join(row)
+        marks = ", ".join(f":{key}" for key in row)
+        cursor = self.db.execute(f"INSERT INTO files ({names}) VALUES ({marks})", row)
+        if row.get("indexed"):
+            text = (cursor.lastrowid, row["title"], body)
+            self.db.execute("INSERT INTO text (rowid, title, body) VALUES (?, ?, ?)", text)
+            self.db.execute("INSERT INTO temp.fresh (title, body) VALUES (?, ?)", text[1:])
+
+    def _delete(self, where: str, values: tuple[str, ...]) -> None:
+        select = f"SELECT rowid FROM files WHERE {where}"
+        self.db.execute(f"DELETE FROM text WHERE rowid IN ({select} AND indexed)", values)
+        self.db.execute(f"DELETE FROM files WHERE {where}", values)
+
+    # --- answers ------------------------------------------------------------------------
+
+    def problems(self) -> list[InvalidArticle]:
+        """The files that are no article, or could not be read, in walk order."""
+        found = list(self._unreadable)
+        for inside, name, line, message in self.db.execute(
+            "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
+        ):
+            found.append(InvalidArticle(self._path(inside, name), line, message))
+        where = {path: place for place, path in enumerate(self._shown_folders())}
+        return sorted(found, key=lambda p: (where.get(os.path.dirname(p.path), 0), p.path))
+
+    def empty(self) -> Iterator[InvalidArticle]:
+        """The articles with an empty body (kn check)."""
+        query = "SELECT folder, name, body_line FROM files WHERE empty AND problem IS NULL"
+        for inside, name, line in self.db.execute(query):
+            yield InvalidArticle(self._path(inside, name), line, "empty body")
+
+    def articles(
+        self, required: Required | None = None, reverse: bool = False
+    ) -> Iterator[Article]:
+        """The articles, newest first (then by ID); with `required`, those whose text may
+        hold the words (a superset of the matches: see narrow())."""
+        for article, _ in self._rows(required, reverse, ""):
+            yield article
+
+    def texts(
+        self, required: Required | None, reverse: bool, select: Callable[[Article], bool]
+    ) -> Iterator[tuple[Article, reader.Opened]]:
+        """The articles in order that `select` keeps and whose text may hold the words,
+        each with its file opened, its body not yet read (search)."""
+        for article in self.articles(required, reverse):
+            if not select(article):
+                continue
+            try:
+                opened = reader.open_article(article.path, article.path, article.id, article)
+            except InvalidArticle as problem:  # it changed, or went, since the sync
+                self.archive.on_error(problem)
+                continue
+            with opened:
+                yield article, opened
+
+    def facts(self, reverse: bool = False) -> Iterator[tuple[Article, tuple[FactRow, ...]]]:
+        """The articles in order, each with its facts (read from its file when the store
+        keeps none)."""
+        for article, kept in self._rows(None, reverse, ", facts"):
+            if kept is None:
+                try:
+                    found, body = reader.read_whole(article.path, article.path, article.id)
+                except InvalidArticle as problem:
+                    self.archive.on_error(problem)
+                    continue
+                yield found, facts_of(found, body)
+            else:
+                yield article, tuple(tuple(row) for row in json.loads(kept))
+
+    def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
+        """(article, what `more` selects) in order. A database that fails meanwhile is
+        left for one in memory, and the rows go on after the last one given."""
+        last: tuple[float, str] | None = None
+        while True:
+            try:
+                for row in self._query(required, reverse, more, last):
+                    last = (row[0].sort_key[0], row[0].id)
+                    yield row
+                return
+            except sqlite3.DatabaseError:
+                if not self.path:
+                    raise
+                self._in_memory()
+
+    def _query(
+        self, required: Required | None, reverse: bool, more: str, after: tuple[float, str] | None
+    ) -> Iterator[tuple[Article, Any]]:
+        where, values = "problem IS NULL", list[Any]()
+        match = self._narrow(required) if required is not None and self.index else None
+        if match == "":
+            where += " AND NOT indexed"
+        elif match is not None:
+            where += " AND (NOT indexed OR rowid IN (SELECT rowid FROM text WHERE text MATCH ?))"
+            values.append(match)
+        if after is not None:
+            ts, article_id = -after[0], after[1]
+            where += (
+                " AND (ts > ? OR ts = ? AND id < ?)"
+                if reverse
+                else " AND (ts < ? OR ts = ? AND id > ?)"
+            )
+            values += [ts, ts, article_id]
+        order = "ts, id DESC" if reverse else "ts DESC, id"
+        query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
+        shown, folders = self.archive.shown_root, self._shown_folders()
+        no_extra: dict[str, Any] = {}
+        for row in self.db.execute(query, values):
+            article_id, inside, name, title, date, source, url, authors, tags, extra = row[:10]
+            when = (
+                dt.date.fromisoformat(date) if len(date) == 10 else dt.datetime.fromisoformat(date)
+            )
+            path = f"{folders.get(inside, shown)}{os.sep}{name}"
+            article = Article(
+                article_id, path, title, when, source, url,
+                tuple(json.loads(authors)) if authors else (),
+                tuple(json.loads(tags)) if tags else (),
+                json.loads(extra) if extra else no_extra, row[10], row[11],
+            )  # fmt: skip
+            yield article, row[12] if more else None
+
+    def _narrow(self, required: Required) -> str | None:
+        """An FTS5 query for the indexed texts that hold, for some alternative, every word
+        piece: each piece as any indexed word that contains it. None: no narrowing; "":
+        no indexed text can match."""
+        alternatives = []
+        for pieces in required:
+            clauses: list[str] | None = []
+            for piece in pieces:
+                terms = [
+                    term
+                    for (term,) in self.db.execute(
+                        "SELECT term FROM terms WHERE instr(replace(term, 'ı', 'i'), ?) LIMIT ?",
+                        (piece, MAX_TERMS + 1),
+                    )
+                ]
+                if not terms:
+                    clauses = None  # this alternative matches no indexed text
+                    break
+                if clauses is not None and len(terms) <= MAX_TERMS:  # else too common to narrow by
+                    clauses.append("(" + " OR ".join(map(_quoted, terms)) + ")")
+            if clauses == []:
+                return None  # an alternative that may match anything
+            if clauses:
+                alternatives.append("(" + " AND ".join(clauses) + ")")
+        return " OR ".join(alternatives)
+
+    def _shown_folders(self) -> dict[str, str]:
+        shown = self.archive.shown_root
+        return {inside: f"{shown}{os.sep}{inside}" if inside else shown for inside in self.order}
+
+    def _path(self, inside: str, name: str) -> str:
+        shown = self.archive.shown_root
+        return os.path.join(shown, inside, name) if inside else os.path.join(shown, name)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _Damaged(Exception):
+    """The database is damaged, or of another schema: it is removed and built anew."""
+
+
+def facts_of(article: Article, body: str) -> tuple[FactRow, ...]:
+    """An article's facts, (line, heading, text) in document order (structure.py)."""
+    from . import structure
+
+    blocks = structure.parse(body, article.body_line)
+    return tuple(
+        (item.line, heading, item.text) for heading, item in structure.facts(blocks, article.title)
+    )
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _json(value: Any) -> str | None:
+    return (
+        json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+        if value
+        else None
+    )
+
+
+def _text(found: Stat | None) -> str | None:
+    return None if found is None else " ".join(map(str, found))
+
+
+def _digest(names: list[str], stats: list[Stat | None]) -> bytes:
+    return hashlib.blake2b(repr((names, stats)).encode("utf-8", "surrogateescape")).digest()
+
+
+def _stats(folder: Folder) -> list[Stat | None]:
+    """Each file's Stat; None for a file that went away meanwhile."""
+    found: list[Stat | None] = []
+    try:
+        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return [None] * len(folder.names)
+    try:  # by name inside the open folder: the kernel looks up one name, not a whole path
+        for name in folder.names:
+            try:
+                got = os.stat(folder.links.get(name, name), dir_fd=directory)
+                found.append(
+                    (got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns)
+                )
+            except OSError:
+                found.append(None)
+    finally:
+        os.close(directory)
+    return found
+
+
+class _Progress:
+    """The progress line of a sync that reads many files (on a terminal: output.progress)."""
+
+    def __init__(self, show: Callable[[int, bool], None] | None) -> None:
+        self.show, self.count = show, 0
+
+    def step(self) -> None:
+        self.count += 1
+        if self.show is not None and self.count % PROGRESS_EVERY == 0:
+            self.show(self.count, False)
+
+    def done(self) -> None:
+        if self.show is not None and self.count >= PROGRESS_EVERY:
+            self.show(self.count, True)
