@@ -37,9 +37,11 @@ def open_article(real: str, path: str, article_id: str, known: Article | None = 
         raise
 
 
-def read_whole(real: str, path: str, article_id: str) -> tuple[Article, str]:
+def read_whole(
+    real: str, path: str, article_id: str, known: Article | None = None
+) -> tuple[Article, str]:
     """An article and its whole body, for the commands that print or compare bodies."""
-    with open_article(real, path, article_id) as opened:
+    with open_article(real, path, article_id, known) as opened:
         return opened.article, "".join(text for _, text in opened.body())
 
 

@@ -41,6 +41,7 @@ SCHEMA = 1  # PRAGMA user_version: raise it whenever what is stored is derived d
 RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 BATCH = 2000  # files read between two commits of a first build
+MANY = 1000  # files read by one sync past which `terms` is made anew from the whole index
 INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
 MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
 PROGRESS_EVERY = 256  # files read between two updates of the progress line
@@ -62,14 +63,17 @@ _TABLES = [
     "CREATE INDEX files_order ON files (ts, id)",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
     f"CREATE VIRTUAL TABLE text USING fts5 (title, body, {_TOKENS})",
+    "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
 ]
-# Each batch's texts pass through a table of the connection's own, whose words are added
-# to `terms` as the batch commits.
+# A few texts pass through a table of the connection's own, whose words are added to
+# `terms` as their batch commits. Many are faster told by one scan of the whole index once
+# they are in: until then, `terms` holds '' (no word): it is not to be narrowed by.
 _FRESH = [
-    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 (title, body, {_TOKENS})",
+    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 (title, body, content='', {_TOKENS})",
     "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
 ]
+_FOLDERS = "SELECT DISTINCT folder FROM files"
 _COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
 
 
@@ -97,6 +101,7 @@ class Store:
         self.index = self.path != ""  # whether text and facts are kept
         self.folders: list[Folder] = []
         self.order: dict[str, int] = {}  # each folder's place in the walk
+        self.many = False  # whether this sync reads MANY files
         self._unreadable: list[InvalidArticle] = []
 
     # --- opening ------------------------------------------------------------------------
@@ -200,40 +205,54 @@ class Store:
 
     def _sync(self) -> None:
         digests = dict(self.db.execute("SELECT inside, digest FROM folders"))
+        changes = []
+        for folder in self.folders:
+            stats = _stats(folder)
+            digest = _digest(folder.names, stats)
+            if digests.get(folder.inside) != digest:
+                changes.append((folder, stats, digest, *self._changed(folder, stats)))
+        self.many = sum(len(change[3]) for change in changes) > MANY
         progress = _Progress(self.archive.progress)
         try:
-            for folder in self.folders:
-                stats = _stats(folder)
-                digest = _digest(folder.names, stats)
-                if digests.get(folder.inside) != digest:
-                    self._folder(folder, stats, digest, progress)
-            gone = set(digests) - set(self.order)
-            known = {row[0] for row in self.db.execute("SELECT DISTINCT folder FROM files")}
-            if gone or known - set(self.order):
+            for change in changes:
+                self._folder(*change, progress)
+            gone = set(digests) | {row[0] for row in self.db.execute(_FOLDERS)}
+            gone -= set(self.order)
+            if gone:
                 with self._writing():
-                    for inside in gone | (known - set(self.order)):
+                    for inside in gone:
                         self._delete("folder = ?", (inside,))
                         self.db.execute("DELETE FROM folders WHERE inside = ?", (inside,))
+            if self.index and self.db.execute("SELECT 1 FROM terms WHERE term = ''").fetchone():
+                with self._writing():
+                    self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM vocabulary")
+                    self.db.execute("DELETE FROM terms WHERE term = ''")
         finally:
             progress.done()
 
-    def _folder(
-        self, folder: Folder, stats: list[Stat | None], digest: bytes, progress: _Progress
-    ) -> None:
-        """Re-read a folder's files that changed, in batches; then keep its digest, if
-        every file could be trusted."""
-        stored = {
-            name: kept
-            for name, kept in self.db.execute(
-                "SELECT name, stat FROM files WHERE folder = ?", (folder.inside,)
-            )
-        }
+    def _changed(self, folder: Folder, stats: list[Stat | None]) -> tuple[list[int], set[str]]:
+        """The positions of a folder's files that changed or are new, and the names of its
+        files that went away."""
+        query = "SELECT name, stat FROM files WHERE folder = ?"
+        stored = dict(self.db.execute(query, (folder.inside,)))
         changed = [
             position
             for position, name in enumerate(folder.names)
             if stats[position] is None or stored.get(name) != _text(stats[position])
         ]
-        gone = stored.keys() - set(folder.names)
+        return changed, stored.keys() - set(folder.names)
+
+    def _folder(
+        self,
+        folder: Folder,
+        stats: list[Stat | None],
+        digest: bytes,
+        changed: list[int],
+        gone: set[str],
+        progress: _Progress,
+    ) -> None:
+        """Re-read a folder's files that changed, in batches; then keep its digest, if
+        every file could be trusted."""
         trusted = True
         for start in range(0, max(len(changed), 1), BATCH):
             rows = []
@@ -250,9 +269,11 @@ class Store:
                     self._delete("folder = ? AND name = ?", (folder.inside, name))
                     if row is not None:
                         self._insert(folder.inside, name, row)
-                if self.index:
+                if self.index and self.many:
+                    self.db.execute("INSERT OR IGNORE INTO terms VALUES ('')")
+                elif self.index:
                     self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM fresh_terms")
-                    self.db.execute("DELETE FROM temp.fresh")
+                    self.db.execute("INSERT INTO temp.fresh (fresh) VALUES ('delete-all')")
                 if last:
                     self.db.execute("DELETE FROM folders WHERE inside = ?", (folder.inside,))
                     if trusted:
@@ -288,8 +309,6 @@ class Store:
             title_line=article.title_line, body_line=article.body_line, empty=empty,
             indexed=self.index and body is not None, body=body,
         )  # fmt: skip
-        if self.index and body is not None:
-            row["facts"] = json.dumps(facts_of(article, body), ensure_ascii=False)
         return row
 
     def _insert(self, inside: str, name: str, row: dict[str, Any]) -> None:
@@ -301,7 +320,8 @@ class Store:
         if row.get("indexed"):
             text = (cursor.lastrowid, row["title"], body)
             self.db.execute("INSERT INTO text (rowid, title, body) VALUES (?, ?, ?)", text)
-            self.db.execute("INSERT INTO temp.fresh (title, body) VALUES (?, ?)", text[1:])
+            if not self.many:
+                self.db.execute("INSERT INTO temp.fresh (title, body) VALUES (?, ?)", text[1:])
 
     def _delete(self, where: str, values: tuple[str, ...]) -> None:
         select = f"SELECT rowid FROM files WHERE {where}"
@@ -351,18 +371,33 @@ class Store:
                 yield article, opened
 
     def facts(self, reverse: bool = False) -> Iterator[tuple[Article, tuple[FactRow, ...]]]:
-        """The articles in order, each with its facts (read from its file when the store
-        keeps none)."""
-        for article, kept in self._rows(None, reverse, ", facts"):
-            if kept is None:
-                try:
-                    found, body = reader.read_whole(article.path, article.path, article.id)
-                except InvalidArticle as problem:
-                    self.archive.on_error(problem)
-                    continue
-                yield found, facts_of(found, body)
-            else:
+        """The articles in order, each with its facts: derived from its file the first
+        time, and kept from then on (in batches, each whole)."""
+        pending: list[tuple[str, int]] = []
+        for article, (kept, rowid) in self._rows(None, reverse, ", facts, rowid"):
+            if kept is not None:
                 yield article, tuple(tuple(row) for row in json.loads(kept))
+                continue
+            try:
+                found, body = reader.read_whole(article.path, article.path, article.id, article)
+            except InvalidArticle as problem:  # it changed, or went, since the sync
+                self.archive.on_error(problem)
+                continue
+            facts = facts_of(found, body)
+            if self.index and len(body) <= INDEXED:
+                pending.append((json.dumps(facts, ensure_ascii=False), rowid))
+                if len(pending) >= BATCH:
+                    self._keep_facts(pending)
+            yield found, facts
+        self._keep_facts(pending)
+
+    def _keep_facts(self, pending: list[tuple[str, int]]) -> None:
+        """Keep facts derived meanwhile (of the database they were read from, if it is
+        still the one in use)."""
+        with contextlib.suppress(sqlite3.Error), self._writing():
+            if self.index:
+                self.db.executemany("UPDATE files SET facts = ? WHERE rowid = ?", pending)
+        pending.clear()
 
     def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
         """(article, what `more` selects) in order. A database that fails meanwhile is
@@ -413,7 +448,7 @@ class Store:
                 tuple(json.loads(tags)) if tags else (),
                 json.loads(extra) if extra else no_extra, row[10], row[11],
             )  # fmt: skip
-            yield article, row[12] if more else None
+            yield article, row[12:]
 
     def _narrow(self, required: Required) -> str | None:
         """An FTS5 query for the indexed texts that hold, for some alternative, every word
