@@ -135,6 +135,7 @@ class Store:
         try:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA journal_size_limit = 8388608")  # the WAL, once checkpointed
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0 and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
                 with self._writing(db):  # two kn may start at once: one creates the tables
@@ -230,9 +231,11 @@ class Store:
         finally:
             progress.done()
 
-    def _changed(self, folder: Folder, stats: list[Stat | None]) -> tuple[list[int], set[str]]:
-        """The positions of a folder's files that changed or are new, and the names of its
-        files that went away."""
+    def _changed(
+        self, folder: Folder, stats: list[Stat | None]
+    ) -> tuple[list[int], set[str], set[str]]:
+        """The positions of a folder's files that changed or are new, the names of its
+        files that went away, and of those stored."""
         query = "SELECT name, stat FROM files WHERE folder = ?"
         stored = dict(self.db.execute(query, (folder.inside,)))
         changed = [
@@ -240,7 +243,7 @@ class Store:
             for position, name in enumerate(folder.names)
             if stats[position] is None or stored.get(name) != _text(stats[position])
         ]
-        return changed, stored.keys() - set(folder.names)
+        return changed, stored.keys() - set(folder.names), set(stored)
 
     def _folder(
         self,
@@ -249,6 +252,7 @@ class Store:
         digest: bytes,
         changed: list[int],
         gone: set[str],
+        stored: set[str],
         progress: _Progress,
     ) -> None:
         """Re-read a folder's files that changed, in batches; then keep its digest, if
@@ -266,7 +270,8 @@ class Store:
                 for name in gone if start == 0 else ():
                     self._delete("folder = ? AND name = ?", (folder.inside, name))
                 for name, row in rows:
-                    self._delete("folder = ? AND name = ?", (folder.inside, name))
+                    if name in stored:
+                        self._delete("folder = ? AND name = ?", (folder.inside, name))
                     if row is not None:
                         self._insert(folder.inside, name, row)
                 if self.index and self.many:
