@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 Date = dt.date | dt.datetime
-_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
 class KnError(Exception):
@@ -79,7 +79,7 @@ class Article:
     url: str | None = None
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=lambda: _NO_EXTRA)
+    extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA)
     title_line: int = 2
     body_line: int = 1
 

@@ -22,7 +22,6 @@ calls `sync()`, then asks for articles in order:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import os
@@ -35,7 +34,8 @@ from typing import Any
 
 from . import reader
 from .archive import Archive, Folder
-from .model import Article, InvalidArticle, Unreadable, timestamp
+from .frontmatter import parse_date
+from .model import NO_EXTRA, Article, InvalidArticle, Unreadable, timestamp
 
 SCHEMA = 1  # PRAGMA user_version: raise it whenever what is stored is derived differently
 RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
@@ -186,20 +186,25 @@ class Store:
         self.order = {folder.inside: place for place, folder in enumerate(self.folders)}
         try:
             self._sync()
-        except sqlite3.Error:
+            problems = self.problems()
+        except sqlite3.Error as error:
             if not self.path:
                 raise
-            self._in_memory()
+            self._in_memory(error)
+            problems = self.problems()
         for problem in self.archive.problems:
             self.archive.on_error(problem)
         self.archive.problems = []
-        for problem in self.problems():
+        for problem in problems:
             self.archive.on_error(problem)
 
-    def _in_memory(self) -> None:
-        """The database failed: from now on, one in memory, synced with the files."""
+    def _in_memory(self, error: sqlite3.Error) -> None:
+        """The database failed: from now on, one in memory, synced with the files. A
+        damaged one is removed, to be built anew by the next kn."""
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+        if not isinstance(error, sqlite3.OperationalError):  # not a lock, a full disk ...
+            self._remove()
         self.path, self.index, self._unreadable = "", False, []
         self.db = self._open()
         self._sync()
@@ -407,20 +412,20 @@ class Store:
     def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
         """(article, what `more` selects) in order. A database that fails meanwhile is
         left for one in memory, and the rows go on after the last one given."""
-        last: tuple[float, str] | None = None
+        last: Article | None = None
         while True:
             try:
                 for row in self._query(required, reverse, more, last):
-                    last = (row[0].sort_key[0], row[0].id)
+                    last = row[0]
                     yield row
                 return
-            except sqlite3.DatabaseError:
+            except sqlite3.DatabaseError as error:
                 if not self.path:
                     raise
-                self._in_memory()
+                self._in_memory(error)
 
     def _query(
-        self, required: Required | None, reverse: bool, more: str, after: tuple[float, str] | None
+        self, required: Required | None, reverse: bool, more: str, after: Article | None
     ) -> Iterator[tuple[Article, Any]]:
         where, values = "problem IS NULL", list[Any]()
         match = self._narrow(required) if required is not None and self.index else None
@@ -430,7 +435,7 @@ class Store:
             where += " AND (NOT indexed OR rowid IN (SELECT rowid FROM text WHERE text MATCH ?))"
             values.append(match)
         if after is not None:
-            ts, article_id = -after[0], after[1]
+            ts, article_id = timestamp(after.date), after.id
             where += (
                 " AND (ts > ? OR ts = ? AND id < ?)"
                 if reverse
@@ -440,18 +445,20 @@ class Store:
         order = "ts, id DESC" if reverse else "ts DESC, id"
         query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
         shown, folders = self.archive.shown_root, self._shown_folders()
-        no_extra: dict[str, Any] = {}
+        # Dates, tags and sources repeat across articles: each text is parsed once.
+        dates: dict[str, Any] = {}  # (parse_date: the text is ISO 8601, as stored)
+        fields: dict[str | None, Any] = {None: ()}
         for row in self.db.execute(query, values):
             article_id, inside, name, title, date, source, url, authors, tags, extra = row[:10]
-            when = (
-                dt.date.fromisoformat(date) if len(date) == 10 else dt.datetime.fromisoformat(date)
-            )
+            when: Any = dates.get(date) or dates.setdefault(date, parse_date(date))
             path = f"{folders.get(inside, shown)}{os.sep}{name}"
+            for text in (authors, tags, extra):
+                if text not in fields:
+                    value = json.loads(text)
+                    fields[text] = tuple(value) if isinstance(value, list) else value
             article = Article(
-                article_id, path, title, when, source, url,
-                tuple(json.loads(authors)) if authors else (),
-                tuple(json.loads(tags)) if tags else (),
-                json.loads(extra) if extra else no_extra, row[10], row[11],
+                article_id, path, title, when, source, url, fields[authors], fields[tags],
+                fields[extra] if extra else NO_EXTRA, row[10], row[11],
             )  # fmt: skip
             yield article, row[12:]
 
