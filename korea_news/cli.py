@@ -6,7 +6,7 @@ import operator
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import islice
 from typing import Any, NoReturn, TypeVar
 
@@ -14,7 +14,7 @@ import click
 
 from . import options, output
 from .archive import Archive, Entry, init, locate
-from .model import Article, Count, Document, Fact, InvalidArticle, KnError
+from .model import Article, Count, Document, Fact, KnError
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,6 +48,9 @@ class State:
         return Archive(
             root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
         )
+
+    def articles(self) -> Iterable[Article]:
+        return self.store.articles()
 
     @cached_property
     def store(self) -> Store:
@@ -215,13 +218,10 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     texts = state.store.texts(compiled.required, params["reverse"], select.matches)
     if quiet or paths:
         hits: Iterator[Any] = (a for a, text in texts if next(matching(compiled, a, text), None))
-        if quiet and next(hits, None):
-            click.get_current_context().exit(EXIT_FOUND)  # as grep -q: errors or not
-        if quiet:
-            state.finish(0)
-        state.finish(
-            out.show(islice(hits, options.limit(params)), _path, end="\0" if null else "\n")
-        )
+        if quiet:  # as grep -q: exit 0 at the first match, errors or not
+            click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
+        hits = islice(hits, options.limit(params))
+        state.finish(out.show(hits, _path, end="\0" if null else "\n"))
     if count:
         counts = (Count(a, sum(1 for _ in matching(compiled, a, text))) for a, text in texts)
         hits = (counted for counted in counts if counted.count)
@@ -229,10 +229,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         hits = (found for a, text in texts if (found := list(matches(compiled, a, text))))
     hits = islice(hits, options.limit(params))
     records = hits if count else (match for found in hits for match in found)
-
-    def line(record: Any) -> str:
-        return output.match_line(record, color, separator)
-
+    line = partial(output.match_line, color=color, separator=separator)
     state.finish(out.show(records, line, None if count else output.match_groups))
 
 
@@ -254,14 +251,14 @@ def facts(
       kn facts 2017-08-07-north --format jsonl | jq -r .text
     """
     from .search import compile_pattern
-    from .store import FactRow, facts_of
+    from .structure import FactRow, facts_of
 
     wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
     select, out = options.filters(params), state.output(fmt)
     if names:
         named = state.each(state.each(names, state.archive.find), state.archive.read)
         found: Iterable[tuple[Article, Iterable[FactRow]]] = sorted(
-            ((a, facts_of(a, body)) for a, body in named),
+            ((a, facts_of(a.title, body, a.body_line)) for a, body in named),
             key=lambda pair: pair[0].sort_key,
             reverse=params["reverse"],
         )
@@ -321,13 +318,9 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 
-def _articles(state: State) -> Callable[[], Iterable[Article]]:
-    return lambda: state.store.articles()
-
-
 @cli.command("init")
 @click.argument("folder", default=".", type=click.Path(file_okay=False))
-def start(folder: str) -> None:
+def init_archive(folder: str) -> None:
     """Start an archive: create FOLDER/articles/ (default: ./articles/). Idempotent.
 
     \b
@@ -349,15 +342,9 @@ def check(state: State, /) -> None:
     Example:
       kn check && echo clean
     """
-    root = locate(state.archive_option, dict(os.environ), os.getcwd())
-    try:
-        os.listdir(root)
-    except OSError as error:
-        raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
-    found: list[InvalidArticle] = []
-    store = Store(Archive(root, on_error=found.append), persistent=False)  # each file read
-    store.sync()
-    problems = sorted([*found, *store.empty()], key=lambda p: (p.path, p.line))
+    from .store import check as problems_of
+
+    problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
     for problem in problems:
         click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
     if problems:

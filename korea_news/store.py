@@ -30,12 +30,15 @@ import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import reader
 from .archive import Archive, Folder
 from .frontmatter import parse_date
-from .model import NO_EXTRA, Article, InvalidArticle, Unreadable, timestamp
+from .model import NO_EXTRA, Article, InvalidArticle, KnError, Unreadable, timestamp
+
+if TYPE_CHECKING:
+    from .structure import FactRow
 
 SCHEMA = 1  # PRAGMA user_version: raise it whenever what is stored is derived differently
 RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
@@ -47,7 +50,6 @@ MAX_TERMS = 256  # a word piece inside more indexed words than this does not nar
 PROGRESS_EVERY = 256  # files read between two updates of the progress line
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
-FactRow = tuple[int, str, str]  # line, heading, text
 Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
 
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
@@ -75,6 +77,19 @@ _FRESH = [
 ]
 _FOLDERS = "SELECT DISTINCT folder FROM files"
 _COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
+
+
+def check(root: str) -> list[InvalidArticle]:
+    """Every problem of an archive's files, empty bodies among them, sorted by path and
+    line: each file is read whole, into a store in memory (`kn check`)."""
+    try:
+        os.listdir(root)
+    except OSError as error:
+        raise KnError(f"cannot read the archive {root}: {error.strerror}") from None
+    found: list[InvalidArticle] = []
+    store = Store(Archive(root, on_error=found.append), persistent=False)
+    store.sync()
+    return sorted([*found, *store.empty()], key=lambda problem: (problem.path, problem.line))
 
 
 def location(root: str) -> str:
@@ -220,8 +235,8 @@ class Store:
         self.many = sum(len(change[3]) for change in changes) > MANY
         progress = _Progress(self.archive.progress)
         try:
-            for change in changes:
-                self._folder(*change, progress)
+            for folder, stats, digest, *change in changes:
+                self._folder(folder, stats, digest, change, progress)
             gone = set(digests) | {row[0] for row in self.db.execute(_FOLDERS)}
             gone -= set(self.order)
             if gone:
@@ -255,14 +270,12 @@ class Store:
         folder: Folder,
         stats: list[Stat | None],
         digest: bytes,
-        changed: list[int],
-        gone: set[str],
-        stored: set[str],
+        change: list[Any],
         progress: _Progress,
     ) -> None:
-        """Re-read a folder's files that changed, in batches; then keep its digest, if
-        every file could be trusted."""
-        trusted = True
+        """Re-read a folder's files that changed (`change`: as _changed() tells), in
+        batches; then keep its digest, if every file could be trusted."""
+        (changed, gone, stored), trusted = change, True
         for start in range(0, max(len(changed), 1), BATCH):
             rows = []
             for position in changed[start : start + BATCH]:
@@ -383,6 +396,8 @@ class Store:
     def facts(self, reverse: bool = False) -> Iterator[tuple[Article, tuple[FactRow, ...]]]:
         """The articles in order, each with its facts: derived from its file the first
         time, and kept from then on (in batches, each whole)."""
+        from . import structure
+
         pending: list[tuple[str, int]] = []
         for article, (kept, rowid) in self._rows(None, reverse, ", facts, rowid"):
             if kept is not None:
@@ -393,7 +408,7 @@ class Store:
             except InvalidArticle as problem:  # it changed, or went, since the sync
                 self.archive.on_error(problem)
                 continue
-            facts = facts_of(found, body)
+            facts = structure.facts_of(found.title, body, found.body_line)
             if self.index and len(body) <= INDEXED:
                 pending.append((json.dumps(facts, ensure_ascii=False), rowid))
                 if len(pending) >= BATCH:
@@ -502,16 +517,6 @@ class Store:
 
 class _Damaged(Exception):
     """The database is damaged, or of another schema: it is removed and built anew."""
-
-
-def facts_of(article: Article, body: str) -> tuple[FactRow, ...]:
-    """An article's facts, (line, heading, text) in document order (structure.py)."""
-    from . import structure
-
-    blocks = structure.parse(body, article.body_line)
-    return tuple(
-        (item.line, heading, item.text) for heading, item in structure.facts(blocks, article.title)
-    )
 
 
 def _quoted(term: str) -> str:

@@ -228,3 +228,13 @@ def facts(blocks: list[Block], title: str) -> list[tuple[str, Item]]:
         if isinstance(block, BulletList)
         for item in block.items
     ]
+
+
+FactRow = tuple[int, str, str]  # line, heading, text
+
+
+def facts_of(title: str, body: str, first_line: int) -> tuple[FactRow, ...]:
+    """A body's facts, (line, heading, text) in document order; `first_line` is the file
+    line the body starts on, and a list with no heading stands under the `title`."""
+    found = facts(parse(body, first_line), title)
+    return tuple((item.line, heading, item.text) for heading, item in found)
