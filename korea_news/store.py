@@ -115,7 +115,7 @@ class Store:
         self.db = self._open()
         self.index = self.path != ""  # whether text and facts are kept
         self.folders: list[Folder] = []
-        self.order: dict[str, int] = {}  # each folder's place in the walk
+        self.shown: dict[str, str] = {}  # each folder's path as shown, in walk order
         self.many = False  # whether this sync reads MANY files
         self._unreadable: list[InvalidArticle] = []
 
@@ -198,7 +198,7 @@ class Store:
         file's that is no article (archive.on_error), in walk order. Where the database
         fails meanwhile, the files are read into one in memory instead."""
         self.folders = self.archive.scan()
-        self.order = {folder.inside: place for place, folder in enumerate(self.folders)}
+        self.shown = {folder.inside: folder.shown for folder in self.folders}
         try:
             self._sync()
             problems = self.problems()
@@ -238,7 +238,7 @@ class Store:
             for folder, stats, digest, *change in changes:
                 self._folder(folder, stats, digest, change, progress)
             gone = set(digests) | {row[0] for row in self.db.execute(_FOLDERS)}
-            gone -= set(self.order)
+            gone -= set(self.shown)
             if gone:
                 with self._writing():
                     for inside in gone:
@@ -360,7 +360,7 @@ class Store:
             "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
         ):
             found.append(InvalidArticle(self._path(inside, name), line, message))
-        where = {path: place for place, path in enumerate(self._shown_folders())}
+        where = {path: place for place, path in enumerate(self.shown.values())}
         return sorted(found, key=lambda p: (where.get(os.path.dirname(p.path), 0), p.path))
 
     def empty(self) -> Iterator[InvalidArticle]:
@@ -459,14 +459,13 @@ class Store:
             values += [ts, ts, article_id]
         order = "ts, id DESC" if reverse else "ts DESC, id"
         query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
-        shown, folders = self.archive.shown_root, self._shown_folders()
         # Dates, tags and sources repeat across articles: each text is parsed once.
         dates: dict[str, Any] = {}  # (parse_date: the text is ISO 8601, as stored)
         fields: dict[str | None, Any] = {None: ()}
         for row in self.db.execute(query, values):
             article_id, inside, name, title, date, source, url, authors, tags, extra = row[:10]
             when: Any = dates.get(date) or dates.setdefault(date, parse_date(date))
-            path = f"{folders.get(inside, shown)}{os.sep}{name}"
+            path = self._path(inside, name)
             for text in (authors, tags, extra):
                 if text not in fields:
                     value = json.loads(text)
@@ -503,13 +502,8 @@ class Store:
                 alternatives.append("(" + " AND ".join(clauses) + ")")
         return " OR ".join(alternatives)
 
-    def _shown_folders(self) -> dict[str, str]:
-        shown = self.archive.shown_root
-        return {inside: f"{shown}{os.sep}{inside}" if inside else shown for inside in self.order}
-
     def _path(self, inside: str, name: str) -> str:
-        shown = self.archive.shown_root
-        return os.path.join(shown, inside, name) if inside else os.path.join(shown, name)
+        return f"{self.shown.get(inside, self.archive.shown_root)}{os.sep}{name}"
 
     def close(self) -> None:
         self.db.close()
