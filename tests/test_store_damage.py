@@ -403,6 +403,23 @@ def test_kn_started_at_once_on_a_cold_store_answer_alike_and_leave_it_whole(
 INTERRUPTED = [["search", "-l", "coal"], ["facts"], ["list"]]
 
 
+def interrupted(
+    command: list[str], cwd: Path, env: dict[str, str], delay: float, signum: int
+) -> str:
+    """Start the installed kn, send it `signum` after `delay` seconds; its stderr."""
+    process = subprocess.Popen(
+        [KN, *command],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    process.send_signal(signum)
+    return process.communicate(timeout=30)[1]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
     kn, make_archive, tmp_path, store_env, signum
@@ -415,17 +432,7 @@ def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
     for command in INTERRUPTED:
         for _ in range(4):
             remove_database(path)
-            process = subprocess.Popen(
-                [KN, *command],
-                cwd=tmp_path,
-                env=store_env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            time.sleep(rng.uniform(0.05, 1.0))
-            process.send_signal(signum)
-            _, err = process.communicate(timeout=30)
+            err = interrupted(command, tmp_path, store_env, rng.uniform(0.05, 1.0), signum)
             assert "internal error" not in err, err
             if os.path.exists(path):
                 with contextlib.closing(sqlite3.connect(path)) as db:
@@ -449,17 +456,7 @@ def test_facts_interrupted_after_a_finished_list_are_then_told_whole(
     for _ in range(4):
         remove_database(path)
         assert run_kn(["list"], tmp_path, store_env) == listed
-        process = subprocess.Popen(
-            [KN, "facts"],
-            cwd=tmp_path,
-            env=store_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(rng.uniform(0.05, 0.3))
-        process.send_signal(signum)
-        _, err = process.communicate(timeout=30)
+        err = interrupted(["facts"], tmp_path, store_env, rng.uniform(0.05, 0.3), signum)
         assert "internal error" not in err, err
         for _ in range(2):
             assert run_kn(["facts"], tmp_path, store_env) == expected
