@@ -23,10 +23,6 @@ SUFFIX = ".txt"
 OnError = Callable[[InvalidArticle], None]
 
 
-def _name(item: os.DirEntry[str]) -> str:
-    return item.name
-
-
 def _raise(error: InvalidArticle) -> None:
     raise error
 
@@ -75,7 +71,7 @@ class Entry(NamedTuple):
 
 
 class Folder(NamedTuple):
-    """The article files of one archive folder, as a scan found them, in name order."""
+    """The article files of one archive folder, in the order the folder lists them."""
 
     inside: str  # the folder's path inside the archive ("" for the archive itself)
     shown: str  # the folder's path as shown to the user
@@ -136,8 +132,8 @@ class Archive:
     def scan(self) -> list[Folder]:
         """Every folder that holds article files, in walk order, and the files' names.
 
-        A folder's files come before its subfolders, each in name order; hidden files and
-        folders are skipped. Symbolic links out of the archive and second files of one ID
+        A folder comes before its subfolders, which come in name order; hidden files
+        and folders are skipped. Symbolic links out of the archive and second files of one ID
         are left out, and kept in `problems` for the caller to tell. Scanned once.
         """
         if self._scanned is not None:
@@ -166,13 +162,13 @@ class Archive:
         return found
 
     def _list(self, folder: str, shown: str, links: dict[str, str]) -> tuple[list[str], list[str]]:
-        """A folder's article files and subfolders, each in name order, hidden ones left
+        """A folder's article files, and its subfolders in name order, hidden ones left
         out. Symbolic links to files of the archive go into `links`; other links and files
         that are neither are reported and left out."""
-        with os.scandir(folder) as scan:
-            items = sorted(scan, key=_name)
         names: list[str] = []
         below: list[str] = []
+        with os.scandir(folder) as scan:
+            items = list(scan)
         for item in items:  # once per file of the archive: the usual case comes first
             name = item.name
             try:
@@ -194,7 +190,7 @@ class Archive:
                     self.problems.append(problem)
             except OSError:
                 continue
-        return names, below
+        return names, sorted(below)
 
     def _firsts(self, names: list[str], shown: str, seen: dict[str, str]) -> list[str]:
         """The names whose IDs no earlier folder has; the others are reported."""

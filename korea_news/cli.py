@@ -215,7 +215,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     select = options.filters(params)
     out = state.output(fmt, force=False)  # --color always: grep's coloured lines
     color, separator = out.color and not out.terminal, "\0" if null else ":"
-    texts = state.store.texts(compiled.required, params["reverse"], select.matches)
+    chosen = select.matches if select.active else None
+    texts = state.store.texts(compiled.required, params["reverse"], chosen)
     if quiet or paths:
         hits: Iterator[Any] = (a for a, text in texts if next(matching(compiled, a, text), None))
         if quiet:  # as grep -q: exit 0 at the first match, errors or not

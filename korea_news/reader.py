@@ -119,13 +119,15 @@ def _line_start(text: str, line: int) -> int:
 def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
     """A file's text in pieces of whole lines, each with its first line's number, as
     frontmatter.decode() accepts it; InvalidArticle names the line of a problem."""
+    data = _read(fd, FIRST, path, 1)
+    if len(data) < FIRST:  # the whole file: nearly every article
+        text = frontmatter.decode(data, path)
+        if text:
+            yield 1, text
+        return
     utf8 = codecs.getincrementaldecoder("utf-8")("strict").decode
     line, pending, size = 1, "", FIRST
     while True:
-        try:
-            data = os.read(fd, size)
-        except OSError as error:
-            raise Unreadable(path, line, f"cannot read: {error.strerror}") from None
         final = len(data) < size  # a regular file reads short only at its end
         before = line + pending.count("\n")  # the line on which `data` starts
         text = pending + frontmatter.decode(data, path, before, utf8, final, size == FIRST)
@@ -139,3 +141,11 @@ def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
         if cut:
             yield line, text[:cut] if pending else text
             line += text.count("\n", 0, cut)
+        data = _read(fd, size, path, line)
+
+
+def _read(fd: int, size: int, path: str, line: int) -> bytes:
+    try:
+        return os.read(fd, size)
+    except OSError as error:
+        raise Unreadable(path, line, f"cannot read: {error.strerror}") from None

@@ -29,6 +29,7 @@ import re
 import sqlite3
 import stat
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ from .model import NO_EXTRA, Article, InvalidArticle, KnError, Unreadable, times
 if TYPE_CHECKING:
     from .structure import FactRow
 
-SCHEMA = 1  # PRAGMA user_version: raise it whenever what is stored is derived differently
+SCHEMA = 2  # PRAGMA user_version: raise it whenever what is stored is derived differently
 RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 BATCH = 2000  # files read between two commits of a first build
@@ -50,6 +51,7 @@ MAX_TERMS = 256  # a word piece inside more indexed words than this does not nar
 PROGRESS_EVERY = 256  # files read between two updates of the progress line
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+_FIELDS = 5
 Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
 
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
@@ -62,7 +64,9 @@ _TABLES = [
         id TEXT, title TEXT, date TEXT, ts REAL, source TEXT, url TEXT, authors TEXT,
         tags TEXT, extra TEXT, title_line INTEGER, body_line INTEGER, empty INTEGER,
         indexed INTEGER, facts TEXT, UNIQUE (folder, name))""",
-    "CREATE INDEX files_order ON files (ts, id)",
+    "CREATE INDEX files_order ON files (ts DESC, id)",
+    "CREATE INDEX files_problems ON files (folder) WHERE problem IS NOT NULL",
+    "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
     f"CREATE VIRTUAL TABLE text USING fts5 (title, body, {_TOKENS})",
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
@@ -75,7 +79,6 @@ _FRESH = [
     f"CREATE VIRTUAL TABLE temp.fresh USING fts5 (title, body, content='', {_TOKENS})",
     "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
 ]
-_FOLDERS = "SELECT DISTINCT folder FROM files"
 _COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
 
 
@@ -207,8 +210,6 @@ class Store:
                 raise
             self._in_memory(error)
             problems = self.problems()
-        for problem in self.archive.problems:
-            self.archive.on_error(problem)
         self.archive.problems = []
         for problem in problems:
             self.archive.on_error(problem)
@@ -237,8 +238,7 @@ class Store:
         try:
             for folder, stats, digest, *change in changes:
                 self._folder(folder, stats, digest, change, progress)
-            gone = set(digests) | {row[0] for row in self.db.execute(_FOLDERS)}
-            gone -= set(self.shown)
+            gone = digests.keys() - self.shown.keys()
             if gone:
                 with self._writing():
                     for inside in gone:
@@ -251,9 +251,7 @@ class Store:
         finally:
             progress.done()
 
-    def _changed(
-        self, folder: Folder, stats: list[Stat | None]
-    ) -> tuple[list[int], set[str], set[str]]:
+    def _changed(self, folder: Folder, stats: list[int]) -> tuple[list[int], set[str], set[str]]:
         """The positions of a folder's files that changed or are new, the names of its
         files that went away, and of those stored."""
         query = "SELECT name, stat FROM files WHERE folder = ?"
@@ -261,14 +259,14 @@ class Store:
         changed = [
             position
             for position, name in enumerate(folder.names)
-            if stats[position] is None or stored.get(name) != _text(stats[position])
+            if (found := _text(_stat(stats, position))) is None or stored.get(name) != found
         ]
         return changed, stored.keys() - set(folder.names), set(stored)
 
     def _folder(
         self,
         folder: Folder,
-        stats: list[Stat | None],
+        stats: list[int],
         digest: bytes,
         change: list[Any],
         progress: _Progress,
@@ -279,14 +277,16 @@ class Store:
         for start in range(0, max(len(changed), 1), BATCH):
             rows = []
             for position in changed[start : start + BATCH]:
-                row = self._read(folder, folder.names[position], stats[position])
+                row = self._read(folder, folder.names[position], _stat(stats, position))
                 progress.step()
                 trusted = trusted and row is not None and row["stat"] is not None
                 rows.append((folder.names[position], row))
             last = start + BATCH >= len(changed)
             with self._writing():
-                for name in gone if start == 0 else ():
-                    self._delete("folder = ? AND name = ?", (folder.inside, name))
+                if start == 0:  # its files may change from now on: no digest holds
+                    self.db.execute("REPLACE INTO folders VALUES (?, x'')", (folder.inside,))
+                    for name in gone:
+                        self._delete("folder = ? AND name = ?", (folder.inside, name))
                 for name, row in rows:
                     if name in stored:
                         self._delete("folder = ? AND name = ?", (folder.inside, name))
@@ -297,12 +297,8 @@ class Store:
                 elif self.index:
                     self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM fresh_terms")
                     self.db.execute("INSERT INTO temp.fresh (fresh) VALUES ('delete-all')")
-                if last:
-                    self.db.execute("DELETE FROM folders WHERE inside = ?", (folder.inside,))
-                    if trusted:
-                        self.db.execute(
-                            "INSERT INTO folders VALUES (?, ?)", (folder.inside, digest)
-                        )
+                if last and trusted:
+                    self.db.execute("REPLACE INTO folders VALUES (?, ?)", (folder.inside, digest))
 
     def _read(self, folder: Folder, name: str, found: Stat | None) -> dict[str, Any] | None:
         """What the reader derives from one file, as a row of `files` (its stat None when
@@ -354,8 +350,9 @@ class Store:
     # --- answers ------------------------------------------------------------------------
 
     def problems(self) -> list[InvalidArticle]:
-        """The files that are no article, or could not be read, in walk order."""
-        found = list(self._unreadable)
+        """The files that are no article, or could not be read, and what the scan found
+        wrong, in walk order."""
+        found = [*self.archive.problems, *self._unreadable]
         for inside, name, line, message in self.db.execute(
             "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
         ):
@@ -378,12 +375,12 @@ class Store:
             yield article
 
     def texts(
-        self, required: Required | None, reverse: bool, select: Callable[[Article], bool]
+        self, required: Required | None, reverse: bool, select: Callable[[Article], bool] | None
     ) -> Iterator[tuple[Article, reader.Opened]]:
         """The articles in order that `select` keeps and whose text may hold the words,
         each with its file opened, its body not yet read (search)."""
         for article in self.articles(required, reverse):
-            if not select(article):
+            if select is not None and not select(article):
                 continue
             try:
                 opened = reader.open_article(article.path, article.path, article.id, article)
@@ -447,7 +444,10 @@ class Store:
         if match == "":
             where += " AND NOT indexed"
         elif match is not None:
-            where += " AND (NOT indexed OR rowid IN (SELECT rowid FROM text WHERE text MATCH ?))"
+            where += (
+                " AND rowid IN (SELECT rowid FROM text WHERE text MATCH ?"
+                " UNION ALL SELECT rowid FROM files WHERE NOT indexed)"
+            )
             values.append(match)
         if after is not None:
             ts, article_id = timestamp(after.date), after.id
@@ -529,29 +529,38 @@ def _text(found: Stat | None) -> str | None:
     return None if found is None else " ".join(map(str, found))
 
 
-def _digest(names: list[str], stats: list[Stat | None]) -> bytes:
-    return hashlib.blake2b(repr((names, stats)).encode("utf-8", "surrogateescape")).digest()
+def _digest(names: list[str], stats: list[int]) -> bytes:
+    digest = hashlib.blake2b("/".join(names).encode("utf-8", "surrogateescape"))
+    try:
+        digest.update(array("q", stats))
+    except OverflowError:  # an inode number past 2**63
+        digest.update(repr(stats).encode())
+    return digest.digest()
 
 
-def _stats(folder: Folder) -> list[Stat | None]:
-    """Each file's Stat; None for a file that went away meanwhile."""
-    found: list[Stat | None] = []
+def _stats(folder: Folder) -> list[int]:
+    """Each file's Stat, one after another (-1s for a file that went away meanwhile)."""
+    found: list[int] = []
+    add = found.extend
     try:
         directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        return [None] * len(folder.names)
+        return [-1] * len(folder.names) * _FIELDS
     try:  # by name inside the open folder: the kernel looks up one name, not a whole path
         for name in folder.names:
             try:
                 got = os.stat(folder.links.get(name, name), dir_fd=directory)
-                found.append(
-                    (got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns)
-                )
+                add((got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns))
             except OSError:
-                found.append(None)
+                add((-1,) * _FIELDS)
     finally:
         os.close(directory)
     return found
+
+
+def _stat(stats: list[int], position: int) -> Stat | None:
+    found = stats[position * _FIELDS : (position + 1) * _FIELDS]
+    return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
 
 
 class _Progress:
