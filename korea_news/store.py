@@ -69,6 +69,7 @@ _TABLES = [
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
     f"CREATE VIRTUAL TABLE text USING fts5 (title, body, {_TOKENS})",
+    "INSERT INTO text (text, rank) VALUES ('automerge', 16)",
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
 ]
