@@ -54,8 +54,12 @@ class State:
 
     @cached_property
     def store(self) -> Store:
-        """The archive's derived store, in step with its files."""
-        store = Store(self.archive, persistent=self.archive.use_cache)
+        return self.synced()
+
+    def synced(self, ranks: bool = False) -> Store:
+        """The archive's derived store, in step with its files (`ranks`: with the text
+        index, even where the store is one in memory)."""
+        store = Store(self.archive, persistent=self.archive.use_cache, ranks=ranks)
         store.sync()
         return store
 
@@ -232,6 +236,43 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     records = hits if count else (match for found in hits for match in found)
     line = partial(output.match_line, color=color, separator=separator)
     state.finish(out.show(records, line, None if count else output.match_groups))
+
+
+@command(
+    "text: titles and snippets on a terminal; ID, SCORE, TITLE by tabs.",
+    limit="--limit",
+    context_settings={"ignore_unknown_options": True},  # kn find korea -china
+)
+@click.argument("words", metavar="QUERY...", nargs=-1, required=True)
+@click.option("--all", "every", is_flag=True, help="Every article found, not the best 10.")
+def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **params: Any) -> None:
+    """Find the articles about something, best first, with a snippet of each.
+
+    QUERY: words (all of them), "a phrase", OR between two words, -word (left out),
+    prefix*, title:word. Case and accents do not matter; Korean, Chinese and Japanese
+    words are found inside longer ones (북한 finds 북한이). Ranked by BM25, the title
+    above the body; ties: newest first, then by ID. --reverse: worst first.
+
+    \b
+    Example:
+      kn find '"north korea"' coal OR iron -china --since 2017
+      kn find sanctions | cut -f1 | kn show -
+    """
+    from .find import Query
+    from .model import Hit
+
+    query = Query.parse(" ".join(words))
+    select, out = options.filters(params), state.output(fmt)
+    store = state.synced(ranks=True)
+    found = store.ranked(query.match, params["reverse"])
+    if select.active:
+        found = (ranked for ranked in found if select.matches(ranked[0]))
+    snippets = out.terminal or out.format != "text"
+    hits = (
+        Hit(article, score, *(query.snippet(store.body(rowid)) if snippets else ("", ())))
+        for article, score, rowid in islice(found, None if every else params["limit"] or 10)
+    )
+    state.finish(out.show(hits, output.hit_line, output.hits_view))
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")

@@ -126,6 +126,21 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """An article that `kn find` found, its score (higher is better), and a snippet."""
+
+    article: Article
+    score: float
+    snippet: str
+    spans: tuple[tuple[int, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        spans = [list(span) for span in self.spans]
+        found = {"score": self.score, "snippet": self.snippet, "spans": spans}
+        return {**self.article.to_dict(), **found}
+
+
+@dataclass(frozen=True, slots=True)
 class Count:
     """How many lines of an article a search pattern matched."""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .model import Article, Count, Document, Fact, Match, iso
+from .model import Article, Count, Document, Fact, Hit, Match, iso
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -395,14 +395,45 @@ def match_groups(out: Output, matches: list[Match]) -> None:
         out.print(Text("  ").join(_text(*part) for part in header))
         lines = _grid({"justify": "right", "style": "green", "no_wrap": True}, {})
         for match in group:
-            body = Text(visible(match.text))
-            for start, end in match.spans:
-                # Escaping a control character lengthens the text before the span.
-                shift = len(visible(match.text[:start])) - start
-                grow = len(visible(match.text[start:end])) - (end - start)
-                body.stylize("bold red", start + shift, end + shift + grow)
-            lines.add_row(str(match.line), body)
+            lines.add_row(str(match.line), _marked(match.text, match.spans, "bold red"))
         out.print(lines)
+
+
+def _marked(text: str, spans: Iterable[tuple[int, int]], style: str) -> Text:
+    """Text made visible, with its spans styled."""
+    from rich.text import Text
+
+    shown = Text(visible(text))
+    for start, end in spans:
+        # Escaping a control character lengthens the text before the span.
+        shift = len(visible(text[:start])) - start
+        grow = len(visible(text[start:end])) - (end - start)
+        shown.stylize(style, start + shift, end + shift + grow)
+    return shown
+
+
+# --- kn find -------------------------------------------------------------------------
+
+
+def hit_line(hit: Hit) -> str:
+    """ID, SCORE and TITLE, separated by tabs."""
+    return f"{field(hit.article.id)}\t{hit.score:.6g}\t{field(hit.article.title)}"
+
+
+def hits_view(out: Output, hits: list[Hit]) -> None:
+    """Each article found: its title, ID, date and source, and the snippet, through the
+    pager."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    views: list[RenderableType] = []
+    for hit in hits:
+        article = hit.article
+        where = "".join(f" · {part}" for part in (iso(article.date), article.source) if part)
+        views.append(_text(article.title, "bold"))
+        views.append(Text.assemble((visible(article.id), "cyan"), (visible(where), "dim")))
+        views.append(Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2)))
+    out.page(views)
 
 
 # --- kn facts ------------------------------------------------------------------------

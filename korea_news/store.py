@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import reader
 from .archive import Archive, Folder
+from .find import grams
 from .frontmatter import parse_date
 from .model import NO_EXTRA, Article, InvalidArticle, KnError, Unreadable, timestamp
 
@@ -57,6 +58,7 @@ Required = list[list[str]]  # any of the alternatives; all word pieces of one al
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
 # has indexed (it only grows), so that a word piece is found inside longer words.
 _TOKENS = "tokenize = 'unicode61 remove_diacritics 2'"
+_TEXT = "title, body, tgrams, bgrams"  # tgrams, bgrams: CJK bigrams of title, body (find.py)
 _TABLES = [
     "CREATE TABLE folders (inside TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID",
     """CREATE TABLE files (
@@ -68,7 +70,7 @@ _TABLES = [
     "CREATE INDEX files_problems ON files (folder) WHERE problem IS NOT NULL",
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
-    f"CREATE VIRTUAL TABLE text USING fts5 (title, body, {_TOKENS})",
+    f"CREATE VIRTUAL TABLE text USING fts5 ({_TEXT}, {_TOKENS})",
     "INSERT INTO text (text, rank) VALUES ('automerge', 16)",
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
@@ -77,7 +79,7 @@ _TABLES = [
 # `terms` as their batch commits. Many are faster told by one scan of the whole index once
 # they are in: until then, `terms` holds '' (no word): it is not to be narrowed by.
 _FRESH = [
-    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 (title, body, content='', {_TOKENS})",
+    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 ({_TEXT}, content='', {_TOKENS})",
     "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
 ]
 _COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
@@ -113,11 +115,12 @@ class Store:
     keeps neither the text index nor facts: every file is read, as without a store.
     """
 
-    def __init__(self, archive: Archive, persistent: bool = True) -> None:
+    def __init__(self, archive: Archive, persistent: bool = True, ranks: bool = False) -> None:
         self.archive = archive
         self.path = location(archive.root) if persistent else ""
+        self.ranks = ranks  # whether to index the text even without a database (kn find)
         self.db = self._open()
-        self.index = self.path != ""  # whether text and facts are kept
+        self.index = self.path != "" or ranks  # whether text and facts are kept
         self.folders: list[Folder] = []
         self.shown: dict[str, str] = {}  # each folder's path as shown, in walk order
         self.many = False  # whether this sync reads MANY files
@@ -137,9 +140,9 @@ class Store:
                 self._remove()
             except (sqlite3.Error, OSError):
                 break
-        self.path = ""
-        db = sqlite3.connect(":memory:", isolation_level=None)
-        for statement in _TABLES:
+        self.path = ""  # a temporary database: in memory, or in a file that none can see
+        db = sqlite3.connect("" if self.ranks else ":memory:", isolation_level=None)
+        for statement in _TABLES + _FRESH:
             db.execute(statement)
         return db
 
@@ -222,7 +225,7 @@ class Store:
             self.db.close()
         if not isinstance(error, sqlite3.OperationalError):  # not a lock, a full disk ...
             self._remove()
-        self.path, self.index, self._unreadable = "", False, []
+        self.path, self.index, self._unreadable = "", self.ranks, []
         self.db = self._open()
         self._sync()
 
@@ -313,21 +316,20 @@ class Store:
                 article, kept, size, empty = opened.article, [], 0, True
                 for _, piece in opened.body():
                     empty = empty and not piece.strip()
+                    if self.index and size < INDEXED:
+                        kept.append(piece[: INDEXED - size])
                     size += len(piece)
-                    if size <= INDEXED:
-                        kept.append(piece)
         except Unreadable as problem:
             self._unreadable.append(problem)
             return None
         except InvalidArticle as problem:
             return {**row, "line": problem.line, "problem": problem.message}
-        body = "".join(kept) if size <= INDEXED else None
         row.update(
             id=article_id, title=article.title, date=article.date.isoformat(),
             ts=timestamp(article.date), source=article.source, url=article.url,
             authors=_json(article.authors), tags=_json(article.tags), extra=_json(article.extra),
             title_line=article.title_line, body_line=article.body_line, empty=empty,
-            indexed=self.index and body is not None, body=body,
+            indexed=self.index and size <= INDEXED, body="".join(kept),
         )  # fmt: skip
         return row
 
@@ -337,15 +339,15 @@ class Store:
         names = ", ".join(row)
         marks = ", ".join(f":{key}" for key in row)
         cursor = self.db.execute(f"INSERT INTO files ({names}) VALUES ({marks})", row)
-        if row.get("indexed"):
-            text = (cursor.lastrowid, row["title"], body)
-            self.db.execute("INSERT INTO text (rowid, title, body) VALUES (?, ?, ?)", text)
+        if self.index and body is not None:  # of a longer body, its start: for kn find
+            text = (row["title"], body, grams(row["title"]), grams(body), cursor.lastrowid)
+            self.db.execute(f"INSERT INTO text ({_TEXT}, rowid) VALUES (?, ?, ?, ?, ?)", text)
             if not self.many:
-                self.db.execute("INSERT INTO temp.fresh (title, body) VALUES (?, ?)", text[1:])
+                self.db.execute(f"INSERT INTO temp.fresh ({_TEXT}) VALUES (?, ?, ?, ?)", text[:4])
 
     def _delete(self, where: str, values: tuple[str, ...]) -> None:
         select = f"SELECT rowid FROM files WHERE {where}"
-        self.db.execute(f"DELETE FROM text WHERE rowid IN ({select} AND indexed)", values)
+        self.db.execute(f"DELETE FROM text WHERE rowid IN ({select})", values)
         self.db.execute(f"DELETE FROM files WHERE {where}", values)
 
     # --- answers ------------------------------------------------------------------------
@@ -460,6 +462,52 @@ class Store:
             values += [ts, ts, article_id]
         order = "ts, id DESC" if reverse else "ts DESC, id"
         query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
+        return self._select(query, values)
+
+    def ranked(self, match: str, reverse: bool = False) -> Iterator[tuple[Article, float, int]]:
+        """The articles whose text matches an FTS5 query (see find.py), best first (then
+        newest, then by ID): each with its score, and its rowid for body(). A database
+        that fails meanwhile is left for one in memory, and the ranking goes on."""
+        given = 0
+        while True:
+            try:
+                for count, found in enumerate(self._ranked(match, reverse)):
+                    if count >= given:
+                        given += 1
+                        yield found
+                return
+            except sqlite3.DatabaseError as error:
+                if str(error).startswith("fts5:"):  # find.py quotes every word: a bug
+                    raise KnError(f"find: cannot search for {match}: {error}") from None
+                if not self.path:
+                    raise
+                self._in_memory(error)
+
+    def _ranked(self, match: str, reverse: bool) -> Iterator[tuple[Article, float, int]]:
+        from .find import WEIGHTS
+
+        score = f"-bm25(text, {', '.join(map(str, WEIGHTS))})"
+        order = "2, ts, id DESC" if reverse else "2 DESC, ts DESC, id"
+        ranking = self.db.execute(
+            f"SELECT files.rowid, {score} FROM text JOIN files ON files.rowid = text.rowid"
+            f" WHERE text MATCH ? AND problem IS NULL ORDER BY {order}",
+            (match,),
+        )
+        while batch := ranking.fetchmany(64):
+            scores = dict(batch)
+            marks = ", ".join("?" * len(batch))
+            query = f"SELECT {_COLUMNS}, rowid FROM files WHERE rowid IN ({marks})"
+            found = {rowid: article for article, (rowid,) in self._select(query, list(scores))}
+            for rowid, score in batch:
+                yield found[rowid], score, rowid
+
+    def body(self, rowid: int) -> str:
+        """The text of an article's body as indexed (its first INDEXED characters)."""
+        found = self.db.execute("SELECT body FROM text WHERE rowid = ?", (rowid,)).fetchone()
+        return found[0] if found else ""
+
+    def _select(self, query: str, values: list[Any]) -> Iterator[tuple[Article, Any]]:
+        """(article, the columns after _COLUMNS) for each row that a query selects."""
         # Dates, tags and sources repeat across articles: each text is parsed once.
         dates: dict[str, Any] = {}  # (parse_date: the text is ISO 8601, as stored)
         fields: dict[str | None, Any] = {None: ()}

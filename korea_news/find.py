@@ -1,0 +1,130 @@
+"""`kn find`'s query language, made into an FTS5 query that no input can break, and the
+snippet shown with each article found.
+
+A query is words (all required), "phrases", OR between two of them, -word (left out),
+prefix* and title:word. Every word and phrase reaches FTS5 as a quoted string, which
+its tokenizer splits as it split the text: no input is ever read as FTS5's own syntax.
+Korean, Chinese and Japanese write words without spaces, or with particles attached
+(북한이, 북한은): their runs are indexed and looked up as character bigrams, in columns
+of their own (as Lucene's CJK analyzer does), so that a word is found inside longer ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import KnError
+
+# Hangul, kana and CJK ideographs: the scripts written without spaces between words.
+_CJK = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]+"
+)
+_TERM = re.compile(r'\s*(-?)((?i:title:)?)(?:"([^"]*)("?)|([^\s"]+))')
+WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # of the columns title, body and their CJK bigrams
+SNIPPET = 200  # characters of a snippet at most
+_BEFORE = 60  # of them, before the first match of a long line
+
+
+def grams(text: str) -> str:
+    """The character bigrams of a text's CJK runs (a lone character as it is), as the
+    index's CJK columns hold them."""
+    if text.isascii():
+        return ""
+    found = []
+    for run in _CJK.findall(text):
+        found += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+    return " ".join(found)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: `match`, for FTS5, and `words`, what snippets highlight."""
+
+    match: str
+    words: re.Pattern[str]
+
+    @classmethod
+    def parse(cls, text: str) -> Query:
+        """Raises KnError for a query that cannot be read, naming what is wrong."""
+        groups: list[list[str]] = []  # each a word or words joined by OR
+        left_out: list[str] = []
+        shown: list[str] = []
+        joining, left, position = False, False, 0  # after OR; after a word left out
+        while match := _TERM.match(text, position):
+            position = match.end()
+            minus, title, phrase, closed, word = match.groups()
+            if phrase is not None and not closed:
+                raise KnError(f"find: a quote with no closing quote in {text!r}")
+            if word == "OR" and not minus and not title:
+                if not groups or joining or left:
+                    raise KnError(f"find: OR needs a word on each side, in {text!r}")
+                joining = True
+                continue
+            prefix = word is not None and word.endswith("*")
+            words = phrase if phrase is not None else word.rstrip("*")
+            expression = _expression(words, prefix, bool(title))
+            if expression is None:  # punctuation alone: no word to find
+                continue
+            left = bool(minus)
+            if minus:
+                if joining:
+                    raise KnError(f"find: a word left out cannot be one side of OR, in {text!r}")
+                left_out.append(expression)
+                continue
+            shown.append(_highlight(words, prefix))
+            if joining:
+                groups[-1].append(expression)
+            else:
+                groups.append([expression])
+            joining = False
+        if joining:
+            raise KnError(f"find: OR needs a word on each side, in {text!r}")
+        if not groups:
+            raise KnError(f"find: no word to find in {text!r}")
+        found = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
+        if left_out:
+            found = f"({found}) NOT (" + " OR ".join(left_out) + ")"
+        return cls(found, re.compile("|".join(shown), re.IGNORECASE))
+
+    def snippet(self, body: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+        """The body's line with the most of the query's words (the first of those), cut
+        to SNIPPET characters around the first, and the spans of the words in it."""
+        best, most = "", 0
+        for line in body.splitlines():
+            found = {match.group().casefold() for match in self.words.finditer(line)}
+            if len(found) > most or (not best and line.strip()):
+                best, most = line, max(most, len(found))
+        best = best.strip()
+        if len(best) > SNIPPET:
+            first = self.words.search(best) if most else None
+            start = max(first.start() - _BEFORE, 0) if first else 0
+            start = best.rfind(" ", max(start - 20, 0), start) + 1 or start  # a word's start
+            end = best.rfind(" ", start, start + SNIPPET)
+            end = start + SNIPPET if end <= start else end
+            best = ("… " if start else "") + best[start:end] + (" …" if end < len(best) else "")
+        spans = tuple(m.span() for m in self.words.finditer(best) if m.end() > m.start())
+        return best, spans
+
+
+def _expression(words: str, prefix: bool, title: bool) -> str | None:
+    """An FTS5 expression for a word or phrase: its CJK runs as phrases of bigrams in the
+    CJK columns, the rest as quoted strings; None if it holds no letter or digit."""
+    parts = []
+    pieces = [piece for piece in re.split(f"({_CJK.pattern})", words) if piece]
+    for index, piece in enumerate(pieces):
+        star = "*" if prefix and index == len(pieces) - 1 else ""
+        if _CJK.fullmatch(piece):
+            column = "tgrams" if title else "{tgrams bgrams}"
+            parts.append(f'{column} : "{grams(piece)}"{star}')
+        elif any(character.isalnum() for character in piece):
+            column = "title" if title else "{title body}"
+            parts.append(f'{column} : "{piece.replace(chr(34), chr(34) * 2)}"{star}')
+    return "(" + " AND ".join(parts) + ")" if parts else None
+
+
+def _highlight(words: str, prefix: bool) -> str:
+    """A regular expression for a word or phrase in the text, as snippets mark it."""
+    pieces = [re.escape(piece) for piece in re.findall(r"\w+", words)]
+    pattern = r"\W+".join(pieces) + (r"\w*" if prefix else "")
+    return pattern if _CJK.search(words) else rf"\b{pattern}\b"
