@@ -153,7 +153,8 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
 @click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
 @click.option("--no-pager", is_flag=True, help="Never page, even when taller than the screen.")
 def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt: str) -> None:
-    """Show articles (by ID, unique ID prefix or path); the newest with no ARTICLE.
+    """Show articles (by ID, unique ID prefix or path); the newest with no ARTICLE; `-`
+    reads names from stdin, one a line.
 
     \b
     Example:
@@ -161,6 +162,11 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
       kn show --raw articles/2017/2017-08-07-north-korea-calls-offer-*.txt
     """
     archive = state.archive
+    if "-" in names:  # names from stdin, one a line: kn find coal | cut -f1 | kn show -
+        given = [line.strip() for line in sys.stdin]
+        names = tuple(n for name in names for n in (given if name == "-" else [name]) if n)
+        if not names:
+            state.finish(0)
     if not names:
         newest = next(state.store.articles(), None)
         if newest is None:

@@ -120,6 +120,8 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
         (f"kn search -l {COMMON} / grep -rl", ["search", "-l", COMMON], ["-rl", COMMON]),
         (f"kn search {COMMON} / grep -rn", ["search", COMMON], ["-rn", COMMON]),
         ("kn search RARE / grep -rn", ["search", RARE], ["-rn", RARE]),
+        ("kn find RARE / grep -rlw", ["find", RARE], ["-rlw", RARE]),
+        (f"kn find {COMMON} / grep -rlw", ["find", COMMON], ["-rlw", COMMON]),
         ("kn list / grep -r '^title:'", ["list"], ["-r", "^title:"]),
         ("kn facts / grep -r '•'", ["facts"], ["-r", "•"]),
         (
@@ -210,6 +212,8 @@ def large(base: Path) -> list[tuple[str, float, float, int]]:
     env = {**environment(), "XDG_CACHE_HOME": str(base / "cache-large")}
     env["KN_ARCHIVE"] = str(root / "articles")
     commands = [
+        ("kn find RARE / grep -rlw", ["find", RARE], ["-rlw", RARE]),
+        (f"kn find {COMMON} / grep -rlw", ["find", COMMON], ["-rlw", COMMON]),
         ("kn list / grep -r '^title:'", ["list"], ["-r", "^title:"]),
         (f"kn search -c {COMMON} / grep -rc", ["search", "-c", COMMON], ["-rc", COMMON]),
         (f"kn search {COMMON} / grep -rn", ["search", COMMON], ["-rn", COMMON]),

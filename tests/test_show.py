@@ -144,3 +144,12 @@ def test_an_id_without_its_date_finds_or_suggests_the_article(kn, pair):
     result = kn("show", "tlaks")
     assert result.exit_code == 2
     assert "did you mean 2017-01-02-talks" in result.stderr
+
+
+def test_show_dash_reads_names_from_stdin_one_a_line(kn, make_archive):
+    make_archive({"a.txt": article("Alpha", body="A.\n"), "b.txt": article("Beta", body="B.\n")})
+    result = kn("show", "-", input="b\n\n  a  \nnone\n")
+    assert result.exit_code == 2  # none is no article: an error, after the others
+    assert result.stdout.startswith("Beta\n") and "\nAlpha\n" in result.stdout
+    assert result.stderr.startswith("kn: none")
+    assert kn("show", "-", input="").exit_code == 1
