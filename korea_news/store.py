@@ -3,20 +3,15 @@ archive at scale.
 
 The files are the truth. The database remembers what the one reader (reader.py) derived
 from each file, the article's fields, its facts, or why it is no article, and indexes
-titles and bodies in FTS5, which narrows which files a search reads. Every command first
-calls `sync()`, then asks for articles in order:
+titles and bodies in FTS5, which narrows which files a search reads and ranks them for
+kn find. Every command first calls `sync()` (sync.py), then asks for articles in order.
 
-- sync compares each file's (device, inode, size, mtime_ns, ctime_ns) with what is
-  stored, a folder at a time (a digest of its names and stats: one look-up while nothing
-  changed), re-reads what changed outside any transaction, and commits what it read in
-  batches, so that an interrupted first build keeps the batches it finished and nothing
-  half-done. A file changed within RACY_NS of its reading is stored untrusted, to be
-  read again (git's racy rule: a coarse clock may not show a second change);
-- the database lives in $XDG_CACHE_HOME/kn/ (a relative XDG_CACHE_HOME is ignored). One
-  that is damaged, of another schema, no regular file, locked for longer than LOCK_S, or
-  in a folder that cannot be written is worked around: kn removes and rebuilds a damaged
-  one, and otherwise answers from the files through a database in memory, the same code
-  without the text index and facts. `--no-cache` asks for that too.
+The database lives in $XDG_CACHE_HOME/kn/ (a relative XDG_CACHE_HOME is ignored). One that
+is damaged, of another schema, no regular file, locked for longer than LOCK_S, or in a
+folder that cannot be written is worked around: kn removes and rebuilds a damaged one, and
+otherwise answers from the files through a database in memory, the same code without the
+text index and facts (with the index, in a temporary file, for kn find). `--no-cache` asks
+for that too.
 """
 
 from __future__ import annotations
@@ -28,37 +23,27 @@ import os
 import re
 import sqlite3
 import stat
-import time
-from array import array
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import reader
 from .archive import Archive, Folder
-from .find import grams
 from .frontmatter import parse_date
-from .model import NO_EXTRA, Article, InvalidArticle, KnError, Unreadable, timestamp
+from .model import NO_EXTRA, Article, InvalidArticle, KnError, timestamp
+from .sync import BATCH, INDEXED, TEXT, Sync
 
 if TYPE_CHECKING:
     from .structure import FactRow
 
 SCHEMA = 2  # PRAGMA user_version: raise it whenever what is stored is derived differently
-RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
-BATCH = 2000  # files read between two commits of a first build
-MANY = 1000  # files read by one sync past which `terms` is made anew from the whole index
-INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
 MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
-PROGRESS_EVERY = 256  # files read between two updates of the progress line
 
-Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
-_FIELDS = 5
 Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
 
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
 # has indexed (it only grows), so that a word piece is found inside longer words.
 _TOKENS = "tokenize = 'unicode61 remove_diacritics 2'"
-_TEXT = "title, body, tgrams, bgrams"  # tgrams, bgrams: CJK bigrams of title, body (find.py)
 _TABLES = [
     "CREATE TABLE folders (inside TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID",
     """CREATE TABLE files (
@@ -70,7 +55,7 @@ _TABLES = [
     "CREATE INDEX files_problems ON files (folder) WHERE problem IS NOT NULL",
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
-    f"CREATE VIRTUAL TABLE text USING fts5 ({_TEXT}, {_TOKENS})",
+    f"CREATE VIRTUAL TABLE text USING fts5 ({TEXT}, {_TOKENS})",
     "INSERT INTO text (text, rank) VALUES ('automerge', 16)",
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
@@ -79,7 +64,7 @@ _TABLES = [
 # `terms` as their batch commits. Many are faster told by one scan of the whole index once
 # they are in: until then, `terms` holds '' (no word): it is not to be narrowed by.
 _FRESH = [
-    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 ({_TEXT}, content='', {_TOKENS})",
+    f"CREATE VIRTUAL TABLE temp.fresh USING fts5 ({TEXT}, content='', {_TOKENS})",
     "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
 ]
 _COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
@@ -123,8 +108,7 @@ class Store:
         self.index = self.path != "" or ranks  # whether text and facts are kept
         self.folders: list[Folder] = []
         self.shown: dict[str, str] = {}  # each folder's path as shown, in walk order
-        self.many = False  # whether this sync reads MANY files
-        self._unreadable: list[InvalidArticle] = []
+        self.unreadable: list[InvalidArticle] = []
 
     # --- opening ------------------------------------------------------------------------
 
@@ -160,7 +144,7 @@ class Store:
             db.execute("PRAGMA journal_size_limit = 8388608")  # the WAL, once checkpointed
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0 and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
-                with self._writing(db):  # two kn may start at once: one creates the tables
+                with self.writing(db):  # two kn may start at once: one creates the tables
                     if not db.execute("SELECT 1 FROM sqlite_master").fetchone():
                         for statement in _TABLES:
                             db.execute(statement)
@@ -186,7 +170,7 @@ class Store:
                     os.unlink(path)
 
     @contextlib.contextmanager
-    def _writing(self, db: sqlite3.Connection | None = None) -> Iterator[None]:
+    def writing(self, db: sqlite3.Connection | None = None) -> Iterator[None]:
         """One write transaction: committed whole, or rolled back (Ctrl-C included)."""
         db = db or self.db
         db.execute("BEGIN IMMEDIATE")
@@ -218,6 +202,9 @@ class Store:
         for problem in problems:
             self.archive.on_error(problem)
 
+    def _sync(self) -> None:
+        Sync(self).run()
+
     def _in_memory(self, error: sqlite3.Error) -> None:
         """The database failed: from now on, one in memory, synced with the files. A
         damaged one is removed, to be built anew by the next kn."""
@@ -225,137 +212,16 @@ class Store:
             self.db.close()
         if not isinstance(error, sqlite3.OperationalError):  # not a lock, a full disk ...
             self._remove()
-        self.path, self.index, self._unreadable = "", self.ranks, []
+        self.path, self.index, self.unreadable = "", self.ranks, []
         self.db = self._open()
         self._sync()
-
-    def _sync(self) -> None:
-        digests = dict(self.db.execute("SELECT inside, digest FROM folders"))
-        changes = []
-        for folder in self.folders:
-            stats = _stats(folder)
-            digest = _digest(folder.names, stats)
-            if digests.get(folder.inside) != digest:
-                changes.append((folder, stats, digest, *self._changed(folder, stats)))
-        self.many = sum(len(change[3]) for change in changes) > MANY
-        progress = _Progress(self.archive.progress)
-        try:
-            for folder, stats, digest, *change in changes:
-                self._folder(folder, stats, digest, change, progress)
-            gone = digests.keys() - self.shown.keys()
-            if gone:
-                with self._writing():
-                    for inside in gone:
-                        self._delete("folder = ?", (inside,))
-                        self.db.execute("DELETE FROM folders WHERE inside = ?", (inside,))
-            if self.index and self.db.execute("SELECT 1 FROM terms WHERE term = ''").fetchone():
-                with self._writing():
-                    self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM vocabulary")
-                    self.db.execute("DELETE FROM terms WHERE term = ''")
-        finally:
-            progress.done()
-
-    def _changed(self, folder: Folder, stats: list[int]) -> tuple[list[int], set[str], set[str]]:
-        """The positions of a folder's files that changed or are new, the names of its
-        files that went away, and of those stored."""
-        query = "SELECT name, stat FROM files WHERE folder = ?"
-        stored = dict(self.db.execute(query, (folder.inside,)))
-        changed = [
-            position
-            for position, name in enumerate(folder.names)
-            if (found := _text(_stat(stats, position))) is None or stored.get(name) != found
-        ]
-        return changed, stored.keys() - set(folder.names), set(stored)
-
-    def _folder(
-        self,
-        folder: Folder,
-        stats: list[int],
-        digest: bytes,
-        change: list[Any],
-        progress: _Progress,
-    ) -> None:
-        """Re-read a folder's files that changed (`change`: as _changed() tells), in
-        batches; then keep its digest, if every file could be trusted."""
-        (changed, gone, stored), trusted = change, True
-        for start in range(0, max(len(changed), 1), BATCH):
-            rows = []
-            for position in changed[start : start + BATCH]:
-                row = self._read(folder, folder.names[position], _stat(stats, position))
-                progress.step()
-                trusted = trusted and row is not None and row["stat"] is not None
-                rows.append((folder.names[position], row))
-            last = start + BATCH >= len(changed)
-            with self._writing():
-                if start == 0:  # its files may change from now on: no digest holds
-                    self.db.execute("REPLACE INTO folders VALUES (?, x'')", (folder.inside,))
-                    for name in gone:
-                        self._delete("folder = ? AND name = ?", (folder.inside, name))
-                for name, row in rows:
-                    if name in stored:
-                        self._delete("folder = ? AND name = ?", (folder.inside, name))
-                    if row is not None:
-                        self._insert(folder.inside, name, row)
-                if self.index and self.many:
-                    self.db.execute("INSERT OR IGNORE INTO terms VALUES ('')")
-                elif self.index:
-                    self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM fresh_terms")
-                    self.db.execute("INSERT INTO temp.fresh (fresh) VALUES ('delete-all')")
-                if last and trusted:
-                    self.db.execute("REPLACE INTO folders VALUES (?, ?)", (folder.inside, digest))
-
-    def _read(self, folder: Folder, name: str, found: Stat | None) -> dict[str, Any] | None:
-        """What the reader derives from one file, as a row of `files` (its stat None when
-        it changed too recently to be trusted); None if it could not be read at all."""
-        path, article_id = folder.path_of(name), name[:-4]
-        row: dict[str, Any] = {"stat": None}
-        if found is not None and time.time_ns() - max(found[3], found[4]) > RACY_NS:
-            row["stat"] = _text(found)
-        try:
-            with reader.open_article(folder.real_path(name), path, article_id) as opened:
-                article, kept, size, empty = opened.article, [], 0, True
-                for _, piece in opened.body():
-                    empty = empty and not piece.strip()
-                    if self.index and size < INDEXED:
-                        kept.append(piece[: INDEXED - size])
-                    size += len(piece)
-        except Unreadable as problem:
-            self._unreadable.append(problem)
-            return None
-        except InvalidArticle as problem:
-            return {**row, "line": problem.line, "problem": problem.message}
-        row.update(
-            id=article_id, title=article.title, date=article.date.isoformat(),
-            ts=timestamp(article.date), source=article.source, url=article.url,
-            authors=_json(article.authors), tags=_json(article.tags), extra=_json(article.extra),
-            title_line=article.title_line, body_line=article.body_line, empty=empty,
-            indexed=self.index and size <= INDEXED, body="".join(kept),
-        )  # fmt: skip
-        return row
-
-    def _insert(self, inside: str, name: str, row: dict[str, Any]) -> None:
-        body = row.pop("body", None)
-        row.update(folder=inside, name=name)
-        names = ", ".join(row)
-        marks = ", ".join(f":{key}" for key in row)
-        cursor = self.db.execute(f"INSERT INTO files ({names}) VALUES ({marks})", row)
-        if self.index and body is not None:  # of a longer body, its start: for kn find
-            text = (row["title"], body, grams(row["title"]), grams(body), cursor.lastrowid)
-            self.db.execute(f"INSERT INTO text ({_TEXT}, rowid) VALUES (?, ?, ?, ?, ?)", text)
-            if not self.many:
-                self.db.execute(f"INSERT INTO temp.fresh ({_TEXT}) VALUES (?, ?, ?, ?)", text[:4])
-
-    def _delete(self, where: str, values: tuple[str, ...]) -> None:
-        select = f"SELECT rowid FROM files WHERE {where}"
-        self.db.execute(f"DELETE FROM text WHERE rowid IN ({select})", values)
-        self.db.execute(f"DELETE FROM files WHERE {where}", values)
 
     # --- answers ------------------------------------------------------------------------
 
     def problems(self) -> list[InvalidArticle]:
         """The files that are no article, or could not be read, and what the scan found
         wrong, in walk order."""
-        found = [*self.archive.problems, *self._unreadable]
+        found = [*self.archive.problems, *self.unreadable]
         for inside, name, line, message in self.db.execute(
             "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
         ):
@@ -419,7 +285,7 @@ class Store:
     def _keep_facts(self, pending: list[tuple[str, int]]) -> None:
         """Keep facts derived meanwhile (of the database they were read from, if it is
         still the one in use)."""
-        with contextlib.suppress(sqlite3.Error), self._writing():
+        with contextlib.suppress(sqlite3.Error), self.writing():
             if self.index:
                 self.db.executemany("UPDATE files SET facts = ? WHERE rowid = ?", pending)
         pending.clear()
@@ -564,65 +430,3 @@ class _Damaged(Exception):
 
 def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
-
-
-def _json(value: Any) -> str | None:
-    return (
-        json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
-        if value
-        else None
-    )
-
-
-def _text(found: Stat | None) -> str | None:
-    return None if found is None else " ".join(map(str, found))
-
-
-def _digest(names: list[str], stats: list[int]) -> bytes:
-    digest = hashlib.blake2b("/".join(names).encode("utf-8", "surrogateescape"))
-    try:
-        digest.update(array("q", stats))
-    except OverflowError:  # an inode number past 2**63
-        digest.update(repr(stats).encode())
-    return digest.digest()
-
-
-def _stats(folder: Folder) -> list[int]:
-    """Each file's Stat, one after another (-1s for a file that went away meanwhile)."""
-    found: list[int] = []
-    add = found.extend
-    try:
-        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return [-1] * len(folder.names) * _FIELDS
-    try:  # by name inside the open folder: the kernel looks up one name, not a whole path
-        for name in folder.names:
-            try:
-                got = os.stat(folder.links.get(name, name), dir_fd=directory)
-                add((got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns))
-            except OSError:
-                add((-1,) * _FIELDS)
-    finally:
-        os.close(directory)
-    return found
-
-
-def _stat(stats: list[int], position: int) -> Stat | None:
-    found = stats[position * _FIELDS : (position + 1) * _FIELDS]
-    return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
-
-
-class _Progress:
-    """The progress line of a sync that reads many files (on a terminal: output.progress)."""
-
-    def __init__(self, show: Callable[[int, bool], None] | None) -> None:
-        self.show, self.count = show, 0
-
-    def step(self) -> None:
-        self.count += 1
-        if self.show is not None and self.count % PROGRESS_EVERY == 0:
-            self.show(self.count, False)
-
-    def done(self) -> None:
-        if self.show is not None and self.count >= PROGRESS_EVERY:
-            self.show(self.count, True)

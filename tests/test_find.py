@@ -207,9 +207,9 @@ def test_an_edit_is_found_at_once_and_a_removed_article_never_shown(kn, make_arc
 
 
 def test_a_long_body_is_found_by_its_beginning(kn, make_archive, monkeypatch):
-    from korea_news import store
+    from korea_news import sync
 
-    monkeypatch.setattr(store, "INDEXED", 1000)
+    monkeypatch.setattr(sync, "INDEXED", 1000)
     body = "opening words\n" + "filler line\n" * 200 + "closing words\n"
     make_archive({"a.txt": article("Long", body=body)})
     assert ids(kn("find", "opening", env=CACHED)) == ["a"]

@@ -14,7 +14,7 @@ import pytest
 
 import korea_news
 from conftest import GOLDEN, SEED_ID, article
-from korea_news import store
+from korea_news import sync
 
 
 def test_list_prints_the_seed_as_golden_plain_line(kn, seed_archive):
@@ -210,7 +210,7 @@ def test_a_piped_command_imports_only_what_it_uses(make_archive, tmp_path, comma
         assert (run.returncode, len(run.stdout.splitlines())) == (0, 1), run.stderr
         return run.stderr.split()
 
-    time.sleep(store.RACY_NS / 1e9 + 0.1)  # files just written are never cached
+    time.sleep(sync.RACY_NS / 1e9 + 0.1)  # files just written are never cached
     assert imported() == ["yaml"]  # the first run parses the front matter
     assert imported() == []  # later runs take it from the cache; rich is for terminals
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import KN, article
-from korea_news import reader, store
+from korea_news import reader, store, sync
 
 COMMANDS = [
     ["list"],
@@ -46,7 +46,7 @@ SETTLE = 0.03  # seconds to wait so that what was just written is trusted
 def quick_settling(monkeypatch):
     """Files are trusted 20 ms after their last change (not 3 s): tests wait that long
     (SETTLE) before each comparison, so that the store is really used."""
-    monkeypatch.setattr(store, "RACY_NS", 20_000_000)
+    monkeypatch.setattr(sync, "RACY_NS", 20_000_000)
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_a_rewrite_with_the_same_size_and_mtime_is_seen(root, same, kn):
 def test_a_rewrite_in_the_same_tick_of_a_coarse_clock_is_seen(root, kn, monkeypatch):
     """On a filesystem with 1-second timestamps, a same-size rewrite in the same second as
     a search leaves every stat as it was: what was read then is not trusted."""
-    monkeypatch.setattr(store, "RACY_NS", 3_000_000_000)
+    monkeypatch.setattr(sync, "RACY_NS", 3_000_000_000)
     real_stat = os.stat
 
     def coarse(*args, **kwargs):  # whole seconds, and the change time as the modification's
@@ -209,7 +209,7 @@ def test_an_interrupted_first_build_keeps_its_whole_batches_and_goes_on_from_the
 ):
     make_archive({f"{i:03}.txt": article(f"A{i}", body=f"Word{i}\n") for i in range(95)})
     time.sleep(SETTLE)
-    monkeypatch.setattr(store, "BATCH", 10)
+    monkeypatch.setattr(sync, "BATCH", 10)
     real_open, opened, interrupted = reader.open_article, [], []
 
     def counted(*args, **kwargs):

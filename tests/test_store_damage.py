@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KN, article
-from korea_news import store
+from korea_news import store, sync
 
 COMMANDS = [
     ["list"],
@@ -130,7 +130,7 @@ def checkpoint(path: str) -> None:
 @pytest.fixture
 def quick(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     """In this process, files 20 ms old are trusted: call it after writing files."""
-    monkeypatch.setattr(store, "RACY_NS", 20_000_000)
+    monkeypatch.setattr(sync, "RACY_NS", 20_000_000)
     return lambda: time.sleep(0.03)
 
 
@@ -142,7 +142,7 @@ def store_env(process_env: dict[str, str]) -> dict[str, str]:
 
 def settle() -> None:
     """For the installed kn, whose RACY_NS is 3 s: files written before this are trusted."""
-    time.sleep(store.RACY_NS / 1e9 + 0.1)
+    time.sleep(sync.RACY_NS / 1e9 + 0.1)
 
 
 # --- damage to the database after it was built ------------------------------------------

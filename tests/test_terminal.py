@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import KN, SEED_ID, article, in_shell, in_terminal, strip_ansi
-from korea_news import store
+from korea_news import store, sync
 
 
 def test_show_in_a_terminal_has_a_bold_title_and_hanging_bullets(
@@ -95,7 +95,7 @@ def test_a_first_run_over_many_files_shows_progress_on_a_terminal(
     make_archive, tmp_path, process_env
 ):
     make_archive({f"{i:04}.txt": article(f"Article {i}") for i in range(600)})
-    time.sleep(store.RACY_NS / 1e9 + 0.1)  # files just written are never cached
+    time.sleep(sync.RACY_NS / 1e9 + 0.1)  # files just written are never cached
     env = {**process_env, "KN_NO_CACHE": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}
     screen = in_terminal(["list"], tmp_path, env)
     assert "reading articles: " in screen

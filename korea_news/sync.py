@@ -1,0 +1,232 @@
+"""Bring a store's database up to date with the files (Store.sync).
+
+Each file is stat()ed once; a folder whose digest of names and stats is as stored costs
+nothing more. In another, each file whose (device, inode, size, mtime_ns, ctime_ns)
+differs from its row is read again, outside any transaction, and what was read is
+committed in batches of BATCH files: an interrupted first build keeps the batches it
+finished, and nothing half-done. A file changed within RACY_NS of its reading is stored
+untrusted, to be read again (git's racy rule: a coarse clock may not show a second change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from array import array
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import reader
+from .find import grams
+from .model import InvalidArticle, Unreadable, timestamp
+
+if TYPE_CHECKING:
+    from .archive import Folder
+    from .store import Store
+
+RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
+BATCH = 2000  # files read between two commits of a first build
+MANY = 1000  # files read by one sync past which `terms` is made anew from the whole index
+INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
+PROGRESS_EVERY = 256  # files read between two updates of the progress line
+TEXT = "title, body, tgrams, bgrams"  # tgrams, bgrams: CJK bigrams of title, body (find.py)
+
+Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+_FIELDS = 5
+
+
+class Sync:
+    """One run of bringing a store up to date: `Sync(store).run()`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.db = store, store.db
+        self.many = False  # whether this sync reads MANY files
+
+    def run(self) -> None:
+        """Compare, read what changed, commit in batches; remove what went away."""
+        digests = dict(self.db.execute("SELECT inside, digest FROM folders"))
+        changes = []
+        for folder in self.store.folders:
+            stats = _stats(folder)
+            digest = _digest(folder.names, stats)
+            if digests.get(folder.inside) != digest:
+                changes.append((folder, stats, digest, *self._changed(folder, stats)))
+        self.many = sum(len(change[3]) for change in changes) > MANY
+        progress = _Progress(self.store.archive.progress)
+        try:
+            for folder, stats, digest, *change in changes:
+                self._folder(folder, stats, digest, change, progress)
+            gone = digests.keys() - self.store.shown.keys()
+            if gone:
+                with self.store.writing():
+                    for inside in gone:
+                        self._delete("folder = ?", (inside,))
+                        self.db.execute("DELETE FROM folders WHERE inside = ?", (inside,))
+            if (
+                self.store.index
+                and self.db.execute("SELECT 1 FROM terms WHERE term = ''").fetchone()
+            ):
+                with self.store.writing():
+                    self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM vocabulary")
+                    self.db.execute("DELETE FROM terms WHERE term = ''")
+        finally:
+            progress.done()
+
+    def _changed(self, folder: Folder, stats: list[int]) -> tuple[list[int], set[str], set[str]]:
+        """The positions of a folder's files that changed or are new, the names of its
+        files that went away, and of those stored."""
+        query = "SELECT name, stat FROM files WHERE folder = ?"
+        stored = dict(self.db.execute(query, (folder.inside,)))
+        changed = [
+            position
+            for position, name in enumerate(folder.names)
+            if (found := _text(_stat(stats, position))) is None or stored.get(name) != found
+        ]
+        return changed, stored.keys() - set(folder.names), set(stored)
+
+    def _folder(
+        self,
+        folder: Folder,
+        stats: list[int],
+        digest: bytes,
+        change: list[Any],
+        progress: _Progress,
+    ) -> None:
+        """Re-read a folder's files that changed (`change`: as _changed() tells), in
+        batches; then keep its digest, if every file could be trusted."""
+        (changed, gone, stored), trusted = change, True
+        for start in range(0, max(len(changed), 1), BATCH):
+            rows = []
+            for position in changed[start : start + BATCH]:
+                row = self._read(folder, folder.names[position], _stat(stats, position))
+                progress.step()
+                trusted = trusted and row is not None and row["stat"] is not None
+                rows.append((folder.names[position], row))
+            last = start + BATCH >= len(changed)
+            with self.store.writing():
+                if start == 0:  # its files may change from now on: no digest holds
+                    self.db.execute("REPLACE INTO folders VALUES (?, x'')", (folder.inside,))
+                    for name in gone:
+                        self._delete("folder = ? AND name = ?", (folder.inside, name))
+                for name, row in rows:
+                    if name in stored:
+                        self._delete("folder = ? AND name = ?", (folder.inside, name))
+                    if row is not None:
+                        self._insert(folder.inside, name, row)
+                if self.store.index and self.many:
+                    self.db.execute("INSERT OR IGNORE INTO terms VALUES ('')")
+                elif self.store.index:
+                    self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM fresh_terms")
+                    self.db.execute("INSERT INTO temp.fresh (fresh) VALUES ('delete-all')")
+                if last and trusted:
+                    self.db.execute("REPLACE INTO folders VALUES (?, ?)", (folder.inside, digest))
+
+    def _read(self, folder: Folder, name: str, found: Stat | None) -> dict[str, Any] | None:
+        """What the reader derives from one file, as a row of `files` (its stat None when
+        it changed too recently to be trusted); None if it could not be read at all."""
+        path, article_id = folder.path_of(name), name[:-4]
+        row: dict[str, Any] = {"stat": None}
+        if found is not None and time.time_ns() - max(found[3], found[4]) > RACY_NS:
+            row["stat"] = _text(found)
+        try:
+            with reader.open_article(folder.real_path(name), path, article_id) as opened:
+                article, kept, size, empty = opened.article, [], 0, True
+                for _, piece in opened.body():
+                    empty = empty and not piece.strip()
+                    if self.store.index and size < INDEXED:
+                        kept.append(piece[: INDEXED - size])
+                    size += len(piece)
+        except Unreadable as problem:
+            self.store.unreadable.append(problem)
+            return None
+        except InvalidArticle as problem:
+            return {**row, "line": problem.line, "problem": problem.message}
+        row.update(
+            id=article_id, title=article.title, date=article.date.isoformat(),
+            ts=timestamp(article.date), source=article.source, url=article.url,
+            authors=_json(article.authors), tags=_json(article.tags), extra=_json(article.extra),
+            title_line=article.title_line, body_line=article.body_line, empty=empty,
+            indexed=self.store.index and size <= INDEXED, body="".join(kept),
+        )  # fmt: skip
+        return row
+
+    def _insert(self, inside: str, name: str, row: dict[str, Any]) -> None:
+        body = row.pop("body", None)
+        row.update(folder=inside, name=name)
+        names = ", ".join(row)
+        marks = ", ".join(f":{key}" for key in row)
+        cursor = self.db.execute(f"INSERT INTO files ({names}) VALUES ({marks})", row)
+        if self.store.index and body is not None:  # of a longer body, its start: for kn find
+            text = (row["title"], body, grams(row["title"]), grams(body), cursor.lastrowid)
+            self.db.execute(f"INSERT INTO text ({TEXT}, rowid) VALUES (?, ?, ?, ?, ?)", text)
+            if not self.many:
+                self.db.execute(f"INSERT INTO temp.fresh ({TEXT}) VALUES (?, ?, ?, ?)", text[:4])
+
+    def _delete(self, where: str, values: tuple[str, ...]) -> None:
+        select = f"SELECT rowid FROM files WHERE {where}"
+        self.db.execute(f"DELETE FROM text WHERE rowid IN ({select})", values)
+        self.db.execute(f"DELETE FROM files WHERE {where}", values)
+
+
+def _json(value: Any) -> str | None:
+    return (
+        json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+        if value
+        else None
+    )
+
+
+def _text(found: Stat | None) -> str | None:
+    return None if found is None else " ".join(map(str, found))
+
+
+def _digest(names: list[str], stats: list[int]) -> bytes:
+    digest = hashlib.blake2b("/".join(names).encode("utf-8", "surrogateescape"))
+    try:
+        digest.update(array("q", stats))
+    except OverflowError:  # an inode number past 2**63
+        digest.update(repr(stats).encode())
+    return digest.digest()
+
+
+def _stats(folder: Folder) -> list[int]:
+    """Each file's Stat, one after another (-1s for a file that went away meanwhile)."""
+    found: list[int] = []
+    add = found.extend
+    try:
+        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return [-1] * len(folder.names) * _FIELDS
+    try:  # by name inside the open folder: the kernel looks up one name, not a whole path
+        for name in folder.names:
+            try:
+                got = os.stat(folder.links.get(name, name), dir_fd=directory)
+                add((got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns))
+            except OSError:
+                add((-1,) * _FIELDS)
+    finally:
+        os.close(directory)
+    return found
+
+
+def _stat(stats: list[int], position: int) -> Stat | None:
+    found = stats[position * _FIELDS : (position + 1) * _FIELDS]
+    return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
+
+
+class _Progress:
+    """The progress line of a sync that reads many files (on a terminal: output.progress)."""
+
+    def __init__(self, show: Callable[[int, bool], None] | None) -> None:
+        self.show, self.count = show, 0
+
+    def step(self) -> None:
+        self.count += 1
+        if self.show is not None and self.count % PROGRESS_EVERY == 0:
+            self.show(self.count, False)
+
+    def done(self) -> None:
+        if self.show is not None and self.count >= PROGRESS_EVERY:
+            self.show(self.count, True)
