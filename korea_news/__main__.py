@@ -13,7 +13,8 @@ import os
 import sys
 from typing import NoReturn
 
-from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, cli, warn
+from .cli import cli
+from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, warn
 from .output import silence
 
 

@@ -6,100 +6,18 @@ import operator
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from functools import cached_property, partial
+from functools import partial
 from itertools import islice
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from . import options, output
-from .archive import Archive, Entry, init, locate
+from .archive import Entry, init, locate
 from .model import Article, Count, Document, Fact, KnError
-from .store import Store
+from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, KnGroup, State, warn
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-R = TypeVar("R")
-
-EXIT_FOUND, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
-
-
-def warn(message: str) -> None:
-    """One line on stderr, whatever the message holds."""
-    click.echo(f"kn: {output.visible(message)}".replace("\n", "\\n"), err=True)
-
-
-class State:
-    """The global options, the archive they name, and whether anything went wrong."""
-
-    def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
-        self.archive_option, self.color, self.no_cache = archive, color, no_cache
-        self.failed = False
-
-    def problem(self, error: KnError) -> None:
-        """An article that could not be read: warn, carry on, and exit 2 at the end."""
-        self.failed = True
-        warn(str(error))
-
-    @cached_property
-    def archive(self) -> Archive:
-        root = locate(self.archive_option, dict(os.environ), os.getcwd())
-        no_cache = self.no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
-        return Archive(
-            root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
-        )
-
-    def articles(self) -> Iterable[Article]:
-        return self.store.articles()
-
-    @cached_property
-    def store(self) -> Store:
-        return self.synced()
-
-    def synced(self, ranks: bool = False) -> Store:
-        """The archive's derived store, in step with its files (`ranks`: with the text
-        index, even where the store is one in memory)."""
-        store = Store(self.archive, persistent=self.archive.use_cache, ranks=ranks)
-        store.sync()
-        return store
-
-    def each(self, items: Iterable[T], function: Callable[[T], R]) -> list[R]:
-        """What `function` makes of each item; as cat, an error is told, and the rest done."""
-        done = []
-        for item in items:
-            try:
-                done.append(function(item))
-            except KnError as error:
-                self.problem(error)
-        return done
-
-    def output(self, fmt: str = "text", pager: bool = True, force: bool = True) -> output.Output:
-        return output.Output(fmt, self.color, pager, force)
-
-    def finish(self, count: int) -> NoReturn:
-        """Exit as grep does: 0 found, 1 nothing, 2 if any article could not be read."""
-        code = EXIT_ERROR if self.failed else EXIT_FOUND if count else EXIT_NONE
-        click.get_current_context().exit(code)
-
-
-class KnGroup(click.Group):
-    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KnError as error:
-            warn(str(error))
-            ctx.exit(EXIT_ERROR)
-        except click.ClickException as error:
-            error.show()  # click's own errors exit 1, which kn keeps for "nothing matched"
-            ctx.exit(EXIT_ERROR)
-        except BrokenPipeError:
-            output.silence()
-            ctx.exit(EXIT_PIPE)
-        except KeyboardInterrupt:
-            ctx.exit(EXIT_INTERRUPTED)
-
 
 _path: Callable[[Article], str] = operator.attrgetter("path")
 

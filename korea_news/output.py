@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from itertools import groupby
+from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .model import Article, Count, Document, Fact, Hit, Match, iso
@@ -125,17 +125,11 @@ class Output:
                 self.stream.write(("[\n  " if count == 1 else ",\n  ") + item)
             self.stream.write("\n]\n" if count else "[]\n")
             return count
-        end = "\n" if self.format == "jsonl" else end
-        count, batch = 0, []
-        for line in lines:
-            batch.append(line)
-            if len(batch) == 512:  # one write per batch: far fewer calls than lines
-                self.stream.write(end.join(batch) + end)
-                count += len(batch)
-                batch.clear()
-        if batch:
+        end, count, rest = "\n" if self.format == "jsonl" else end, 0, iter(lines)
+        while batch := list(islice(rest, 512)):  # one write per batch: far fewer calls
             self.stream.write(end.join(batch) + end)
-        return count + len(batch)
+            count += len(batch)
+        return count
 
     # --- the terminal -------------------------------------------------------------
 
@@ -421,8 +415,7 @@ def hit_line(hit: Hit) -> str:
 
 
 def hits_view(out: Output, hits: list[Hit]) -> None:
-    """Each article found: its title, ID, date and source, and the snippet, through the
-    pager."""
+    """Each article found: title; ID, date and source; snippet. Through the pager."""
     from rich.padding import Padding
     from rich.text import Text
 
@@ -430,9 +423,9 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     for hit in hits:
         article = hit.article
         where = "".join(f" · {part}" for part in (iso(article.date), article.source) if part)
-        views.append(_text(article.title, "bold"))
-        views.append(Text.assemble((visible(article.id), "cyan"), (visible(where), "dim")))
-        views.append(Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2)))
+        ids = Text.assemble((visible(article.id), "cyan"), (visible(where), "dim"))
+        snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
+        views += [_text(article.title, "bold"), ids, snippet]
     out.page(views)
 
 
