@@ -111,18 +111,9 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
 
 
 @command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")
-@click.argument("pattern", required=False)
-@click.option("-e", "--regexp", "patterns", multiple=True, help="A pattern (repeatable: any).")
-@click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="Patterns are plain text.")
-@click.option("-i", "--ignore-case", is_flag=True, help="Ignore case.")
-@click.option("-w", "--word-regexp", "words", is_flag=True, help="Match whole words only.")
-@click.option("-l", "--files-with-matches", "paths", is_flag=True, help="Print matching paths.")
-@click.option("-c", "--count", is_flag=True, help="Print PATH:COUNT of matching lines.")
-@click.option("-0", "--null", is_flag=True, help="End each path with NUL (for xargs -0).")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 0 at the first match.")
-@click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always.")
+@options.search_options
 def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> None:
-    """Search titles and bodies for a Python regular expression, as grep does.
+    """Search titles and bodies for an extended regular expression, as grep -E does.
 
     In a pipe: PATH:LINE:TEXT per matching line, exactly as grep -Hn prints it (LINE counts
     the front matter; a title match reports the title: line). Exit 0 if anything
@@ -131,34 +122,58 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     \b
     Example:
       kn search -i -w 'coal|iron' --since 2017
-      kn search -l sanctions | xargs kn show
+      kn search -o -i '[[:digit:]]+ tonnes'
     """
-    from .search import compile_pattern, matches, matching
+    from .search import compile_pattern, in_context, matches, matching
 
     wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
     if not wanted:
         raise click.UsageError("give a PATTERN, or -e PATTERN")
-    compiled = compile_pattern(wanted, params["fixed"], params["ignore_case"], params["words"])
-    quiet, paths, count, null = (params[key] for key in ("quiet", "paths", "count", "null"))
-    select = options.filters(params)
-    out = state.output(fmt, force=False)  # --color always: grep's coloured lines
-    color, separator = out.color and not out.terminal, "\0" if null else ":"
-    chosen = select.matches if select.active else None
-    texts = state.store.texts(compiled.required, params["reverse"], chosen)
-    if quiet or paths:
-        hits: Iterator[Any] = (a for a, text in texts if next(matching(compiled, a, text), None))
+    flags = ("fixed", "ignore_case", "words", "whole_lines")
+    compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
+    invert, most, only, null = params["invert"], params["most"], params["only"], params["null"]
+    quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
+    around = [
+        params[key] if params[key] is not None else params["context"] or 0
+        for key in ("before", "after")
+    ]
+    select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
+    required = None if invert or unmatched else compiled.required
+    texts = state.store.texts(
+        required, params["reverse"], select.matches if select.active else None
+    )
+    if quiet or paths or unmatched:
+        hits: Iterator[Any] = (
+            a for a, text in texts
+            if (next(matching(compiled, a, text, invert, most), None) is None) == unmatched
+        )  # fmt: skip
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
         hits = islice(hits, options.limit(params))
         state.finish(out.show(hits, _path, end="\0" if null else "\n"))
     if count:
-        counts = (Count(a, sum(1 for _ in matching(compiled, a, text))) for a, text in texts)
-        hits = (counted for counted in counts if counted.count)
+        counted = (
+            Count(a, sum(1 for _ in matching(compiled, a, text, invert, most))) for a, text in texts
+        )
+        hits = (one for one in counted if one.count)
+    elif any(around) and not only:
+        found = (
+            list(in_context(compiled, a, text, (around[0], around[1]), invert, most))
+            for a, text in texts
+        )
+        hits = (
+            [None, *lines] if index else lines for index, lines in enumerate(filter(None, found))
+        )
     else:
-        hits = (found for a, text in texts if (found := list(matches(compiled, a, text))))
+        hits = (
+            lines
+            for a, text in texts
+            if (lines := list(matches(compiled, a, text, invert, only, most)))
+        )
     hits = islice(hits, options.limit(params))
-    records = hits if count else (match for found in hits for match in found)
-    line = partial(output.match_line, color=color, separator=separator)
+    records = hits if count else (record for lines in hits for record in lines)
+    color, named = out.color and not out.terminal, params["filename"]
+    line = partial(output.match_line, color=color, null=null, named=named)
     state.finish(out.show(records, line, None if count else output.match_groups))
 
 

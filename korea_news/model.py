@@ -113,16 +113,18 @@ class Draft:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A line of an article that a search pattern matched."""
+    """A line of an article that a search pattern matched, or a line of context."""
 
     article: Article
     line: int
     text: str
     spans: tuple[tuple[int, int], ...]
+    context: bool = False  # a line around a match (grep -A, -B, -C)
 
     def to_dict(self) -> dict[str, Any]:
         spans = [list(span) for span in self.spans]
-        return _of(self.article, line=self.line, text=self.text, spans=spans)
+        more = {"context": True} if self.context else {}
+        return _of(self.article, line=self.line, text=self.text, spans=spans, **more)
 
 
 @dataclass(frozen=True, slots=True)

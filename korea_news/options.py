@@ -152,6 +152,34 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
     return _all(declared)
 
 
+def search_options(function: F) -> F:
+    """What `kn search` takes beside the shared filters: grep's options."""
+    number: dict[str, Any] = {"type": click.IntRange(min=0), "metavar": "NUM"}
+    return _all([
+        click.argument("pattern", required=False),
+        click.option("-e", "--regexp", "patterns", multiple=True, help="A pattern (repeatable: any)."),
+        click.option("-E", "--extended-regexp", is_flag=True, help="Accepted: patterns are extended (grep -E) already."),
+        click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="Patterns are plain text."),
+        click.option("-i", "--ignore-case", is_flag=True, help="Ignore case."),
+        click.option("-w", "--word-regexp", "words", is_flag=True, help="Match whole words only."),
+        click.option("-x", "--line-regexp", "whole_lines", is_flag=True, help="Match whole lines only."),
+        click.option("-v", "--invert-match", "invert", is_flag=True, help="Select the lines that do not match."),
+        click.option("-o", "--only-matching", "only", is_flag=True, help="Print each match alone, not its line."),
+        click.option("-m", "--max-count", "most", **number, help="At most NUM matching lines of each article."),
+        click.option("-l", "--files-with-matches", "paths", is_flag=True, help="Print the paths of matching articles."),
+        click.option("-L", "--files-without-match", "unmatched", is_flag=True, help="Print the paths of articles with no match."),
+        click.option("-c", "--count", is_flag=True, help="Print PATH:COUNT of matching lines."),
+        click.option("-H", "--with-filename", "filename", flag_value=True, default=True, help="PATH before each line (the default)."),
+        click.option("-h", "--no-filename", "filename", flag_value=False, help="No PATH before each line."),
+        click.option("-A", "--after-context", "after", **number, help="NUM lines of context after each match."),
+        click.option("-B", "--before-context", "before", **number, help="NUM lines of context before each match."),
+        click.option("-C", "--context", **number, help="NUM lines of context around each match."),
+        click.option("-0", "--null", is_flag=True, help="End each path with NUL (for xargs -0)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 0 at the first match."),
+        click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always."),
+    ])(function)  # fmt: skip
+
+
 def add_options(function: F) -> F:
     """What `kn add` takes: inputs, and the fields they cannot give."""
     return _all([

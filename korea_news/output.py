@@ -363,11 +363,18 @@ def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
 
 
-def match_line(match: Match | Count, color: bool = False, separator: str = ":") -> str:
-    """PATH:LINE:TEXT as grep -Hn prints it (PATH, NUL, LINE:TEXT as grep -HnZ); a count
-    as PATH:COUNT."""
+def match_line(
+    match: Match | Count | None, color: bool = False, null: bool = False, named: bool = True
+) -> str:
+    """PATH:LINE:TEXT as grep -Hn prints it (PATH-LINE-TEXT for a line of context; PATH,
+    NUL, LINE:TEXT with -0, as grep -HnZ; LINE:TEXT with no PATH, as grep -hn); a count as
+    PATH:COUNT; None, between two groups of lines with context, as `--`."""
+    if match is None:
+        return "--"
+    mark = "-" if isinstance(match, Match) and match.context else ":"
+    path = (match.article.path + ("\0" if null else mark)) if named else ""
     if isinstance(match, Count):
-        return f"{match.article.path}{separator}{match.count}"
+        return f"{path}{match.count}"
     text = match.text
     if color:  # grep's own colouring of matches, for --color=always in a pipe
         pieces, last = [], 0
@@ -375,13 +382,15 @@ def match_line(match: Match | Count, color: bool = False, separator: str = ":") 
             pieces += [text[last:start], GREP_MATCH, text[start:end], GREP_END]
             last = end
         text = "".join(pieces) + text[last:]
-    return f"{match.article.path}{separator}{match.line}:{text}"
+    return f"{path}{match.line}{mark}{text}"
 
 
-def match_groups(out: Output, matches: list[Match]) -> None:
-    """Matches grouped under a header per article, with line numbers and highlights."""
+def match_groups(out: Output, records: list[Match | None]) -> None:
+    """Matches grouped under a header per article, with line numbers and highlights (lines
+    of context dim)."""
     from rich.text import Text
 
+    matches = [match for match in records if match is not None]
     for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
         if index:
             out.print(_text(""))
@@ -389,7 +398,9 @@ def match_groups(out: Output, matches: list[Match]) -> None:
         out.print(Text("  ").join(_text(*part) for part in header))
         lines = _grid({"justify": "right", "style": "green", "no_wrap": True}, {})
         for match in group:
-            lines.add_row(str(match.line), _marked(match.text, match.spans, "bold red"))
+            text = _marked(match.text, match.spans, "bold red")
+            text.stylize("dim" if match.context else "")
+            lines.add_row(str(match.line), text)
         out.print(lines)
 
 

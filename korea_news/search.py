@@ -1,7 +1,11 @@
-"""Search as grep does: compile patterns, find the matching lines and their spans.
+"""Search as grep -E does, in time linear in the text: compile patterns, find the
+matching lines and their spans.
 
-Pure: it reads no file and knows no store. The store (store.py) hands it an article and
-its text, having narrowed which files it reads by `Pattern.required`.
+Patterns run on RE2 (google-re2), which never backtracks: no pattern can hang kn. Its
+syntax reads grep -E's patterns (POSIX classes such as [[:digit:]] included); `\\<` and
+`\\>` are read as RE2's `\\b`, and newlines in a pattern separate alternatives, as grep
+does. Pure: it reads no file and knows no store. The store hands it an article and its
+text, having narrowed which files it reads by `Pattern.required`.
 
 A match never spans a line break: a line matches when the pattern matches within it, as
 grep sees lines (split on newlines, a trailing carriage return left out).
@@ -10,44 +14,69 @@ grep sees lines (split on newlines, a trailing carriage return left out).
 from __future__ import annotations
 
 import re
+import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Protocol
+
+import re2
 
 from .model import Article, KnError, Match
 
-# Patterns that can see past the end of a line behave differently on a whole text than
-# on a single line: for them, each line is tested alone.
-_LOOKS_AROUND = re.compile(r"\(\?<?[=!]|\\[AZz]")
+_ESCAPE = re.compile(r"\\.")  # a backslash and what it escapes
+_REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
 
 
 def compile_pattern(
-    patterns: Iterable[str], fixed: bool = False, ignore_case: bool = False, words: bool = False
+    patterns: Iterable[str],
+    fixed: bool = False,
+    ignore_case: bool = False,
+    words: bool = False,
+    whole_lines: bool = False,
 ) -> Pattern:
-    """One regular expression matching any of `patterns`, with grep's -F, -i and -w."""
-    sources = [re.escape(p) if fixed else p for p in patterns]
-    flags = re.IGNORECASE if ignore_case else 0
-    for source in sources:
-        try:
-            re.compile(source, flags)
-        except (re.error, OverflowError, RecursionError) as error:  # a{99999999999}, ((((...
-            raise KnError(f"bad pattern {source!r}: {error}") from None
-    if len(sources) == 1 and not words:
-        combined = sources[0]
-    else:
-        combined = "|".join(f"(?:{source})" for source in sources)
-    if words:
-        # grep -w: the match is neither preceded nor followed by a word character.
-        combined = rf"(?<!\w)(?:{combined})(?!\w)"
+    """One pattern matching any of `patterns` (each line of each: grep's alternatives),
+    with grep's -F, -i, -w and -x."""
+    wanted = [line for pattern in patterns for line in pattern.split("\n")]
+    sources = [re2.escape(s) if fixed else _ESCAPE.sub(_edge, s) for s in wanted]
+    flags = "(?mi)" if ignore_case else "(?m)"
+    for given, source in zip(wanted, sources, strict=True):
+        for number in (n for found in _REPEAT.findall(source) for n in found if n):
+            if int(number) > 1000:  # RE2 would read a{99999999999} as text
+                message = f"the repetition number {number} is more than RE2's limit of 1000"
+                raise KnError(f"bad pattern {given!r}: {message}")
+        _compile(flags + source, given)
+    combined = "|".join(f"(?:{source})" for source in sources)
+    combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
+    regex = _compile(combined, combined)
+    binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
+    return Pattern(regex, binary, words, _required(sources, ignore_case))
+
+
+def _compile(source: str | bytes, given: str) -> Any:
+    """RE2's compiled pattern; KnError naming the pattern as given, and what is wrong."""
+    options = re2.Options()
+    options.log_errors = False  # RE2 would write to the process's stderr itself
     try:
-        regex = re.compile(combined, flags | re.MULTILINE)
-    except (re.error, OverflowError, RecursionError) as error:
-        raise KnError(f"bad pattern {combined!r}: {error}") from None
-    return Pattern(
-        regex,
-        whole_body=not any(_LOOKS_AROUND.search(s) for s in sources),
-        required=required_words(sources, flags),
-    )
+        return re2.compile(source, options)
+    except re2.error as error:
+        reason = error.args[0].decode("utf-8", "replace") if error.args else "not a pattern"
+        if (reason[-2:-1] == "\\" and reason[-1].isdigit()) or "perl operator" in reason:
+            reason += " (back-references and look-around are not supported: kn's search"
+            reason += " takes time linear in the text)"
+        raise KnError(f"bad pattern {given!r}: {reason}") from None
+
+
+def _edge(found: re.Match[str]) -> str:
+    """RE2 has no `\\<` and `\\>`: a word's edge is `\\b` (any other escape stays)."""
+    return r"\b" if found.group() in (r"\<", r"\>") else found.group()
+
+
+def _required(sources: list[str], ignore_case: bool) -> list[list[str]] | None:
+    with warnings.catch_warnings():  # Python's parser frowns on [[:digit:]]: not ours
+        warnings.simplefilter("ignore")
+        return required_words(sources, re.IGNORECASE if ignore_case else 0)
 
 
 MAX_ALTERNATIVES = 32
@@ -114,45 +143,75 @@ def _literals(items: Any) -> list[list[str]]:
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """A compiled search pattern and whether a whole body may be tested at once."""
+    """A compiled search pattern: RE2 over text, and the same over its UTF-8 bytes."""
 
-    regex: re.Pattern[str]
-    whole_body: bool
+    regex: Any
+    binary: Any
+    words: bool = False  # grep -w: a match must stand as a word
     required: list[list[str]] | None = None  # see required_words()
+
+    def found(self, line: str) -> bool:
+        """Whether the pattern matches within a line."""
+        if not self.words:
+            return self.regex.search(line) is not None
+        return next(self._words(line, 0), None) is not None
 
     def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
-        return tuple(m.span() for m in self.regex.finditer(line, start) if m.end() > m.start())
+        found = self._words(line, start) if self.words else self.regex.finditer(line, start)
+        return tuple(m.span() for m in found if m.end() > m.start())
+
+    def _words(self, line: str, position: int) -> Iterator[Any]:
+        """The matches that stand as words: neither preceded nor followed by a letter,
+        digit or underscore. One that does not is tried again a character further on
+        (grep would first try shorter matches from the same start)."""
+        while position <= len(line) and (found := self.regex.search(line, position)):
+            start, end = found.span()
+            if end > start and not _word(line, start - 1) and not _word(line, end):
+                yield found
+                position = end
+            else:
+                position = start + 1
 
     def lines(self, text: str, first: int) -> Iterator[tuple[int, str]]:
         """The matching lines of a text of whole lines whose first is line `first`."""
-        search = self.regex.search
-        if not self.whole_body or "\r" in text:
-            lines = text.split("\n")
-            if text.endswith("\n"):
-                lines.pop()  # what follows the last line break is no line
-            for number, line in enumerate(lines, first):
-                line = line.removesuffix("\r")
-                if search(line):
+        if "\r" in text:  # a CRLF line is matched without its CR
+            for number, line in _numbered(text, first):
+                if self.found(line):
                     yield number, line
             return
-        # One search over the whole text finds the first line that may match; that line
-        # alone decides, and the search goes on from the next line.
+        # One search over the whole text (its UTF-8 bytes: RE2's own) finds the first line
+        # that may match; that line decides, and the search goes on from the next line.
+        data = text.encode()
         position, number, counted = 0, first, 0
-        while (found := search(text, position)) is not None:
-            start = text.rfind("\n", 0, found.start()) + 1
-            if start == len(text):
+        while (found := self.binary.search(data, position)) is not None:
+            start = data.rfind(b"\n", 0, found.start()) + 1
+            if start == len(data):
                 return
-            end = text.find("\n", found.start())
-            end = len(text) if end < 0 else end
-            number += text.count("\n", counted, start)
-            line = text[start:end]
-            if found.end() <= end or search(line):
+            end = data.find(b"\n", found.start())
+            end = len(data) if end < 0 else end
+            number += data.count(b"\n", counted, start)
+            line = data[start:end].decode()
+            if (found.end() <= end and not self.words) or self.found(line):
                 yield number, line
-            if end == len(text):
+            if end == len(data):
                 return
             position = counted = end + 1
             number += 1
+
+
+def _word(line: str, at: int) -> bool:
+    """Whether the character at `at` is a word's (a letter, digit or underscore)."""
+    return 0 <= at < len(line) and (line[at].isalnum() or line[at] == "_")
+
+
+def _numbered(text: str, first: int) -> Iterator[tuple[int, str]]:
+    """The lines of a text of whole lines, numbered from `first`, CRs at their ends left out."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()  # what follows the last line break is no line
+    for number, line in enumerate(lines, first):
+        yield number, line.removesuffix("\r")
 
 
 class Text(Protocol):
@@ -163,18 +222,87 @@ class Text(Protocol):
     def body(self) -> Iterator[tuple[int, str]]: ...
 
 
-def matching(pattern: Pattern, article: Article, text: Text) -> Iterator[tuple[int, str]]:
-    """The matching lines of an article, (line number, line): its `title:` line if the
-    title matches, then body lines, in order."""
-    title, search = article.title, pattern.regex.search
-    if search(title) if "\n" not in title else any(map(search, title.split("\n"))):
+def matching(
+    pattern: Pattern, article: Article, text: Text, invert: bool = False, most: int | None = None
+) -> Iterator[tuple[int, str]]:
+    """The matching lines of an article, (line number, line), at most `most` (grep -m):
+    its `title:` line if the title matches, then body lines, in order; with `invert`, the
+    lines that do not match (grep -v)."""
+    return islice(_matching(pattern, article, text, invert), most)
+
+
+def _matching(
+    pattern: Pattern, article: Article, text: Text, invert: bool
+) -> Iterator[tuple[int, str]]:
+    if any(map(pattern.found, article.title.split("\n"))) != invert:
         yield article.title_line, text.title_line()
     for first, piece in text.body():
-        yield from pattern.lines(piece, first)
+        if invert:
+            yield from (line for line in _numbered(piece, first) if not pattern.found(line[1]))
+        else:
+            yield from pattern.lines(piece, first)
 
 
-def matches(pattern: Pattern, article: Article, text: Text) -> Iterator[Match]:
-    """The matching lines of an article as records, with the spans of the matches."""
-    for number, line in matching(pattern, article, text):
+def matches(
+    pattern: Pattern,
+    article: Article,
+    text: Text,
+    invert: bool = False,
+    only: bool = False,
+    most: int | None = None,
+) -> Iterator[Match]:
+    """The matching lines of an article as records, at most `most` (grep -m), with the
+    spans of the matches (none with `invert`); with `only`, each match a record of its
+    own (grep -o)."""
+    for number, line in matching(pattern, article, text, invert, most):
         start = len("title:") if number == article.title_line else 0
-        yield Match(article, number, line, pattern.spans(line, start))
+        spans = () if invert else pattern.spans(line, start)
+        if not only:
+            yield Match(article, number, line, spans)
+        for begin, end in spans if only else ():
+            yield Match(article, number, line[begin:end], ((0, end - begin),))
+
+
+def in_context(
+    pattern: Pattern,
+    article: Article,
+    text: Text,
+    around: tuple[int, int] = (0, 0),
+    invert: bool = False,
+    most: int | None = None,
+) -> Iterator[Match | None]:
+    """The matching lines of an article as records, at most `most` (grep -m), each with
+    up to `around` = (before, after) lines of the body as context records (grep -A, -B,
+    -C), and None between two groups that do not touch. The title line is matched alone,
+    without context; after the last match allowed, its context still follows, as grep's."""
+    before, after = around
+    kept: deque[tuple[int, str]] = deque(maxlen=before)
+    last, left, count = 0, 0, 0  # the last line given; lines of context still due; matches
+
+    def give(number: int, line: str, matched: bool) -> Iterator[Match | None]:
+        nonlocal last
+        if last and number > last + 1:
+            yield None
+        start = len("title:") if number == article.title_line else 0
+        spans = pattern.spans(line, start) if matched and not invert else ()
+        yield Match(article, number, line, spans, context=not matched)
+        last = number
+
+    if most != 0 and any(map(pattern.found, article.title.split("\n"))) != invert:
+        yield from give(article.title_line, text.title_line(), True)
+        count += 1
+    for first, piece in text.body():
+        for number, line in _numbered(piece, first):
+            if count == most and not left:
+                return
+            if count != most and pattern.found(line) != invert:
+                for earlier in kept:
+                    yield from give(*earlier, False)
+                kept.clear()
+                yield from give(number, line, True)
+                left, count = after, count + 1
+            elif left:
+                yield from give(number, line, False)
+                left -= 1
+            elif before:
+                kept.append((number, line))
