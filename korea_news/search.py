@@ -153,7 +153,7 @@ class Pattern:
     def found(self, line: str) -> bool:
         """Whether the pattern matches within a line."""
         if not self.words:
-            return self.regex.search(line) is not None
+            return self.binary.search(line.encode()) is not None
         return next(self._words(line, 0), None) is not None
 
     def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
@@ -173,31 +173,63 @@ class Pattern:
             else:
                 position = start + 1
 
-    def lines(self, text: str, first: int) -> Iterator[tuple[int, str]]:
-        """The matching lines of a text of whole lines whose first is line `first`."""
-        if "\r" in text:  # a CRLF line is matched without its CR
+    def lines(
+        self, text: str, first: int, spans: bool = True
+    ) -> Iterator[tuple[int, str, Spans | None]]:
+        """The matching lines of a text of whole lines whose first is line `first`, each
+        with the spans of its matches where the search found them on its way (else None;
+        always None without `spans`)."""
+        if "\r" in text or self.words:  # a CRLF line is matched without its CR
             for number, line in _numbered(text, first):
                 if self.found(line):
-                    yield number, line
+                    yield number, line, None
             return
-        # One search over the whole text (its UTF-8 bytes: RE2's own) finds the first line
-        # that may match; that line decides, and the search goes on from the next line.
-        data = text.encode()
-        position, number, counted = 0, first, 0
-        while (found := self.binary.search(data, position)) is not None:
-            start = data.rfind(b"\n", 0, found.start()) + 1
+        # One search over the whole text (its UTF-8 bytes: RE2's own) finds the next match;
+        # the line it starts in is matched whole, and the search goes on after it.
+        data, search = text.encode(), self.binary.search
+        number, counted, found = first, 0, search(data)
+        while found is not None:
+            begin, finish = found.span()
+            start = data.rfind(b"\n", 0, begin) + 1
+            end = data.find(b"\n", begin)
+            end = len(data) if end < 0 else end
             if start == len(data):
                 return
-            end = data.find(b"\n", found.start())
-            end = len(data) if end < 0 else end
-            number += data.count(b"\n", counted, start)
-            line = data[start:end].decode()
-            if (found.end() <= end and not self.words) or self.found(line):
-                yield number, line
-            if end == len(data):
-                return
-            position = counted = end + 1
-            number += 1
+            number, counted = number + data.count(b"\n", counted, start), start
+            raw, inside, kept = data[start:end], finish <= end, []
+            while spans and found is not None and finish <= end:  # the line's own matches
+                if finish > begin:
+                    kept.append((begin - start, finish - start))
+                found = search(data, _next(data, begin, finish))
+                begin, finish = found.span() if found is not None else (0, 0)
+            line = raw.decode()
+            if inside:
+                yield number, line, _chars(raw, line, kept) if spans else None
+            elif self.found(line):  # its first match ran on past its end
+                yield number, line, None
+            if found is not None and begin <= end:  # the search goes on from the next line
+                found = search(data, end + 1) if end < len(data) else None
+
+
+Spans = tuple[tuple[int, int], ...]
+
+
+def _next(data: bytes, start: int, end: int) -> int:
+    """Where a search goes on after a match: at its end, or past an empty match's next
+    character (never inside a character's UTF-8 bytes)."""
+    if end > start:
+        return end
+    end += 1
+    while end < len(data) and data[end] & 0xC0 == 0x80:
+        end += 1
+    return end
+
+
+def _chars(data: bytes, text: str, spans: list[tuple[int, int]]) -> Spans:
+    """Spans in a line's UTF-8 bytes as spans in its characters."""
+    if len(data) == len(text):  # ASCII: a byte is a character
+        return tuple(spans)
+    return tuple((len(data[:s].decode()), len(data[:e].decode())) for s, e in spans)
 
 
 def _word(line: str, at: int) -> bool:
@@ -228,19 +260,23 @@ def matching(
     """The matching lines of an article, (line number, line), at most `most` (grep -m):
     its `title:` line if the title matches, then body lines, in order; with `invert`, the
     lines that do not match (grep -v)."""
-    return islice(_matching(pattern, article, text, invert), most)
+    found = _matching(pattern, article, text, invert, spans=False)
+    return ((number, line) for number, line, _ in islice(found, most))
 
 
 def _matching(
-    pattern: Pattern, article: Article, text: Text, invert: bool
-) -> Iterator[tuple[int, str]]:
+    pattern: Pattern, article: Article, text: Text, invert: bool, spans: bool = True
+) -> Iterator[tuple[int, str, Spans | None]]:
+    """As matching(), each line with its spans where they are known already."""
     if any(map(pattern.found, article.title.split("\n"))) != invert:
-        yield article.title_line, text.title_line()
+        yield article.title_line, text.title_line(), None
     for first, piece in text.body():
         if invert:
-            yield from (line for line in _numbered(piece, first) if not pattern.found(line[1]))
+            for number, line in _numbered(piece, first):
+                if not pattern.found(line):
+                    yield number, line, ()
         else:
-            yield from pattern.lines(piece, first)
+            yield from pattern.lines(piece, first, spans)
 
 
 def matches(
@@ -254,9 +290,9 @@ def matches(
     """The matching lines of an article as records, at most `most` (grep -m), with the
     spans of the matches (none with `invert`); with `only`, each match a record of its
     own (grep -o)."""
-    for number, line in matching(pattern, article, text, invert, most):
+    for number, line, known in islice(_matching(pattern, article, text, invert), most):
         start = len("title:") if number == article.title_line else 0
-        spans = () if invert else pattern.spans(line, start)
+        spans = pattern.spans(line, start) if known is None else known
         if not only:
             yield Match(article, number, line, spans)
         for begin, end in spans if only else ():

@@ -182,3 +182,51 @@ def test_random_patterns_on_long_lines_finish_with_a_known_exit(
     assert run.returncode in (0, 1, 2)
     assert run.stderr == b"" or run.stderr.startswith(b"kn: bad pattern ")
     assert b"Traceback" not in run.stderr and run.stderr.count(b"\n") <= 1
+
+
+LINES = st.lists(st.text(alphabet=st.sampled_from(list("ab é\t界.")), max_size=12), max_size=6)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=LINES,
+    pattern=st.sampled_from(
+        ["a", "b*", "^", "$", "é", "a.b", "a\\s", "\\s", "a|", "界+", "^$", "\\bb", "[[:alpha:]]+"]
+    ),
+    flags=st.sampled_from([[], ["-i"], ["-o"], ["-w"], ["-v"], ["-c"]]),
+)
+def test_each_line_decides_alone_and_spans_are_the_line_s_own(
+    make_archive, kn, lines, pattern, flags
+):
+    """The search over a whole body, its spans taken on the way, against RE2 line by line."""
+    import re2
+
+    make_archive({"a.txt": article("Zz", body="".join(f"{line}\n" for line in lines))})
+    compiled = re2.compile(("(?i)" if "-i" in flags else "") + pattern)
+    expected = []
+    for number, line in enumerate(lines, 5):
+        spans = [m.span() for m in compiled.finditer(line) if m.end() > m.start()]
+        if "-w" in flags:
+            spans = [(s, e) for s, e in spans if not is_word(line, s - 1) and not is_word(line, e)]
+            hit = bool(spans)
+        else:
+            hit = compiled.search(line) is not None
+        if "-v" in flags:
+            hit, spans = not hit, []
+        if hit and "-o" in flags:
+            expected += [f"articles/a.txt:{number}:{line[s:e]}" for s, e in spans]
+        elif hit:
+            expected.append(f"articles/a.txt:{number}:{line}")
+    if "-c" in flags:
+        expected = [f"articles/a.txt:{len(expected)}"] if expected else []
+    title_hit = compiled.search("Zz") is not None
+    result = kn("search", *flags, "--", pattern)
+    body = [line for line in result.stdout.splitlines() if ":2:" not in line]
+    if "-c" not in flags or (not title_hit and "-v" not in flags):  # -c counts the title too
+        assert body == expected, (lines, pattern, flags)
+
+
+def is_word(line: str, at: int) -> bool:
+    return 0 <= at < len(line) and (line[at].isalnum() or line[at] == "_")
