@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import frontmatter
-from .model import Article, Date, Draft, InvalidArticle, KnError
+from .model import Article, Date, Draft, InvalidArticle, KnError, is_url
 from .structure import SENTENCE_END
 
 if TYPE_CHECKING:
@@ -177,10 +177,6 @@ _HTML_START = re.compile(
     r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--(?:[^-]|-(?!->))*-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
     re.IGNORECASE,
 )
-
-
-def is_url(name: str) -> bool:
-    return name[:8].lower().startswith(("http://", "https://"))
 
 
 class Adder:

@@ -180,3 +180,8 @@ class Document:
 def _of(article: Article, **fields: Any) -> dict[str, Any]:
     """A record of an article's as JSON: the article's ID and path, then its own fields."""
     return {"id": article.id, "path": article.path, **fields}
+
+
+def is_url(name: str) -> bool:
+    """Whether a name given to kn add is a web address (else a file, or - for stdin)."""
+    return name[:8].lower().startswith(("http://", "https://"))

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-from .model import KnError
+from .model import KnError, is_url
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -135,8 +135,6 @@ def fetch(url: str, timeout: float, feed: bool = False) -> tuple[bytes, str]:
 def entries(feed: str, timeout: float) -> Iterator[str]:
     """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; KnError
     with the reason if it cannot be read (the caller names the feed)."""
-    from .compose import is_url
-
     feedparser = _library("feedparser")
     where = {}  # a fetched feed's links are read relative to its address
     if is_url(feed):
