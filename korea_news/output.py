@@ -164,30 +164,18 @@ class Output:
         with console.capture() as capture:
             for renderable in renderables:
                 console.print(renderable)
-        text = capture.get()
-        command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
-        if not self.pager or command in ("", "cat") or text.count("\n") < console.size.height:
+        self.write_paged(capture.get())
+
+    def write_paged(self, text: str) -> None:
+        """Write text, through the pager when it is taller than the screen (as git)."""
+        from . import pager
+
+        command = pager.command()
+        if not self.pager or not command or text.count("\n") < self.console.size.height:
             self.stream.write(text)
             return
-        import signal
-        import subprocess
-
         self.stream.flush()
-        process = subprocess.Popen(
-            command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
-        )
-        # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
-        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            assert process.stdin is not None
-            process.stdin.write(text.encode("utf-8"))
-            process.stdin.close()
-        except BrokenPipeError:  # the reader quit the pager early, or it never started
-            pass
-        finally:
-            process.wait()
-            signal.signal(signal.SIGINT, interrupt)
-        if process.returncode in (126, 127):  # the shell could not run it: show the text
+        if not pager.run(command, text):  # the shell could not run it: show the text
             print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
             self.stream.write(text)
 
