@@ -269,8 +269,8 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
         draft, path, done = adder.add(name, linked)
         if draft is None:  # a URL that an article has already: one URL, one article
             return warn(f"{name}: already archived as {path}; nothing changed")
-        if dry_run:
-            out.write(f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}\n")
+        if dry_run:  # escaped on a terminal, as any line
+            out.show([f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}"], str)
         elif done.startswith("same"):
             kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
             warn(f"{name}: already in the archive as {draft.id} ({path}){kept}; nothing changed")

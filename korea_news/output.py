@@ -22,13 +22,17 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "jsonl")
 COLORS = ("auto", "always", "never")
 
+# Bidirectional controls: U+202E shows a text's end backwards ("gpj.exe" as "exe.jpg").
+_BIDI = (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_BIDI_ESCAPED = {c: f"\\u{c:04x}" for c in _BIDI}
 # Control characters (but tab and newline) shown escaped on a terminal, never sent raw.
 _VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+_VISIBLE.update(_BIDI_ESCAPED)
 # In a tab-separated line, a field's own tabs and line breaks would split the record.
 _ONE_LINE = {9: " ", 10: " ", 13: " "}
-# JSON escapes C0 controls itself; C1 controls are escaped too, so that no terminal
-# reads them as escape sequences.
-_JSON_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
+# JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
+# no terminal reads them as escape sequences or turns a line round.
+_JSON_ESCAPES = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED}
 
 
 class Record(Protocol):
@@ -36,7 +40,8 @@ class Record(Protocol):
 
 
 def visible(text: str) -> str:
-    """Text safe for a terminal: control characters shown as `\\xNN`."""
+    """Text safe for a terminal: control characters shown as `\\xNN`, bidirectional
+    controls as `\\uNNNN`."""
     return text.translate(_VISIBLE)
 
 
@@ -59,7 +64,7 @@ def _dumb() -> bool:
 def _json_line(record: Record, indent: int | None = None) -> str:
     import json
 
-    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_C1)
+    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_ESCAPES)
 
 
 def _json_item(record: Record) -> str:

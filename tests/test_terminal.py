@@ -203,3 +203,45 @@ def test_an_interrupted_sync_clears_its_progress_line(make_archive):
     with pytest.raises(KeyboardInterrupt):
         store.Store(Archive(root, progress=interrupted), persistent=False).sync()
     assert told == [False, True]
+
+
+# --- hostile text, wide screens ----------------------------------------------------------
+
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("command", [["show", "turned"], ["list"], ["search", "ok"], ["facts"]])
+def test_bidirectional_controls_are_shown_escaped_on_a_terminal(
+    make_archive, tmp_path, process_env, command
+):
+    body = f"Text ok {BIDI}.\n\nFacts:\n\n• ok \u202egpj.exe\n"
+    make_archive({"turned.txt": article(f"ok \u202egpj.exe {BIDI}", body=body)})
+    screen = in_terminal(command, tmp_path, process_env, cols=200)
+    assert "ok \\u202egpj.exe" in screen, screen
+    assert not set(BIDI) & set(screen), screen
+
+
+def test_bidirectional_controls_stay_as_stored_in_a_pipe_and_escaped_in_json(
+    make_archive, tmp_path, process_env
+):
+    make_archive({"turned.txt": article("ok \u202egpj.exe")})
+    run = subprocess.run([KN, "list"], cwd=tmp_path, env=process_env, capture_output=True)
+    assert run.stdout.decode().endswith("\tok \u202egpj.exe\n")
+    run = subprocess.run(
+        [KN, "list", "--format", "jsonl"], cwd=tmp_path, env=process_env, capture_output=True
+    )
+    assert '"title": "ok \\u202egpj.exe"' in run.stdout.decode()
+
+
+def test_add_dry_run_escapes_the_title_on_a_terminal_and_not_in_a_pipe(
+    make_archive, tmp_path, process_env
+):
+    make_archive({})
+    clipboard = "Title \x1b]52;c;ZXZpbA==\x07 \u202eend"
+    (tmp_path / "story.txt").write_text(f"{clipboard}\n\nThe body.\n\nMore of it.\n")
+    dry_run = ["add", "--dry-run", "story.txt", "--date", "2020-01-02"]
+    screen = in_terminal(dry_run, tmp_path, process_env)
+    assert "Title \\x1b]52;c;ZXZpbA==\\x07 \\u202eend\tnew" in screen
+    assert "\x1b]52" not in screen and "\u202e" not in screen
+    run = subprocess.run([KN, *dry_run], cwd=tmp_path, env=process_env, capture_output=True)
+    assert run.stdout.decode().endswith(f"\t{clipboard}\tnew\n")
