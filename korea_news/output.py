@@ -61,6 +61,19 @@ def _dumb() -> bool:
     return os.environ.get("TERM") == "dumb"
 
 
+WIDEST = 1000  # the most columns taken from $COLUMNS: COLUMNS=30000000 would print 150 MB
+
+
+def _size() -> tuple[int, int]:
+    """The screen's width (at most WIDEST) and height: $COLUMNS and $LINES where they are
+    numbers, else the terminal's (of stdout), else 80 and 24. Rich is given both, so that
+    it never reads them itself (`COLUMNS=²` would stop it)."""
+    import shutil
+
+    columns, lines = shutil.get_terminal_size()
+    return min(columns, WIDEST), lines
+
+
 def _json_line(record: Record, indent: int | None = None) -> str:
     import json
 
@@ -143,16 +156,14 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            columns = os.environ.get("COLUMNS", "")
-            width = int(columns) if columns.isdigit() and int(columns) > 0 else None
-            if width is None and not _isatty(self.stream):
-                width = 80  # --color always in a pipe
+            width, height = _size()
             self._console = Console(
                 file=self.stream,
                 force_terminal=self.terminal and not _dumb(),
                 color_system="auto" if self.color else None,
                 no_color=not self.color,
                 width=width,
+                height=height,
                 highlight=False,
                 markup=False,
                 emoji=False,
@@ -214,7 +225,9 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
             text = TextColumn(f"{what}: {{task.completed}}")
-            bar = Progress(SpinnerColumn(), text, console=Console(stderr=True), transient=True)
+            width, height = _size()
+            console = Console(stderr=True, width=width, height=height)
+            bar = Progress(SpinnerColumn(), text, console=console, transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
         bar, task = shown[0]

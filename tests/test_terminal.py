@@ -245,3 +245,25 @@ def test_add_dry_run_escapes_the_title_on_a_terminal_and_not_in_a_pipe(
     assert "\x1b]52" not in screen and "\u202e" not in screen
     run = subprocess.run([KN, *dry_run], cwd=tmp_path, env=process_env, capture_output=True)
     assert run.stdout.decode().endswith(f"\t{clipboard}\tnew\n")
+
+
+@pytest.mark.parametrize("columns", ["30000000", "9" * 5000])
+def test_columns_is_taken_up_to_1000(seed_archive, tmp_path, process_env, columns):
+    env = {**process_env, "COLUMNS": columns}
+    for command in (["show"], ["list"], ["facts"]):
+        run = subprocess.run(
+            [KN, "--color", "always", *command], cwd=tmp_path, env=env, capture_output=True
+        )
+        lines = strip_ansi(run.stdout.decode()).splitlines()
+        assert (run.returncode, run.stderr) == (0, b""), command
+        assert max(map(len, lines)) <= 1000 and len(run.stdout) < 100_000, command
+
+
+@pytest.mark.parametrize("value", ["²", "0", "-3", "80x"])
+def test_columns_or_lines_that_are_no_number_are_left_aside(
+    seed_archive, tmp_path, process_env, value
+):
+    env = {**process_env, "COLUMNS": value, "LINES": value}
+    run = subprocess.run([KN, "--color", "always", "show"], cwd=tmp_path, env=env, capture_output=True)  # fmt: skip
+    assert (run.returncode, run.stderr) == (0, b"")
+    assert max(map(len, strip_ansi(run.stdout.decode()).splitlines())) == 80
