@@ -106,15 +106,12 @@ class Output:
         self.pager = pager and tty and not _dumb()
         self._console: Console | None = None
 
-    def write(self, text: str) -> None:
-        self.stream.write(text)
-
     def added(self, article: Article, path: str) -> None:
         """A new article: a confirmation on a terminal, its path in a pipe."""
         if self.terminal:
             self.print(added_line(article, path))
         else:
-            self.write(f"{path}\n")
+            self.stream.write(f"{path}\n")
 
     def show(
         self,
@@ -124,15 +121,20 @@ class Output:
         end: str = "\n",
     ) -> int:
         """Print records: as `plain` lines or JSON in a pipe, by `render` on a terminal
-        (with no `render`, the plain lines, control characters escaped); return how many."""
+        (with no `render`, the plain lines, control characters escaped), through the pager
+        when taller than the screen; return how many."""
         if not self.terminal:
             line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
             return self.write_lines(map(line, records), end)
-        if render is None:
-            return self.write_lines((visible(plain(record)) for record in records), end)
         items = list(records)
-        if items:
-            render(self, items)
+        if render is None:
+            text = "".join(visible(f"{plain(item)}{end}") for item in items)
+        else:
+            with self.console.capture() as capture:
+                if items:
+                    render(self, items)
+            text = capture.get()
+        self.write_paged(text)
         return len(items)
 
     def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
@@ -173,14 +175,6 @@ class Output:
     def print(self, *renderables: RenderableType) -> None:
         for renderable in renderables:
             self.console.print(renderable)
-
-    def page(self, renderables: list[RenderableType]) -> None:
-        """Print, through a pager when the result is taller than the screen (as git)."""
-        console = self.console
-        with console.capture() as capture:
-            for renderable in renderables:
-                console.print(renderable)
-        self.write_paged(capture.get())
 
     def write_paged(self, text: str) -> None:
         """Write text, through the pager when it is taller than the screen (as git)."""
@@ -324,7 +318,7 @@ def document_plain(document: Document) -> str:
 
 
 def documents_view(out: Output, documents: list[Document]) -> None:
-    """Articles rendered one after the other, a rule between two, through the pager."""
+    """Articles rendered one after the other, a rule between two."""
     from rich.padding import Padding
     from rich.rule import Rule
 
@@ -346,7 +340,7 @@ def documents_view(out: Output, documents: list[Document]) -> None:
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
                 views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
-    out.page(views)
+    out.print(*views)
 
 
 def added_line(article: Article, path: object) -> Text:
@@ -421,7 +415,7 @@ def hit_line(hit: Hit) -> str:
 
 
 def hits_view(out: Output, hits: list[Hit]) -> None:
-    """Each article found: title; ID, date and source; snippet. Through the pager."""
+    """Each article found: title; ID, date and source; snippet."""
     from rich.padding import Padding
     from rich.text import Text
 
@@ -432,7 +426,7 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
         ids = Text.assemble((visible(article.id), "cyan"), (visible(where), "dim"))
         snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
         views += [_text(article.title, "bold"), ids, snippet]
-    out.page(views)
+    out.print(*views)
 
 
 # --- kn facts ------------------------------------------------------------------------

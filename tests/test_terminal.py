@@ -267,3 +267,48 @@ def test_columns_or_lines_that_are_no_number_are_left_aside(
     run = subprocess.run([KN, "--color", "always", "show"], cwd=tmp_path, env=env, capture_output=True)  # fmt: skip
     assert (run.returncode, run.stderr) == (0, b"")
     assert max(map(len, strip_ansi(run.stdout.decode()).splitlines())) == 80
+
+
+# --- the pager, for every command that prints records ------------------------------------
+
+PAGED = [["list"], ["search", "coal"], ["search", "-c", "coal"], ["search", "-l", "coal"], ["facts"], ["find", "--all", "coal"]]  # fmt: skip
+
+
+@pytest.fixture
+def tall(make_archive):
+    body = "Coal was banned.\n\nThe new sanctions:\n\n• coal\n• iron\n"
+    make_archive({f"{i:02}.txt": article(f"Coal story {i}", body=body) for i in range(30)})
+
+
+@pytest.mark.parametrize("command", PAGED)
+def test_output_taller_than_the_screen_goes_through_the_pager(tall, tmp_path, process_env, command):
+    paged = tmp_path / "pager.out"
+    env = {**process_env, "KN_PAGER": f"cat > {paged}"}
+    screen = in_terminal(command, tmp_path, env, rows=10)
+    assert "29" in strip_ansi(paged.read_text(encoding="utf-8"))
+    assert "29" not in strip_ansi(screen)
+    paged.unlink()
+    screen = in_terminal([*command, "--no-pager"], tmp_path, env, rows=10)
+    assert not paged.exists() and "29" in strip_ansi(screen)
+    screen = in_terminal(command, tmp_path, {**env, "TERM": "dumb"}, rows=10)
+    assert not paged.exists() and "29" in strip_ansi(screen)
+
+
+@pytest.mark.parametrize("command", PAGED)
+def test_output_that_fits_the_screen_or_goes_to_a_pipe_is_never_paged(
+    tall, tmp_path, process_env, command
+):
+    paged = tmp_path / "pager.out"
+    env = {**process_env, "KN_PAGER": f"cat > {paged}"}
+    assert "29" in strip_ansi(in_terminal(command, tmp_path, env, rows=500))
+    run = subprocess.run([KN, *command], cwd=tmp_path, env=env, capture_output=True)
+    assert run.returncode == 0 and b"29" in run.stdout
+    assert not paged.exists()
+
+
+def test_search_count_prints_path_and_count_on_a_terminal(make_archive, tmp_path, process_env):
+    make_archive({"a.txt": article("x", body="x\nx\n"), "b\x1b[2Jc.txt": article("x")})
+    screen = in_terminal(["search", "-c", "x"], tmp_path, process_env)
+    assert screen == "articles/a.txt:3\narticles/b\\x1b[2Jc.txt:2\n"
+    screen = in_terminal(["search", "-c", "-0", "x"], tmp_path, process_env)
+    assert screen == "articles/a.txt\\x003\narticles/b\\x1b[2Jc.txt\\x002\n"
