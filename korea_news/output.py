@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import pager
 from .model import Article, Count, Document, Fact, Hit, Match, iso
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ _BIDI = (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _BIDI_ESCAPED = {c: f"\\u{c:04x}" for c in _BIDI}
 # Control characters (but tab and newline) shown escaped on a terminal, never sent raw.
 _VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
-_VISIBLE.update(_BIDI_ESCAPED)
+# ... and bidirectional controls, and the bytes of a name that is not UTF-8 (\udce9: 0xe9).
+_VISIBLE |= {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)} | _BIDI_ESCAPED
 # In a tab-separated line, a field's own tabs and line breaks would split the record.
 _ONE_LINE = {9: " ", 10: " ", 13: " "}
 # JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
@@ -178,8 +180,6 @@ class Output:
 
     def write_paged(self, text: str) -> None:
         """Write text, through the pager when it is taller than the screen (as git)."""
-        from . import pager
-
         command = pager.command()
         if not self.pager or not command or text.count("\n") < self.console.size.height:
             self.stream.write(text)

@@ -3,6 +3,7 @@ UTF-8, numbers too long to print."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import KN
+from conftest import KN, article
 
 # Runs the console script as the shell would, but a Ctrl-C lands while `module` is imported.
 INTERRUPTED_IMPORT = """
@@ -57,3 +58,70 @@ def test_ctrl_c_early_in_a_run_never_shows_kns_code_in_a_traceback(
         stderr = process.communicate(timeout=60)[1]
         assert ours not in stderr, (delay, stderr)
         assert process.returncode in (0, 1, 130, -signal.SIGINT), (delay, stderr)
+
+
+# --- file names that are not UTF-8 -------------------------------------------------------
+
+
+def bytes_named(folder, name: bytes, text: str) -> None:
+    """A file whose name is bytes that are not UTF-8 (as a Latin-1 system writes é)."""
+    fd = os.open(os.path.join(os.fsencode(folder), name), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, text.encode())
+    os.close(fd)
+
+
+@pytest.fixture
+def latin1_names(make_archive):
+    root = make_archive({"good.txt": article("Good x", body="Body x.\n\nSome facts:\n\n• x\n")})
+    bytes_named(root, b"caf\xe9.txt", article("Cafe x", "2017-08-09"))
+    os.mkdir(os.path.join(os.fsencode(root), b"d\xe9r"))
+    bytes_named(os.path.join(os.fsencode(root), b"d\xe9r"), b"in.txt", article("In x"))
+    return root
+
+
+LEFT_OUT = (
+    "kn: articles/caf\\xe9.txt:1: file name is not UTF-8: left out (rename it)\n"
+    "kn: articles/d\\xe9r:1: folder name is not UTF-8: left out (rename it)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "printed"),
+    [
+        (["list"], "good\t2017-08-07\t\tGood x\n"),
+        (["list", "--format", "jsonl"], '"id": "good"'),
+        (["search", "-l", "x"], "articles/good.txt\n"),
+        (["search", "-c", "x"], "articles/good.txt:3\n"),
+        (["search", "x"], "articles/good.txt:2:title: Good x\n"),
+        (["facts"], "good\tSome facts:\tx\n"),
+        (["show"], "Good x\n"),
+    ],
+)
+def test_a_name_that_is_not_utf8_is_left_out_with_a_warning(kn, latin1_names, command, printed):
+    result = kn(*command)
+    assert (result.exit_code, result.stderr) == (2, LEFT_OUT)
+    assert printed in result.stdout_bytes.decode("utf-8")
+    if "jsonl" in command:
+        assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["good"]
+
+
+def test_check_reports_a_name_that_is_not_utf8(kn, latin1_names):
+    result = kn("check")
+    assert result.exit_code == 1
+    assert result.stdout == LEFT_OUT.replace("kn: ", "")
+
+
+def test_a_name_given_that_is_not_utf8_is_said_escaped(kn, latin1_names):
+    result = kn("show", os.fsdecode(b"articles/caf\xe9.txt"))
+    assert result.exit_code == 2
+    assert "kn: articles/caf\\xe9.txt: not an article of the archive articles\n" in result.stderr
+
+
+def test_an_archive_whose_path_is_not_utf8_is_an_error(tmp_path, process_env):
+    root = os.path.join(os.fsencode(tmp_path), b"caf\xe9", b"articles")
+    os.makedirs(root)
+    run = subprocess.run([KN, "--archive", root, "list"], env=process_env, capture_output=True)
+    assert run.returncode == 2 and run.stdout == b""
+    assert run.stderr.decode().startswith(
+        f"kn: the archive's path {tmp_path}/caf\\xe9/articles is not UTF-8"
+    )
