@@ -125,3 +125,36 @@ def test_an_archive_whose_path_is_not_utf8_is_an_error(tmp_path, process_env):
     assert run.stderr.decode().startswith(
         f"kn: the archive's path {tmp_path}/caf\\xe9/articles is not UTF-8"
     )
+
+
+# --- numbers too long to print -----------------------------------------------------------
+
+LONG = "0x" + "f" * 4000  # 4,817 decimal digits: past what Python prints (4,300)
+
+
+def test_an_integer_too_long_to_print_is_kept_as_hexadecimal_text(kn, make_archive):
+    nested = f"[1, {LONG}, {{? {LONG} : {LONG}}}]"  # ? : a key longer than 1024
+    make_archive({"long.txt": article("Long", n=LONG, m="0x" + "F" * 4000, nested=nested)})
+    result = kn("list", "--format", "json")
+    assert (result.exit_code, result.stderr) == (0, "")
+    extra = json.loads(result.stdout)[0]["extra"]
+    assert extra == {"n": LONG, "m": LONG, "nested": [1, LONG, {LONG: LONG}]}
+    assert kn("list", "--where", "n=1").exit_code == 1
+    assert kn("list", "--where", f"n={LONG.upper()}").stdout.startswith("long\t")
+    assert (kn("check").exit_code, kn("search", "Long").exit_code) == (0, 0)
+
+
+def test_a_date_or_a_decimal_number_too_long_to_print_is_a_problem_of_its_article(kn, make_archive):
+    make_archive({
+        "date.txt": article("Date", date=LONG),
+        "decimal.txt": article("Decimal", n="9" * 5000),
+        "good.txt": article("Good"),
+    })  # fmt: skip
+    result = kn("list")
+    assert (result.exit_code, result.stdout) == (2, "good\t2017-08-07\t\tGood\n")
+    date = "'0x" + "f" * 53 + "...'"
+    assert result.stderr == (
+        f"kn: articles/date.txt:3: date {date} is not YYYY-MM-DD or an ISO 8601 date-time\n"
+        "kn: articles/decimal.txt:4: n: a number of over 4,300 digits (quote it to keep it as text)\n"
+    )
+    assert kn("check").exit_code == 1
