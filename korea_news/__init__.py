@@ -1,8 +1,14 @@
 """kn: a command-line archive of news articles stored as plain text with YAML front matter."""
 
-from typing import Any
+from __future__ import annotations
 
-from .model import Article, ArticleNotFound, Document, Fact, InvalidArticle, KnError, Match
+# Nothing is imported here until it is asked for: the console script imports this package
+# before main() can catch a Ctrl-C, and what it imports meanwhile would print a traceback.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .model import Article, ArticleNotFound, Document, Fact, InvalidArticle, KnError, Match
 
 __all__ = [
     "Article",
@@ -17,13 +23,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The version is read from the package metadata only when asked for: reading it
-    # costs start-up time that most commands do not need.
-    if name == "__version__":
+    if name == "__version__":  # read from the package metadata only when asked for
         from importlib.metadata import PackageNotFoundError, version
 
         try:
             return version("korea-news")
         except PackageNotFoundError:  # a source tree that is not installed
             return "0+unknown"
+    if name in __all__:
+        from . import model
+
+        return getattr(model, name)
     raise AttributeError(name)

@@ -1,21 +1,20 @@
 """The `kn` process: `python -m korea_news` and the console script's `main()`.
 
 It turns whatever ends the command into an exit code and one line on stderr: no Python
-traceback ever reaches the user.
+traceback ever reaches the user. kn's modules are imported inside main(), so that a
+Ctrl-C in the first tens of milliseconds, while Python imports them, ends quietly too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import io
 import os
 import sys
-from typing import NoReturn
 
-from .cli import cli
-from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, warn
-from .output import silence
+TYPE_CHECKING = False  # no module imported here but those Python has imported already
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def _utf8_output() -> None:
@@ -32,6 +31,17 @@ def main() -> NoReturn:
     # A run is short and makes no garbage cycles worth collecting, but it may hold
     # 10^5 articles: the collector's passes over them cost more than the memory it frees.
     gc.disable()
+    try:
+        _run()
+    except KeyboardInterrupt:  # before kn's modules were imported: nothing to flush yet
+        os._exit(130)
+
+
+def _run() -> NoReturn:
+    from .cli import cli
+    from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, warn
+    from .output import silence
+
     if sys.stderr is None:  # closed before kn started: no messages, the exit code still tells
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if sys.stdout is None:  # as grep says on a write error
@@ -60,6 +70,9 @@ def main() -> NoReturn:
 
 def _write_failed(error: OSError) -> None:
     """Say that the output could not be written (a full disk, say), as grep does."""
+    from .options import warn
+    from .output import silence
+
     silence()  # what is still buffered can go nowhere either
     warn(f"cannot write: {error.strerror or error}")
 
@@ -71,6 +84,11 @@ def _exit(code: int | str | None) -> NoReturn:
     after a walk of 10^5 articles, for memory the system takes back anyway. Nothing of
     kn's is left to do by then (the cache is saved as each walk ends).
     """
+    import contextlib
+
+    from .options import EXIT_ERROR, EXIT_PIPE, warn
+    from .output import silence
+
     if isinstance(code, str):  # sys.exit("message"), as Python itself reports it
         warn(code)
         code = EXIT_ERROR

@@ -112,6 +112,9 @@ class Archive:
         here = os.path.realpath(cwd or os.getcwd())
         inside = self.root == here or self.root.startswith(here.rstrip(os.sep) + os.sep)
         self.shown_root = os.path.relpath(self.root, here) if inside else self.root
+        if escaped(self.shown_root) != self.shown_root:  # every path printed starts with it
+            message = "is not UTF-8, which kn prints paths in: rename it, or run kn in its parent"
+            raise KnError(f"the archive's path {escaped(self.shown_root)} {message}")
         self.on_error = on_error
         self.progress = progress
         self.use_cache = use_cache
@@ -190,7 +193,24 @@ class Archive:
                     self.problems.append(problem)
             except OSError:
                 continue
-        return names, sorted(below)
+        return self._utf8(names, shown, "file"), self._utf8(sorted(below), shown, "folder")
+
+    def _utf8(self, names: list[str], shown: str, kind: str) -> list[str]:
+        """The names that are UTF-8; the others are reported, and left out: no path that
+        kn prints, in a line or in JSON, can hold them (Python reads them as surrogates)."""
+        try:
+            "/".join(names).encode()
+            return names
+        except UnicodeEncodeError:
+            pass
+        kept = []
+        for name in names:
+            if escaped(name) == name:
+                kept.append(name)
+            else:
+                message = f"{kind} name is not UTF-8: left out (rename it)"
+                self.problems.append(InvalidArticle(f"{shown}{os.sep}{escaped(name)}", 1, message))
+        return kept
 
     def _firsts(self, names: list[str], shown: str, seen: dict[str, str]) -> list[str]:
         """The names whose IDs no earlier folder has; the others are reported."""
@@ -322,6 +342,11 @@ class Archive:
             )
         meta = {**given.to_dict(), "path": entry.path} == article.to_dict()
         return entry.path, "same" if meta else "same text"
+
+
+def escaped(name: str) -> str:
+    """A file name as `ls` shows one that is not UTF-8: each byte that is not, as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _undated(article_id: str) -> str:

@@ -69,8 +69,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
 @click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=options.complete_ids)
 @click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
-@click.option("--no-pager", is_flag=True, help="Never page, even when taller than the screen.")
-def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt: str) -> None:
+def show(state: State, /, names: tuple[str, ...], raw: bool, fmt: str) -> None:
     """Show articles (by ID, unique ID prefix or path); the newest with no ARTICLE; `-`
     reads names from stdin, one a line.
 
@@ -93,7 +92,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, no_pager: bool, fmt
     entries = state.each(names, archive.find)
     if raw:
         state.finish(len(state.each(entries, lambda entry: output.raw(archive.read_bytes(entry)))))
-    out = state.output(fmt, pager=not no_pager)
+    out = state.output(fmt)
     if out.format == "text" and not out.terminal:  # streamed: no body is ever held whole
         streamed: list[Entry] = []
 
@@ -284,8 +283,8 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
         draft, path, done = adder.add(name, linked)
         if draft is None:  # a URL that an article has already: one URL, one article
             return warn(f"{name}: already archived as {path}; nothing changed")
-        if dry_run:
-            out.write(f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}\n")
+        if dry_run:  # escaped on a terminal, as any line
+            out.show([f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}"], str)
         elif done.startswith("same"):
             kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
             warn(f"{name}: already in the archive as {draft.id} ({path}){kept}; nothing changed")

@@ -25,6 +25,9 @@ FIELDS = ("title", "date", "source", "url", "authors", "tags")
 # Anchors and aliases may repeat a node; past this many nodes (counting each
 # repetition) the front matter is refused rather than expanded.
 MAX_NODES = 10_000
+# Python prints an integer in decimal up to 4,300 digits (sys.get_int_max_str_digits): a
+# longer one, which YAML builds from hexadecimal (0xff…), is kept as hexadecimal text.
+LONGEST = 10**4300
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,8 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError) as error:  # such as 2017-02-30
             line, where = _failing_value(loader, node, offset)
+            if "integer string conversion" in str(error):  # Python's limit: see LONGEST
+                error = ValueError("a number of over 4,300 digits (quote it to keep it as text)")
             raise InvalidArticle(path, line, f"{where}{error}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -193,9 +198,12 @@ def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[in
 
 
 def _plain(value: Any) -> Any:
-    """A YAML value as JSON data: dates as ISO text, keys as text, no NaN or infinity."""
+    """A YAML value as JSON data: dates as ISO text, keys as text, no NaN or infinity, and
+    an integer too long to print in decimal as hexadecimal text."""
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, int) and abs(value) >= LONGEST:
+        return hex(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, bytes):
@@ -268,11 +276,13 @@ def to_article(
         raise InvalidArticle(path, line_of("date"), "date is missing")
     date = parse_date(meta["date"])
     if date is None:
-        message = f"date {meta['date']!r} is not YYYY-MM-DD or an ISO 8601 date-time"
+        given = repr(_plain(meta["date"]))  # cut short: it may be a number of 4,000 digits
+        given = given if len(given) <= 60 else f"{given[:56]}...{given[-1]}"
+        message = f"date {given} is not YYYY-MM-DD or an ISO 8601 date-time"
         raise InvalidArticle(path, line_of("date"), message)
     source, url = (_text(meta, key, line_of(key), path) for key in ("source", "url"))
     authors, tags = (_texts(meta, key, line_of(key), path) for key in ("authors", "tags"))
-    extra = {str(k): _plain(v) for k, v in meta.items() if k not in FIELDS}
+    extra = {str(_plain(k)): _plain(v) for k, v in meta.items() if k not in FIELDS}
     fields = (source, url, authors, tags, extra, line_of("title"), body_line)
     return Article(article_id, path, title, date, *fields)
 

@@ -35,6 +35,7 @@ class State:
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option, self.color, self.no_cache = archive, color, no_cache
         self.failed = False
+        self.pager = True  # --no-pager turns it off
 
     def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""
@@ -73,8 +74,8 @@ class State:
                 self.problem(error)
         return done
 
-    def output(self, fmt: str = "text", pager: bool = True, force: bool = True) -> output.Output:
-        return output.Output(fmt, self.color, pager, force)
+    def output(self, fmt: str = "text", force: bool = True) -> output.Output:
+        return output.Output(fmt, self.color, self.pager, force)
 
     def finish(self, count: int) -> NoReturn:
         """Exit as grep does: 0 found, 1 nothing, 2 if any article could not be read."""
@@ -113,6 +114,12 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
         return []
 
 
+def _no_pager(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--no-pager: the command's output is never paged."""
+    if value and ctx.obj is not None:
+        ctx.obj.pager = False
+
+
 def _after(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """A global option given after the command counts as if given before it."""
     if value is not None and value is not False and ctx.obj is not None:
@@ -137,6 +144,7 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
     limits = ["-n", "--limit"] if limit == "-n" else ["--limit"]
     declared = [
         click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="text", show_default=True, help=text),
+        click.option("--no-pager", is_flag=True, expose_value=False, callback=_no_pager, help="Never page, even when taller than the screen."),
         global_options(),
     ]  # fmt: skip
     if limit:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import pager
 from .model import Article, Count, Document, Fact, Hit, Match, iso
 
 if TYPE_CHECKING:
@@ -22,13 +23,18 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "jsonl")
 COLORS = ("auto", "always", "never")
 
+# Bidirectional controls: U+202E shows a text's end backwards ("gpj.exe" as "exe.jpg").
+_BIDI = (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_BIDI_ESCAPED = {c: f"\\u{c:04x}" for c in _BIDI}
 # Control characters (but tab and newline) shown escaped on a terminal, never sent raw.
 _VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+# ... and bidirectional controls, and the bytes of a name that is not UTF-8 (\udce9: 0xe9).
+_VISIBLE |= {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)} | _BIDI_ESCAPED
 # In a tab-separated line, a field's own tabs and line breaks would split the record.
 _ONE_LINE = {9: " ", 10: " ", 13: " "}
-# JSON escapes C0 controls itself; C1 controls are escaped too, so that no terminal
-# reads them as escape sequences.
-_JSON_C1 = {c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}
+# JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
+# no terminal reads them as escape sequences or turns a line round.
+_JSON_ESCAPES = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED}
 
 
 class Record(Protocol):
@@ -36,7 +42,8 @@ class Record(Protocol):
 
 
 def visible(text: str) -> str:
-    """Text safe for a terminal: control characters shown as `\\xNN`."""
+    """Text safe for a terminal: control characters shown as `\\xNN`, bidirectional
+    controls as `\\uNNNN`."""
     return text.translate(_VISIBLE)
 
 
@@ -56,10 +63,23 @@ def _dumb() -> bool:
     return os.environ.get("TERM") == "dumb"
 
 
+WIDEST = 1000  # the most columns taken from $COLUMNS: COLUMNS=30000000 would print 150 MB
+
+
+def _size() -> tuple[int, int]:
+    """The screen's width (at most WIDEST) and height: $COLUMNS and $LINES where they are
+    numbers, else the terminal's (of stdout), else 80 and 24. Rich is given both, so that
+    it never reads them itself (`COLUMNS=²` would stop it)."""
+    import shutil
+
+    columns, lines = shutil.get_terminal_size()
+    return min(columns, WIDEST), lines
+
+
 def _json_line(record: Record, indent: int | None = None) -> str:
     import json
 
-    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_C1)
+    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_ESCAPES)
 
 
 def _json_item(record: Record) -> str:
@@ -88,15 +108,12 @@ class Output:
         self.pager = pager and tty and not _dumb()
         self._console: Console | None = None
 
-    def write(self, text: str) -> None:
-        self.stream.write(text)
-
     def added(self, article: Article, path: str) -> None:
         """A new article: a confirmation on a terminal, its path in a pipe."""
         if self.terminal:
             self.print(added_line(article, path))
         else:
-            self.write(f"{path}\n")
+            self.stream.write(f"{path}\n")
 
     def show(
         self,
@@ -106,15 +123,20 @@ class Output:
         end: str = "\n",
     ) -> int:
         """Print records: as `plain` lines or JSON in a pipe, by `render` on a terminal
-        (with no `render`, the plain lines, control characters escaped); return how many."""
+        (with no `render`, the plain lines, control characters escaped), through the pager
+        when taller than the screen; return how many."""
         if not self.terminal:
             line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
             return self.write_lines(map(line, records), end)
-        if render is None:
-            return self.write_lines((visible(plain(record)) for record in records), end)
         items = list(records)
-        if items:
-            render(self, items)
+        if render is None:
+            text = "".join(visible(f"{plain(item)}{end}") for item in items)
+        else:
+            with self.console.capture() as capture:
+                if items:
+                    render(self, items)
+            text = capture.get()
+        self.write_paged(text)
         return len(items)
 
     def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
@@ -138,16 +160,14 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            columns = os.environ.get("COLUMNS", "")
-            width = int(columns) if columns.isdigit() and int(columns) > 0 else None
-            if width is None and not _isatty(self.stream):
-                width = 80  # --color always in a pipe
+            width, height = _size()
             self._console = Console(
                 file=self.stream,
                 force_terminal=self.terminal and not _dumb(),
                 color_system="auto" if self.color else None,
                 no_color=not self.color,
                 width=width,
+                height=height,
                 highlight=False,
                 markup=False,
                 emoji=False,
@@ -158,36 +178,14 @@ class Output:
         for renderable in renderables:
             self.console.print(renderable)
 
-    def page(self, renderables: list[RenderableType]) -> None:
-        """Print, through a pager when the result is taller than the screen (as git)."""
-        console = self.console
-        with console.capture() as capture:
-            for renderable in renderables:
-                console.print(renderable)
-        text = capture.get()
-        command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
-        if not self.pager or command in ("", "cat") or text.count("\n") < console.size.height:
+    def write_paged(self, text: str) -> None:
+        """Write text, through the pager when it is taller than the screen (as git)."""
+        command = pager.command()
+        if not self.pager or not command or text.count("\n") < self.console.size.height:
             self.stream.write(text)
             return
-        import signal
-        import subprocess
-
         self.stream.flush()
-        process = subprocess.Popen(
-            command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
-        )
-        # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
-        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            assert process.stdin is not None
-            process.stdin.write(text.encode("utf-8"))
-            process.stdin.close()
-        except BrokenPipeError:  # the reader quit the pager early, or it never started
-            pass
-        finally:
-            process.wait()
-            signal.signal(signal.SIGINT, interrupt)
-        if process.returncode in (126, 127):  # the shell could not run it: show the text
+        if not pager.run(command, text):  # the shell could not run it: show the text
             print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
             self.stream.write(text)
 
@@ -221,7 +219,9 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
             text = TextColumn(f"{what}: {{task.completed}}")
-            bar = Progress(SpinnerColumn(), text, console=Console(stderr=True), transient=True)
+            width, height = _size()
+            console = Console(stderr=True, width=width, height=height)
+            bar = Progress(SpinnerColumn(), text, console=console, transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
         bar, task = shown[0]
@@ -318,7 +318,7 @@ def document_plain(document: Document) -> str:
 
 
 def documents_view(out: Output, documents: list[Document]) -> None:
-    """Articles rendered one after the other, a rule between two, through the pager."""
+    """Articles rendered one after the other, a rule between two."""
     from rich.padding import Padding
     from rich.rule import Rule
 
@@ -340,7 +340,7 @@ def documents_view(out: Output, documents: list[Document]) -> None:
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
                 views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
-    out.page(views)
+    out.print(*views)
 
 
 def added_line(article: Article, path: object) -> Text:
@@ -426,7 +426,7 @@ def hit_line(hit: Hit) -> str:
 
 
 def hits_view(out: Output, hits: list[Hit]) -> None:
-    """Each article found: title; ID, date and source; snippet. Through the pager."""
+    """Each article found: title; ID, date and source; snippet."""
     from rich.padding import Padding
     from rich.text import Text
 
@@ -437,7 +437,7 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
         ids = Text.assemble((visible(article.id), "cyan"), (visible(where), "dim"))
         snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
         views += [_text(article.title, "bold"), ids, snippet]
-    out.page(views)
+    out.print(*views)
 
 
 # --- kn facts ------------------------------------------------------------------------

@@ -153,3 +153,25 @@ def test_show_dash_reads_names_from_stdin_one_a_line(kn, make_archive):
     assert result.stdout.startswith("Beta\n") and "\nAlpha\n" in result.stdout
     assert result.stderr.startswith("kn: none")
     assert kn("show", "-", input="").exit_code == 1
+
+
+@pytest.mark.parametrize("cache", ["1", ""], ids=["no-cache", "store"])
+def test_the_newest_of_one_day_is_the_latest_time_given_then_the_first_id(kn, make_archive, cache):
+    """Order: the date-time's instant (a plain date as midnight UTC), then the ID; never
+    the files' mtimes, which a copy or a checkout changes."""
+    import os
+
+    root = make_archive({
+        "a-morning.txt": article("Morning", "2017-08-07T09:00:00+00:00"),
+        "b-evening.txt": article("Evening", "2017-08-07T18:00:00Z"),
+        "c-day.txt": article("Day", "2017-08-07"),
+        "d-day.txt": article("Also that day", "2017-08-07"),
+    })  # fmt: skip
+    for age, name in enumerate(["d-day", "c-day", "b-evening", "a-morning"]):
+        os.utime(root / f"{name}.txt", (1e9 - age * 3600, 1e9 - age * 3600))  # d newest
+    env = {"KN_NO_CACHE": cache}
+    assert kn("show", env=env).stdout.startswith("Evening\n")
+    listed = [line.split("\t")[0] for line in kn("list", env=env).stdout.splitlines()]
+    assert listed == ["b-evening", "a-morning", "c-day", "d-day"]
+    os.utime(root / "c-day.txt")  # touched now: the order stays
+    assert kn("list", "--reverse", env=env).stdout.split("\t")[0] == "d-day"

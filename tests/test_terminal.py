@@ -203,3 +203,112 @@ def test_an_interrupted_sync_clears_its_progress_line(make_archive):
     with pytest.raises(KeyboardInterrupt):
         store.Store(Archive(root, progress=interrupted), persistent=False).sync()
     assert told == [False, True]
+
+
+# --- hostile text, wide screens ----------------------------------------------------------
+
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("command", [["show", "turned"], ["list"], ["search", "ok"], ["facts"]])
+def test_bidirectional_controls_are_shown_escaped_on_a_terminal(
+    make_archive, tmp_path, process_env, command
+):
+    body = f"Text ok {BIDI}.\n\nFacts:\n\n• ok \u202egpj.exe\n"
+    make_archive({"turned.txt": article(f"ok \u202egpj.exe {BIDI}", body=body)})
+    screen = in_terminal(command, tmp_path, process_env, cols=200)
+    assert "ok \\u202egpj.exe" in screen, screen
+    assert not set(BIDI) & set(screen), screen
+
+
+def test_bidirectional_controls_stay_as_stored_in_a_pipe_and_escaped_in_json(
+    make_archive, tmp_path, process_env
+):
+    make_archive({"turned.txt": article("ok \u202egpj.exe")})
+    run = subprocess.run([KN, "list"], cwd=tmp_path, env=process_env, capture_output=True)
+    assert run.stdout.decode().endswith("\tok \u202egpj.exe\n")
+    run = subprocess.run(
+        [KN, "list", "--format", "jsonl"], cwd=tmp_path, env=process_env, capture_output=True
+    )
+    assert '"title": "ok \\u202egpj.exe"' in run.stdout.decode()
+
+
+def test_add_dry_run_escapes_the_title_on_a_terminal_and_not_in_a_pipe(
+    make_archive, tmp_path, process_env
+):
+    make_archive({})
+    clipboard = "Title \x1b]52;c;ZXZpbA==\x07 \u202eend"
+    (tmp_path / "story.txt").write_text(f"{clipboard}\n\nThe body.\n\nMore of it.\n")
+    dry_run = ["add", "--dry-run", "story.txt", "--date", "2020-01-02"]
+    screen = in_terminal(dry_run, tmp_path, process_env)
+    assert "Title \\x1b]52;c;ZXZpbA==\\x07 \\u202eend\tnew" in screen
+    assert "\x1b]52" not in screen and "\u202e" not in screen
+    run = subprocess.run([KN, *dry_run], cwd=tmp_path, env=process_env, capture_output=True)
+    assert run.stdout.decode().endswith(f"\t{clipboard}\tnew\n")
+
+
+@pytest.mark.parametrize("columns", ["30000000", "9" * 5000])
+def test_columns_is_taken_up_to_1000(seed_archive, tmp_path, process_env, columns):
+    env = {**process_env, "COLUMNS": columns}
+    for command in (["show"], ["list"], ["facts"]):
+        run = subprocess.run(
+            [KN, "--color", "always", *command], cwd=tmp_path, env=env, capture_output=True
+        )
+        lines = strip_ansi(run.stdout.decode()).splitlines()
+        assert (run.returncode, run.stderr) == (0, b""), command
+        assert max(map(len, lines)) <= 1000 and len(run.stdout) < 100_000, command
+
+
+@pytest.mark.parametrize("value", ["²", "0", "-3", "80x"])
+def test_columns_or_lines_that_are_no_number_are_left_aside(
+    seed_archive, tmp_path, process_env, value
+):
+    env = {**process_env, "COLUMNS": value, "LINES": value}
+    run = subprocess.run([KN, "--color", "always", "show"], cwd=tmp_path, env=env, capture_output=True)  # fmt: skip
+    assert (run.returncode, run.stderr) == (0, b"")
+    assert max(map(len, strip_ansi(run.stdout.decode()).splitlines())) == 80
+
+
+# --- the pager, for every command that prints records ------------------------------------
+
+PAGED = [["list"], ["search", "coal"], ["search", "-c", "coal"], ["search", "-l", "coal"], ["facts"], ["find", "--all", "coal"]]  # fmt: skip
+
+
+@pytest.fixture
+def tall(make_archive):
+    body = "Coal was banned.\n\nThe new sanctions:\n\n• coal\n• iron\n"
+    make_archive({f"{i:02}.txt": article(f"Coal story {i}", body=body) for i in range(30)})
+
+
+@pytest.mark.parametrize("command", PAGED)
+def test_output_taller_than_the_screen_goes_through_the_pager(tall, tmp_path, process_env, command):
+    paged = tmp_path / "pager.out"
+    env = {**process_env, "KN_PAGER": f"cat > {paged}"}
+    screen = in_terminal(command, tmp_path, env, rows=10)
+    assert "29" in strip_ansi(paged.read_text(encoding="utf-8"))
+    assert "29" not in strip_ansi(screen)
+    paged.unlink()
+    screen = in_terminal([*command, "--no-pager"], tmp_path, env, rows=10)
+    assert not paged.exists() and "29" in strip_ansi(screen)
+    screen = in_terminal(command, tmp_path, {**env, "TERM": "dumb"}, rows=10)
+    assert not paged.exists() and "29" in strip_ansi(screen)
+
+
+@pytest.mark.parametrize("command", PAGED)
+def test_output_that_fits_the_screen_or_goes_to_a_pipe_is_never_paged(
+    tall, tmp_path, process_env, command
+):
+    paged = tmp_path / "pager.out"
+    env = {**process_env, "KN_PAGER": f"cat > {paged}"}
+    assert "29" in strip_ansi(in_terminal(command, tmp_path, env, rows=500))
+    run = subprocess.run([KN, *command], cwd=tmp_path, env=env, capture_output=True)
+    assert run.returncode == 0 and b"29" in run.stdout
+    assert not paged.exists()
+
+
+def test_search_count_prints_path_and_count_on_a_terminal(make_archive, tmp_path, process_env):
+    make_archive({"a.txt": article("x", body="x\nx\n"), "b\x1b[2Jc.txt": article("x")})
+    screen = in_terminal(["search", "-c", "x"], tmp_path, process_env)
+    assert screen == "articles/a.txt:3\narticles/b\\x1b[2Jc.txt:2\n"
+    screen = in_terminal(["search", "-c", "-0", "x"], tmp_path, process_env)
+    assert screen == "articles/a.txt\\x003\narticles/b\\x1b[2Jc.txt\\x002\n"
