@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from itertools import groupby, islice
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from . import pager
 from .model import Article, Count, Document, Fact, Hit, Match, iso
@@ -35,10 +35,6 @@ _ONE_LINE = {9: " ", 10: " ", 13: " "}
 # JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
 # no terminal reads them as escape sequences or turns a line round.
 _JSON_ESCAPES = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED}
-
-
-class Record(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 def visible(text: str) -> str:
@@ -67,22 +63,21 @@ WIDEST = 1000  # the most columns taken from $COLUMNS: COLUMNS=30000000 would pr
 
 
 def _size() -> tuple[int, int]:
-    """The screen's width (at most WIDEST) and height: $COLUMNS and $LINES where they are
-    numbers, else the terminal's (of stdout), else 80 and 24. Rich is given both, so that
-    it never reads them itself (`COLUMNS=²` would stop it)."""
+    """The screen's width (at most WIDEST) and height, as shutil tells them: given to rich,
+    which never reads $COLUMNS itself (`COLUMNS=²` would stop it)."""
     import shutil
 
     columns, lines = shutil.get_terminal_size()
     return min(columns, WIDEST), lines
 
 
-def _json_line(record: Record, indent: int | None = None) -> str:
+def _json_line(record: Any, indent: int | None = None) -> str:  # a record with to_dict()
     import json
 
     return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_ESCAPES)
 
 
-def _json_item(record: Record) -> str:
+def _json_item(record: Any) -> str:
     """A record as an item of a JSON array, indented under its brackets."""
     return _json_line(record, indent=2).replace("\n", "\n  ")
 
@@ -111,7 +106,10 @@ class Output:
     def added(self, article: Article, path: str) -> None:
         """A new article: a confirmation on a terminal, its path in a pipe."""
         if self.terminal:
-            self.print(added_line(article, path))
+            from rich.text import Text
+
+            added = f" ({iso(article.date)}) as {visible(path)}"
+            self.print(Text.assemble(("Added ", "green"), (visible(article.id), "bold"), added))
         else:
             self.stream.write(f"{path}\n")
 
@@ -343,13 +341,6 @@ def documents_view(out: Output, documents: list[Document]) -> None:
     out.print(*views)
 
 
-def added_line(article: Article, path: object) -> Text:
-    from rich.text import Text
-
-    added = f" ({iso(article.date)}) as {visible(str(path))}"
-    return Text.assemble(("Added ", "green"), (visible(article.id), "bold"), added)
-
-
 def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
     """A bulleted list with hanging indents: the marker in one column, the text beside it."""
     items = _grid({"no_wrap": True, "style": "cyan"}, {})
@@ -386,8 +377,7 @@ def match_line(
 
 
 def match_groups(out: Output, records: list[Match | None]) -> None:
-    """Matches grouped under a header per article, with line numbers and highlights (lines
-    of context dim)."""
+    """Matches grouped by article, with line numbers and highlights; context lines dim."""
     from rich.text import Text
 
     matches = [match for match in records if match is not None]
