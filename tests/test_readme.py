@@ -42,6 +42,16 @@ def test_a_readme_recipe_runs_on_the_bundled_archive(recipe, bundled, process_en
     assert run.stdout.strip(), recipe
 
 
+@pytest.mark.parametrize("recipe", [r for r in recipes() if "| kn show" in r or "xargs" in r])
+def test_a_recipe_that_finds_nothing_shows_nothing(recipe, tmp_path, process_env):
+    """On empty input, `xargs kn show` would show the newest article: the recipes do not."""
+    (tmp_path / "articles").mkdir()
+    weather = "---\ntitle: Rain\ndate: 2020-01-01\n---\nRain all day.\n"
+    (tmp_path / "articles" / "rain.txt").write_text(weather, encoding="utf-8")
+    run = in_shell(recipe, tmp_path, process_env)
+    assert run.stdout == b"", recipe
+
+
 def test_the_fzf_recipes_preview_renders_in_colour(bundled, process_env):
     text = README.read_text(encoding="utf-8")
     recipe = next(line for line in text.splitlines() if "fzf --preview" in line)
