@@ -134,7 +134,7 @@ class Output:
                 if items:
                     render(self, items)
             text = capture.get()
-        self.write_paged(text)
+        pager.page(self.stream, text, self.console.size.height if self.pager else None)
         return len(items)
 
     def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
@@ -175,17 +175,6 @@ class Output:
     def print(self, *renderables: RenderableType) -> None:
         for renderable in renderables:
             self.console.print(renderable)
-
-    def write_paged(self, text: str) -> None:
-        """Write text, through the pager when it is taller than the screen (as git)."""
-        command = pager.command()
-        if not self.pager or not command or text.count("\n") < self.console.size.height:
-            self.stream.write(text)
-            return
-        self.stream.flush()
-        if not pager.run(command, text):  # the shell could not run it: show the text
-            print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
-            self.stream.write(text)
 
 
 def silence() -> None:

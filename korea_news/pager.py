@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
+from typing import TextIO
 
 
-def command() -> str:
-    """The pager asked for; "" for none (an empty value, or `cat`)."""
-    chosen = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
-    return "" if chosen == "cat" else chosen
+def page(stream: TextIO, text: str, height: int | None) -> None:
+    """Write text to a terminal, through the pager when it is taller than `height` lines;
+    as it is with no height (no paging), or no pager asked for (an empty value, or `cat`)."""
+    command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
+    if height is None or command in ("", "cat") or text.count("\n") < height:
+        stream.write(text)
+        return
+    stream.flush()
+    if not _run(command, text):  # the shell could not run it: the text is shown without it
+        print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
+        stream.write(text)
 
 
-def run(command: str, text: str) -> bool:
+def _run(command: str, text: str) -> bool:
     """Show `text` through the pager `command` (by the shell), and wait for it to end;
     False if the shell could not run it (126 or 127)."""
     import signal
