@@ -1,9 +1,8 @@
 """kn: a command-line archive of news articles stored as plain text with YAML front matter."""
 
-from __future__ import annotations
-
-# Nothing is imported here until it is asked for: the console script imports this package
-# before main() can catch a Ctrl-C, and what it imports meanwhile would print a traceback.
+# Nothing is imported here until it is asked for (not even __future__): the console script
+# imports this package before main() can catch a Ctrl-C, and a Ctrl-C while it imports
+# anything would print a traceback.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -22,7 +21,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name == "__version__":  # read from the package metadata only when asked for
         from importlib.metadata import PackageNotFoundError, version
 

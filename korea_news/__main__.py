@@ -5,14 +5,13 @@ traceback ever reaches the user. kn's modules are imported inside main(), so tha
 Ctrl-C in the first tens of milliseconds, while Python imports them, ends quietly too.
 """
 
-from __future__ import annotations
-
-import gc
+# Only modules that Python loads before any program runs: importing them runs no code, in
+# which a Ctrl-C could strike before main() can catch it.
 import io
 import os
 import sys
 
-TYPE_CHECKING = False  # no module imported here but those Python has imported already
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
@@ -26,18 +25,20 @@ def _utf8_output() -> None:
         sys.stdout.reconfigure(line_buffering=False, write_through=False)
 
 
-def main() -> NoReturn:
+def main() -> "NoReturn":
     """The console script: no Python traceback ever reaches the user."""
-    # A run is short and makes no garbage cycles worth collecting, but it may hold
-    # 10^5 articles: the collector's passes over them cost more than the memory it frees.
-    gc.disable()
     try:
+        import gc
+
+        # A run is short and makes no garbage cycles worth collecting, but it may hold
+        # 10^5 articles: the collector's passes over them cost more than the memory it frees.
+        gc.disable()
         _run()
-    except KeyboardInterrupt:  # before kn's modules were imported: nothing to flush yet
+    except KeyboardInterrupt:  # while Python imports kn, or as it ends: nothing to flush
         os._exit(130)
 
 
-def _run() -> NoReturn:
+def _run() -> "NoReturn":
     from .cli import cli
     from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, warn
     from .output import silence
@@ -77,7 +78,7 @@ def _write_failed(error: OSError) -> None:
     warn(f"cannot write: {error.strerror or error}")
 
 
-def _exit(code: int | str | None) -> NoReturn:
+def _exit(code: int | str | None) -> "NoReturn":
     """Flush the output and end the process at once.
 
     The interpreter's own ending would free every object one by one: tens of milliseconds
