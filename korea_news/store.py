@@ -56,7 +56,6 @@ _TABLES = [
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
     f"CREATE VIRTUAL TABLE text USING fts5 ({TEXT}, {_TOKENS})",
-    "INSERT INTO text (text, rank) VALUES ('automerge', 16)",
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
 ]
@@ -141,7 +140,7 @@ class Store:
         try:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA journal_size_limit = 8388608")  # the WAL, once checkpointed
+            db.execute("PRAGMA journal_size_limit = 1048576")  # the WAL, once checkpointed
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0 and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
                 with self.writing(db):  # two kn may start at once: one creates the tables
