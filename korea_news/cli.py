@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 import click
 
-from . import options, output
+from . import escape, options, output
 from .archive import Entry, init, locate
-from .model import Article, Count, Document, Fact, KnError
+from .model import Article, Document, Fact, KnError
 from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, KnGroup, State, warn
+from .stats import BY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,7 +124,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
       kn search -i -w 'coal|iron' --since 2017
       kn search -o -i '[[:digit:]]+ tonnes'
     """
-    from .search import compile_pattern, in_context, matches, matching
+    from .search import compile_pattern, counts, grep_lines, matching
 
     wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
     if not wanted:
@@ -132,10 +133,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
     invert, most, only, null = params["invert"], params["most"], params["only"], params["null"]
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
-    around = [
-        params[key] if params[key] is not None else params["context"] or 0
-        for key in ("before", "after")
-    ]
+    context = params["context"] or 0  # -A and -B win over -C
+    before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
     required = None if invert or unmatched else compiled.required
     texts = state.store.texts(
@@ -151,24 +150,9 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         hits = islice(hits, options.limit(params))
         state.finish(out.show(hits, _path, end="\0" if null else "\n"))
     if count:
-        counted = (
-            Count(a, sum(1 for _ in matching(compiled, a, text, invert, most))) for a, text in texts
-        )
-        hits = (one for one in counted if one.count)
-    elif any(around) and not only:
-        found = (
-            list(in_context(compiled, a, text, (around[0], around[1]), invert, most))
-            for a, text in texts
-        )
-        hits = (
-            [None, *lines] if index else lines for index, lines in enumerate(filter(None, found))
-        )
+        hits = counts(compiled, texts, invert, most)
     else:
-        hits = (
-            lines
-            for a, text in texts
-            if (lines := list(matches(compiled, a, text, invert, only, most)))
-        )
+        hits = grep_lines(compiled, texts, invert, only, most, (before, after))
     hits = islice(hits, options.limit(params))
     records = hits if count else (record for lines in hits for record in lines)
     color, named = out.color and not out.terminal, params["filename"]
@@ -211,6 +195,39 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
         for article, score, rowid in islice(found, None if every else params["limit"] or 10)
     )
     state.finish(out.show(hits, output.hit_line, output.hits_view))
+
+
+@command(
+    "text: bars on a terminal; BUCKET, COUNT by tabs.",
+    limit="--limit",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("words", metavar="[QUERY]...", nargs=-1)
+@click.option("--by", type=click.Choice(BY), default="month", help="The buckets: month by default.")
+def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: Any) -> None:
+    """Count the articles per month, year, week, day, source, tag or author: all of them,
+    or those that `kn find QUERY` finds (its query language). Time buckets run oldest
+    first with no gaps; the others biggest first. In a pipe: BUCKET and COUNT by a tab.
+
+    \b
+    Example:
+      kn stats --by year
+      kn stats sanctions --since 2017 --by week
+    """
+    from .find import Query
+    from .stats import counts
+
+    if words:
+        match = Query.parse(" ".join(words)).match
+        found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
+    else:
+        found = state.store.articles()
+    select = options.filters(params)
+    buckets, total, span = counts(filter(select.matches, found) if select.active else found, by)
+    shown = (buckets[::-1] if params["reverse"] else buckets)[: options.limit(params)]
+    view = partial(output.buckets_view, total=total, span=span)
+    state.output(fmt).show(shown, output.bucket_line, view)
+    state.finish(total)
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
@@ -284,7 +301,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
         if draft is None:  # a URL that an article has already: one URL, one article
             return warn(f"{name}: already archived as {path}; nothing changed")
         if dry_run:  # escaped on a terminal, as any line
-            out.show([f"{draft.id}\t{path}\t{output.field(draft.article.title)}\t{done}"], str)
+            out.show([f"{draft.id}\t{path}\t{escape.field(draft.article.title)}\t{done}"], str)
         elif done.startswith("same"):
             kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
             warn(f"{name}: already in the archive as {draft.id} ({path}){kept}; nothing changed")
@@ -326,7 +343,7 @@ def check(state: State, /) -> None:
 
     problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
     for problem in problems:
-        click.echo(output.visible(str(problem)) if sys.stdout.isatty() else str(problem))
+        click.echo(escape.visible(str(problem)) if sys.stdout.isatty() else str(problem))
     if problems:
         files = len({problem.path for problem in problems})
         warn(f"{len(problems)} problem(s) in {files} file(s)")

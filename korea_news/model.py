@@ -128,6 +128,17 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Bucket:
+    """How many articles one bucket of `kn stats` holds."""
+
+    bucket: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """An article that `kn find` found, its score (higher is better), and a snippet."""
 

@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import output, query
+from . import escape, output, query
 from .archive import Archive, locate
 from .model import Article, KnError
 from .store import Store
@@ -26,7 +26,7 @@ EXIT_FOUND, EXIT_NONE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 1
 
 def warn(message: str) -> None:
     """One line on stderr, whatever the message holds."""
-    click.echo(f"kn: {output.visible(message)}".replace("\n", "\\n"), err=True)
+    click.echo(f"kn: {escape.visible(message)}".replace("\n", "\\n"), err=True)
 
 
 class State:

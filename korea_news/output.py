@@ -13,7 +13,8 @@ from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
 from . import pager
-from .model import Article, Count, Document, Fact, Hit, Match, iso
+from .escape import JSON_ESCAPES, field, visible
+from .model import Article, Bucket, Count, Document, Fact, Hit, Match, iso
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -22,30 +23,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("text", "json", "jsonl")
 COLORS = ("auto", "always", "never")
-
-# Bidirectional controls: U+202E shows a text's end backwards ("gpj.exe" as "exe.jpg").
-_BIDI = (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-_BIDI_ESCAPED = {c: f"\\u{c:04x}" for c in _BIDI}
-# Control characters (but tab and newline) shown escaped on a terminal, never sent raw.
-_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
-# ... and bidirectional controls, and the bytes of a name that is not UTF-8 (\udce9: 0xe9).
-_VISIBLE |= {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)} | _BIDI_ESCAPED
-# In a tab-separated line, a field's own tabs and line breaks would split the record.
-_ONE_LINE = {9: " ", 10: " ", 13: " "}
-# JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
-# no terminal reads them as escape sequences or turns a line round.
-_JSON_ESCAPES = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED}
-
-
-def visible(text: str) -> str:
-    """Text safe for a terminal: control characters (and the bytes of a name that is not
-    UTF-8) shown as `\\xNN`, bidirectional controls as `\\uNNNN`."""
-    return text.translate(_VISIBLE)
-
-
-def field(text: str | None) -> str:
-    """A field of a tab-separated line: no tab or line break of its own."""
-    return (text or "").translate(_ONE_LINE)
 
 
 def _isatty(stream: Any) -> bool:
@@ -74,7 +51,7 @@ def _size() -> tuple[int, int]:
 def _json_line(record: Any, indent: int | None = None) -> str:  # a record with to_dict()
     import json
 
-    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(_JSON_ESCAPES)
+    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(JSON_ESCAPES)
 
 
 def _json_item(record: Any) -> str:
@@ -417,6 +394,29 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
         snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
         views += [_text(article.title, "bold"), ids, snippet]
     out.print(*views)
+
+
+# --- kn stats ------------------------------------------------------------------------
+
+
+def bucket_line(bucket: Bucket) -> str:  # BUCKET and COUNT, by a tab
+    return f"{field(bucket.bucket)}\t{bucket.count}"
+
+
+def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str, str]) -> None:
+    """The total and the range, then a bar a bucket, drawn in proportion to its count."""
+    from rich.text import Text
+
+    out.print(Text.assemble((f"{total:,} articles", "bold"), (f", {span[0]} to {span[1]}", "dim")))
+    label = max(len(visible(b.bucket)) for b in buckets)
+    digits = len(str(max(b.count for b in buckets)))
+    room, most = max(out.console.width - label - digits - 4, 1), max(b.count for b in buckets)
+    rows = _grid({"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
+    for bucket in buckets:
+        size = bucket.count * room / most if most else 0
+        bar = "█" * int(size) or ("▏" if bucket.count else "")
+        rows.add_row(_text(bucket.bucket), Text(bar, style="magenta"), str(bucket.count))
+    out.print(rows)
 
 
 # --- kn facts ------------------------------------------------------------------------

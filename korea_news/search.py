@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import re2
 
-from .model import Article, KnError, Match
+from .model import Article, Count, KnError, Match
 
 _ESCAPE = re.compile(r"\\.")  # a backslash and what it escapes
 _REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
@@ -342,3 +342,32 @@ def in_context(
                 left -= 1
             elif before:
                 kept.append((number, line))
+
+
+def grep_lines(
+    pattern: Pattern,
+    texts: Iterable[tuple[Article, Text]],
+    invert: bool = False,
+    only: bool = False,
+    most: int | None = None,
+    around: tuple[int, int] = (0, 0),
+) -> Iterator[list[Match | None]]:
+    """The records of each article that has any, as grep prints them: see matches() and
+    in_context() (with context, None between two articles too)."""
+    if any(around) and not only:
+        found = (list(in_context(pattern, a, text, around, invert, most)) for a, text in texts)
+        for index, lines in enumerate(filter(None, found)):
+            yield [None, *lines] if index else lines
+        return
+    for article, text in texts:
+        if lines := list[Match | None](matches(pattern, article, text, invert, only, most)):
+            yield lines
+
+
+def counts(
+    pattern: Pattern, texts: Iterable[tuple[Article, Text]], invert: bool, most: int | None
+) -> Iterator[Count]:
+    """How many lines of each article match (grep -c), for the articles with any."""
+    for article, text in texts:
+        if found := sum(1 for _ in matching(pattern, article, text, invert, most)):
+            yield Count(article, found)

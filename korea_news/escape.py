@@ -1,0 +1,28 @@
+"""What may reach a terminal, a tab-separated line or JSON: text with its control
+characters escaped (Unicode's bidirectional ones among them)."""
+
+from __future__ import annotations
+
+# Bidirectional controls: U+202E shows a text's end backwards ("gpj.exe" as "exe.jpg").
+_BIDI = (0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_BIDI_ESCAPED = {c: f"\\u{c:04x}" for c in _BIDI}
+# Control characters (but tab and newline) shown escaped on a terminal, never sent raw.
+_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
+# ... and bidirectional controls, and the bytes of a name that is not UTF-8 (\udce9: 0xe9).
+_VISIBLE |= {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)} | _BIDI_ESCAPED
+# In a tab-separated line, a field's own tabs and line breaks would split the record.
+_ONE_LINE = {9: " ", 10: " ", 13: " "}
+# JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
+# no terminal reads them as escape sequences or turns a line round.
+JSON_ESCAPES = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED}
+
+
+def visible(text: str) -> str:
+    """Text safe for a terminal: control characters (and the bytes of a name that is not
+    UTF-8) shown as `\\xNN`, bidirectional controls as `\\uNNNN`."""
+    return text.translate(_VISIBLE)
+
+
+def field(text: str | None) -> str:
+    """A field of a tab-separated line: no tab or line break of its own."""
+    return (text or "").translate(_ONE_LINE)

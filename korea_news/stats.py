@@ -1,0 +1,71 @@
+"""kn stats: how many articles fall in each bucket of time, or of source, tag or author.
+
+Pure: it counts the articles it is given (all, or what kn find found) and reads nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from .model import Article, Bucket, KnError, day_of
+
+TIMES = ("year", "month", "week", "day")
+BY = (*TIMES, "source", "tag", "author")
+NONE = "(none)"  # the bucket of the articles with no source, tags or authors
+MOST = 100_000  # time buckets at most: articles from year 1 to 9999, by day, would be 3.6 M
+
+
+def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tuple[str, str]]:
+    """The buckets in order and the articles in each, how many articles were counted, and
+    their first and last day. Time buckets run oldest first over the whole range, empty
+    ones too; the others come biggest first, then by name (an article counts once in each
+    of its tags or authors, and under NONE if it has none)."""
+    found: Counter[str] = Counter()
+    days: list[dt.date] = []
+    for article in articles:
+        day = day_of(article.date)
+        days.append(day)
+        if by in TIMES:
+            found[_label(day, by)] += 1
+            continue
+        values = {"source": [article.source or ""], "tag": article.tags, "author": article.authors}
+        for value in {value for value in values[by] if value} or {NONE}:
+            found[value] += 1
+    if not days:
+        return [], 0, ("", "")
+    first, last = min(days), max(days)
+    if by not in TIMES:
+        ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+        return [Bucket(name, count) for name, count in ordered], len(days), (str(first), str(last))
+    labels = list(_labels(first, last, by))
+    return [Bucket(name, found[name]) for name in labels], len(days), (str(first), str(last))
+
+
+def _label(day: dt.date, by: str) -> str:
+    if by == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02}"
+    return {"year": f"{day.year:04}", "month": f"{day.year:04}-{day.month:02}"}.get(by, str(day))
+
+
+def _labels(first: dt.date, last: dt.date, by: str) -> Iterator[str]:
+    """Every bucket's label from the first day's to the last's, in order."""
+    step = {"day": 1, "week": 7}.get(by)
+    if step is None:  # months and years: as many as the calendar has
+        months = (last.year - first.year) * 12 + last.month - first.month
+        if by == "year":
+            yield from (f"{year:04}" for year in range(first.year, last.year + 1))
+            return
+        for index in range(months + 1):
+            year, month = divmod(first.month - 1 + index, 12)
+            yield f"{first.year + year:04}-{month + 1:02}"
+        return
+    start = first - dt.timedelta(days=first.weekday()) if by == "week" else first
+    if (last - start).days // step >= MOST:
+        raise KnError(
+            f"stats: over {MOST:,} buckets by {by} from {first} to {last}: use --by month"
+        )
+    for index in range((last - start).days // step + 1):
+        yield _label(start + dt.timedelta(days=index * step), by)
