@@ -14,7 +14,7 @@ import click
 
 from . import escape, options, output
 from .archive import Entry, init, locate
-from .model import Article, Document, Fact, KnError
+from .model import Article, Document, Fact, Hit, KnError
 from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, KnGroup, State, warn
 from .stats import BY
 
@@ -166,7 +166,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     context_settings={"ignore_unknown_options": True},  # kn find korea -china
 )
 @click.argument("words", metavar="QUERY...", nargs=-1, required=True)
-@click.option("--all", "every", is_flag=True, help="Every article found, not the best 10.")
+@click.option("--all", "every", is_flag=True, help="Every article found (--limit N wins).")
 def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **params: Any) -> None:
     """Find the articles about something, best first, with a snippet of each.
 
@@ -181,9 +181,9 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
       kn find sanctions | cut -f1 | kn show -
     """
     from .find import Query
-    from .model import Hit
 
     query = Query.parse(" ".join(words))
+    limit = options.limit(params) if params["limit"] is not None else None if every else 10
     select, out = options.filters(params), state.output(fmt)
     store = state.synced(ranks=True)
     found = store.ranked(query.match, params["reverse"])
@@ -192,7 +192,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
     snippets = out.terminal or out.format != "text"
     hits = (
         Hit(article, score, *(query.snippet(store.body(rowid)) if snippets else ("", ())))
-        for article, score, rowid in islice(found, None if every else params["limit"] or 10)
+        for article, score, rowid in islice(found, limit)
     )
     state.finish(out.show(hits, output.hit_line, output.hits_view))
 

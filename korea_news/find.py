@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import KnError
+from .model import KnError, is_utf8
 
 # Hangul, kana and CJK ideographs: the scripts written without spaces between words.
 _CJK = re.compile(
@@ -47,6 +47,8 @@ class Query:
     @classmethod
     def parse(cls, text: str) -> Query:
         """Raises KnError for a query that cannot be read, naming what is wrong."""
+        if not is_utf8(text):
+            raise KnError(f"find: the query {text!r} is not UTF-8 text")
         groups: list[list[str]] = []  # each a word or words joined by OR
         left_out: list[str] = []
         shown: list[str] = []
@@ -61,6 +63,8 @@ class Query:
                     raise KnError(f"find: OR needs a word on each side, in {text!r}")
                 joining = True
                 continue
+            if word is not None and word.lower() == "title:":
+                continue  # a field with no word to find in it
             prefix = word is not None and word.endswith("*")
             words = phrase if phrase is not None else word.rstrip("*")
             expression = _expression(words, prefix, bool(title))
@@ -100,8 +104,8 @@ class Query:
             first = self.words.search(best) if most else None
             start = max(first.start() - _BEFORE, 0) if first else 0
             start = best.rfind(" ", max(start - 20, 0), start) + 1 or start  # a word's start
-            end = best.rfind(" ", start, start + SNIPPET)
-            end = start + SNIPPET if end <= start else end
+            end = best.rfind(" ", start, start + SNIPPET) if start + SNIPPET < len(best) else -1
+            end = min(start + SNIPPET, len(best)) if end <= start else end
             best = ("… " if start else "") + best[start:end] + (" …" if end < len(best) else "")
         spans = tuple(m.span() for m in self.words.finditer(best) if m.end() > m.start())
         return best, spans
@@ -115,6 +119,7 @@ def _expression(words: str, prefix: bool, title: bool) -> str | None:
     for index, piece in enumerate(pieces):
         star = "*" if prefix and index == len(pieces) - 1 else ""
         if _CJK.fullmatch(piece):
+            star = "*" if len(piece) == 1 else star  # the bigrams that start with it
             column = "tgrams" if title else "{tgrams bgrams}"
             parts.append(f'{column} : "{grams(piece)}"{star}')
         elif any(character.isalnum() for character in piece):

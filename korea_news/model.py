@@ -196,3 +196,12 @@ def _of(article: Article, **fields: Any) -> dict[str, Any]:
 def is_url(name: str) -> bool:
     """Whether a name given to kn add is a web address (else a file, or - for stdin)."""
     return name[:8].lower().startswith(("http://", "https://"))
+
+
+def is_utf8(text: str) -> bool:
+    """Whether text is UTF-8 (an argument that was not holds lone surrogates)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

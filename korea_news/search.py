@@ -23,9 +23,10 @@ from typing import Any, Protocol
 
 import re2
 
-from .model import Article, Count, KnError, Match
+from .model import Article, Count, KnError, Match, is_utf8
 
 _ESCAPE = re.compile(r"\\.")  # a backslash and what it escapes
+_INTERVAL = re.compile(r"(?<!\\)\{,")  # grep -E reads a{,2} as a{0,2}; RE2 as text
 _REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
 
 
@@ -39,7 +40,12 @@ def compile_pattern(
     """One pattern matching any of `patterns` (each line of each: grep's alternatives),
     with grep's -F, -i, -w and -x."""
     wanted = [line for pattern in patterns for line in pattern.split("\n")]
-    sources = [re2.escape(s) if fixed else _ESCAPE.sub(_edge, s) for s in wanted]
+    for given in wanted:
+        if not is_utf8(given):
+            raise KnError(f"bad pattern {given!r}: not UTF-8 text")
+    sources = [
+        re2.escape(s) if fixed else _INTERVAL.sub("{0,", _ESCAPE.sub(_edge, s)) for s in wanted
+    ]
     flags = "(?mi)" if ignore_case else "(?m)"
     for given, source in zip(wanted, sources, strict=True):
         for number in (n for found in _REPEAT.findall(source) for n in found if n):
@@ -58,6 +64,7 @@ def _compile(source: str | bytes, given: str) -> Any:
     """RE2's compiled pattern; KnError naming the pattern as given, and what is wrong."""
     options = re2.Options()
     options.log_errors = False  # RE2 would write to the process's stderr itself
+    options.longest_match = True  # as POSIX and grep -E: a|aa matches aa
     try:
         return re2.compile(source, options)
     except re2.error as error:
@@ -202,12 +209,12 @@ class Pattern:
                     kept.append((begin - start, finish - start))
                 found = search(data, _next(data, begin, finish))
                 begin, finish = found.span() if found is not None else (0, 0)
-            line = raw.decode()
-            if inside:
-                yield number, line, _chars(raw, line, kept) if spans else None
+            line, across = raw.decode(), found is not None and begin <= end
+            if inside:  # (a later match that runs on past its end: its spans taken alone)
+                yield number, line, _chars(raw, line, kept) if spans and not across else None
             elif self.found(line):  # its first match ran on past its end
                 yield number, line, None
-            if found is not None and begin <= end:  # the search goes on from the next line
+            if across:  # the search goes on from the next line
                 found = search(data, end + 1) if end < len(data) else None
 
 
@@ -268,7 +275,7 @@ def _matching(
     pattern: Pattern, article: Article, text: Text, invert: bool, spans: bool = True
 ) -> Iterator[tuple[int, str, Spans | None]]:
     """As matching(), each line with its spans where they are known already."""
-    if any(map(pattern.found, article.title.split("\n"))) != invert:
+    if any(map(pattern.found, _titles(article))) != invert:
         yield article.title_line, text.title_line(), None
     for first, piece in text.body():
         if invert:
@@ -291,12 +298,33 @@ def matches(
     spans of the matches (none with `invert`); with `only`, each match a record of its
     own (grep -o)."""
     for number, line, known in islice(_matching(pattern, article, text, invert), most):
-        start = len("title:") if number == article.title_line else 0
-        spans = pattern.spans(line, start) if known is None else known
+        title = number == article.title_line
+        spans = _spans(pattern, article, line) if title else known
+        spans = () if invert else pattern.spans(line) if spans is None else spans
         if not only:
             yield Match(article, number, line, spans)
-        for begin, end in spans if only else ():
-            yield Match(article, number, line[begin:end], ((0, end - begin),))
+        elif title:  # the title is matched by its value, a line of it at a time
+            for value in _titles(article):
+                for begin, end in pattern.spans(value):
+                    yield Match(article, number, value[begin:end], ((0, end - begin),))
+        else:
+            for begin, end in spans:
+                yield Match(article, number, line[begin:end], ((0, end - begin),))
+
+
+def _titles(article: Article) -> list[str]:
+    """The lines of an article's title, as they are matched: split at line feeds only (a
+    block's last one ends its last line)."""
+    return article.title.rstrip("\n").split("\n")
+
+
+def _spans(pattern: Pattern, article: Article, line: str) -> Spans:
+    """The spans of the title's matches in its `title:` line, where that line holds the
+    title as it is (not a YAML block, nor quoted with escapes); else none."""
+    at = line.find(article.title, len("title:"))
+    if "\n" in article.title or at < 0:
+        return ()
+    return tuple((begin + at, end + at) for begin, end in pattern.spans(article.title))
 
 
 def in_context(
@@ -319,12 +347,13 @@ def in_context(
         nonlocal last
         if last and number > last + 1:
             yield None
-        start = len("title:") if number == article.title_line else 0
-        spans = pattern.spans(line, start) if matched and not invert else ()
+        title = number == article.title_line
+        spans = () if not matched or invert else pattern.spans(line)
+        spans = _spans(pattern, article, line) if title and spans else spans
         yield Match(article, number, line, spans, context=not matched)
         last = number
 
-    if most != 0 and any(map(pattern.found, article.title.split("\n"))) != invert:
+    if most != 0 and any(map(pattern.found, _titles(article))) != invert:
         yield from give(article.title_line, text.title_line(), True)
         count += 1
     for first, piece in text.body():

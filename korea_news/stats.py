@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from .model import Article, Bucket, KnError, day_of
 
@@ -39,7 +40,10 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
     if by not in TIMES:
         ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
         return [Bucket(name, count) for name, count in ordered], len(days), (str(first), str(last))
-    labels = list(_labels(first, last, by))
+    labels = list(islice(_labels(first, last, by), MOST + 1))
+    if len(labels) > MOST:
+        message = "narrow it with --since and --until, or use a coarser --by"
+        raise KnError(f"stats: over {MOST:,} buckets by {by} from {first} to {last}: {message}")
     return [Bucket(name, found[name]) for name in labels], len(days), (str(first), str(last))
 
 
@@ -63,9 +67,5 @@ def _labels(first: dt.date, last: dt.date, by: str) -> Iterator[str]:
             yield f"{first.year + year:04}-{month + 1:02}"
         return
     start = first - dt.timedelta(days=first.weekday()) if by == "week" else first
-    if (last - start).days // step >= MOST:
-        raise KnError(
-            f"stats: over {MOST:,} buckets by {by} from {first} to {last}: use --by month"
-        )
     for index in range((last - start).days // step + 1):
         yield _label(start + dt.timedelta(days=index * step), by)

@@ -167,7 +167,8 @@ def test_a_snippet_is_the_best_line_cut_around_the_words(kn, make_archive):
 
 
 @pytest.mark.parametrize(
-    "query", ['"', '"north korea', "OR", "coal OR", "OR coal", "coal OR -iron", "-coal", "..."]
+    "query",
+    ['"', '"north korea', "OR", "coal OR", "OR coal", "coal OR -iron", "-coal", "...", "title:"],
 )
 def test_a_query_that_cannot_be_read_is_one_line_and_exit_2(kn, news, query):
     result = kn("find", query)
@@ -176,7 +177,7 @@ def test_a_query_that_cannot_be_read_is_one_line_and_exit_2(kn, news, query):
     assert result.stderr.startswith("kn: find: ") and result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("query", ["AND", "NOT", "NEAR(", "a:b", "title:", "(coal", "coal)", "^x"])
+@pytest.mark.parametrize("query", ["AND", "NOT", "NEAR(", "a:b", "(coal", "coal)", "^x"])
 def test_fts5_syntax_is_a_plain_word(kn, news, query):
     result = kn("find", query)
     assert result.exit_code in (0, 1), result.stderr
@@ -225,3 +226,21 @@ def test_on_a_terminal_titles_and_highlighted_snippets(news, process_env):
     assert "2017-08-05-coal · 2017-08-05 · Reuters" in text
     assert "The Security Council banned coal, iron and seafood exports." in text
     assert "\x1b[" in drawn
+
+
+def test_what_trying_it_found(kn, news, make_archive):
+    """Each case a bug found by trying kn find as an attacker would."""
+    # A one-character Korean word finds the pairs that start with it.
+    assert ids(kn("find", "북")) == ["2018-03-01-missile-ko"]
+    # --limit 0 is nothing (exit 1), and --limit wins over --all.
+    assert (
+        kn("find", "coal", "--limit", "0").stdout,
+        kn("find", "coal", "--limit", "0").exit_code,
+    ) == ("", 1)
+    assert len(ids(kn("find", "--all", "--limit", "1", "coal OR iron"))) == 1
+    # A word that ends a long line is in the snippet, highlighted.
+    long_line = "The minister spoke at length about many things in the capital. " * 4
+    make_archive({"long.txt": article("Long", body=long_line + "He finally mentioned lignite.\n")})
+    record = json.loads(kn("find", "lignite", "--format", "jsonl").stdout)
+    assert record["snippet"].endswith("mentioned lignite.")
+    assert [record["snippet"][b:e] for b, e in record["spans"]] == ["lignite"]

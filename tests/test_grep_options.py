@@ -230,3 +230,35 @@ def test_each_line_decides_alone_and_spans_are_the_line_s_own(
 
 def is_word(line: str, at: int) -> bool:
     return 0 <= at < len(line) and (line[at].isalnum() or line[at] == "_")
+
+
+def test_what_trying_it_found(kn, make_archive):
+    """Each case a bug found by trying kn as an attacker would."""
+    make_archive(
+        {
+            "a.txt": article("Q", "2017-01-02", body="bar bar\nbaz\naaa aa a\nfoo\nxxxxx\n"),
+            "b.txt": "---\ntitle: |\n  Block title\ndate: 2017-01-01\n---\nbody\n",
+        }
+    )
+    # A later match on a line runs into the line break: the line's spans are its own.
+    assert kn("search", "-o", r"r\s*").stdout == "articles/a.txt:5:r \narticles/a.txt:5:r\n"
+    # Alternatives are leftmost-longest, as grep -E's.
+    assert kn("search", "-oh", "a|aa").stdout == "5:a\n5:a\n6:a\n7:aa\n7:a\n7:aa\n7:a\n"
+    assert kn("search", "-oh", "fo|foo", "-e", "x|xx+").stdout == "8:foo\n9:xxxxx\n"
+    # The title is matched by its value, for -o and spans too; a block has no empty line.
+    assert kn("search", "-o", "^Q").stdout == "articles/a.txt:2:Q\n"
+    records = [
+        json.loads(line)
+        for line in kn("search", "^Q", "--format", "jsonl").stdout.split("\n")
+        if line
+    ]
+    assert records[0]["spans"] == [[7, 8]]
+    assert kn("search", "-o", "Block").stdout == "articles/b.txt:2:Block\n"
+    assert kn("search", "-c", "^$").stdout == ""  # no line is empty, the block's included
+    # grep -E reads a{,2} as a{0,2}.
+    assert kn("search", "-c", "-x", "x{,5}").stdout == "articles/a.txt:1\n"
+    # An argument that is not UTF-8 is a one-line error, not an internal one.
+    for command in (["search", "caf\udce9"], ["find", "caf\udce9"], ["stats", "caf\udce9"]):
+        result = kn(*command)
+        assert result.exit_code == 2 and "not UTF-8" in result.stderr, command
+        assert result.stderr.count("\n") == 1 and "internal" not in result.stderr

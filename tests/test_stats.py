@@ -112,3 +112,15 @@ def test_the_terminal_draws_the_total_range_and_bars(news, process_env):
     coloured = in_terminal(["--color", "always", "stats", "--by", "year"], news.parent,
                            {**env, "NO_COLOR": ""}, cols=80)  # fmt: skip
     assert "\x1b[" in coloured and strip_ansi(coloured) == expected
+
+
+def test_too_many_buckets_is_an_error_that_says_what_to_do(kn, make_archive):
+    make_archive({"a.txt": article("Old", "0001-01-01"), "b.txt": article("New", "9999-12-31")})
+    for by in ("month", "week", "day"):
+        result = kn("stats", "--by", by)
+        assert result.exit_code == 2 and result.stdout == "", by
+        assert (
+            result.stderr.startswith("kn: stats: over 100,000 buckets")
+            and "--since" in result.stderr
+        )
+    assert len(stats(kn, "--by", "year")) == 9999
