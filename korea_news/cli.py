@@ -124,7 +124,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
       kn search -i -w 'coal|iron' --since 2017
       kn search -o -i '[[:digit:]]+ tonnes'
     """
-    from .search import compile_pattern, counts, grep_lines, matching
+    from .search import chosen, compile_pattern, counts, grep_lines
 
     wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
     if not wanted:
@@ -141,14 +141,12 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         required, params["reverse"], select.matches if select.active else None
     )
     if quiet or paths or unmatched:
-        hits: Iterator[Any] = (
-            a for a, text in texts
-            if (next(matching(compiled, a, text, invert, most), None) is None) == unmatched
-        )  # fmt: skip
+        selected = [0]  # articles with a line selected: grep's exit status, -L's too
+        hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
-        hits = islice(hits, options.limit(params))
-        state.finish(out.show(hits, _path, end="\0" if null else "\n"))
+        listed = out.show(islice(hits, options.limit(params)), _path, end="\0" if null else "\n")
+        state.finish(selected[0] if unmatched else listed)
     if count:
         hits = counts(compiled, texts, invert, most)
     else:

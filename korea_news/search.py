@@ -400,3 +400,19 @@ def counts(
     for article, text in texts:
         if found := sum(1 for _ in matching(pattern, article, text, invert, most)):
             yield Count(article, found)
+
+
+def chosen(
+    pattern: Pattern,
+    texts: Iterable[tuple[Article, Text]],
+    how: tuple[bool, int | None, bool],
+    selected: list[int],
+) -> Iterator[Article]:
+    """The articles with a line selected (`how`: invert, most, and without one: -L);
+    `selected[0]` counts those with one (grep's exit status, -L's too)."""
+    invert, most, without = how
+    for article, text in texts:
+        hit = next(matching(pattern, article, text, invert, most), None) is not None
+        selected[0] += hit
+        if hit != without:
+            yield article
