@@ -52,10 +52,14 @@ def compile_pattern(
             if int(number) > 1000:  # RE2 would read a{99999999999} as text
                 message = f"the repetition number {number} is more than RE2's limit of 1000"
                 raise KnError(f"bad pattern {given!r}: {message}")
-        _compile(flags + source, given)
     combined = "|".join(f"(?:{source})" for source in sources)
     combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
-    regex = _compile(combined, combined)
+    try:
+        regex = _compile(combined, combined)
+    except KnError:  # name the pattern at fault, as it was given
+        for given, source in zip(wanted, sources, strict=True):
+            _compile(flags + source, given)
+        raise
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
     return Pattern(regex, binary, words, _required(sources, ignore_case))
 
