@@ -341,9 +341,12 @@ def test_the_index_never_rules_out_a_file_that_matches(kn, tmp_path, text, patte
         assert (stored.exit_code, stored.stdout) == (plain.exit_code, plain.stdout)
 
 
-def test_the_index_narrows_a_search_to_the_files_with_the_words(make_archive, kn, monkeypatch):
+def test_a_search_reads_the_bodies_the_store_keeps_and_opens_a_file_for_its_title(
+    make_archive, kn, monkeypatch
+):
     root = make_archive({f"{i}.txt": article(f"A{i}", body="plain text\n") for i in range(20)})
     (root / "7.txt").write_text(article("A7", body="the unsaid word\n"), encoding="utf-8")
+    (root / "8.txt").write_text(article("Said A8", body="text\n"), encoding="utf-8")
     time.sleep(SETTLE)
     assert kn("list", env={"KN_NO_CACHE": ""}).exit_code == 0
     real_open, opened = reader.open_article, []
@@ -353,8 +356,9 @@ def test_the_index_narrows_a_search_to_the_files_with_the_words(make_archive, kn
         return real_open(*args, **kwargs)
 
     monkeypatch.setattr(reader, "open_article", counted)
-    found = kn("search", "-l", "said", env={"KN_NO_CACHE": ""})
-    assert (found.stdout, opened) == ("articles/7.txt\n", ["7.txt"])  # a piece of a word
+    found = kn("search", "-i", "said", env={"KN_NO_CACHE": ""})
+    assert found.stdout == "articles/7.txt:5:the unsaid word\narticles/8.txt:2:title: Said A8\n"
+    assert opened == ["8.txt"]  # for its title: line, as the file holds it
 
 
 def test_a_yaml_set_comes_out_in_the_same_order_in_every_process(make_archive):
