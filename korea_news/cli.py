@@ -140,8 +140,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     texts = state.store.texts(
         required, params["reverse"], select.matches if select.active else None
     )
+    selected = [0]  # articles with a line selected: grep's exit status (-L's, -o's too)
     if quiet or paths or unmatched:
-        selected = [0]  # articles with a line selected: grep's exit status, -L's too
         hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
@@ -150,12 +150,12 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     if count:
         hits = counts(compiled, texts, invert, most)
     else:
-        hits = grep_lines(compiled, texts, invert, only, most, (before, after))
+        hits = grep_lines(compiled, texts, (invert, only, most), (before, after), selected)
     hits = islice(hits, options.limit(params))
     records = hits if count else (record for lines in hits for record in lines)
     color, named = out.color and not out.terminal, params["filename"]
     line = partial(output.match_line, color=color, null=null, named=named)
-    state.finish(out.show(records, line, None if count else output.match_groups))
+    state.finish(out.show(records, line, None if count else output.match_groups) or selected[0])
 
 
 @command(

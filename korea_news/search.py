@@ -290,18 +290,13 @@ def _matching(
             yield from pattern.lines(piece, first, spans)
 
 
-def matches(
-    pattern: Pattern,
-    article: Article,
-    text: Text,
-    invert: bool = False,
-    only: bool = False,
-    most: int | None = None,
+def _records(
+    pattern: Pattern, article: Article, selected: list[tuple[int, str, Spans | None]], how: Any
 ) -> Iterator[Match]:
-    """The matching lines of an article as records, at most `most` (grep -m), with the
-    spans of the matches (none with `invert`); with `only`, each match a record of its
-    own (grep -o)."""
-    for number, line, known in islice(_matching(pattern, article, text, invert), most):
+    """The selected lines of an article as records, with the spans of their matches (none
+    with `invert`); with `only`, each match a record of its own (grep -o)."""
+    invert, only = how
+    for number, line, known in selected:
         title = number == article.title_line
         spans = _spans(pattern, article, line) if title else known
         spans = () if invert else pattern.spans(line) if spans is None else spans
@@ -380,21 +375,26 @@ def in_context(
 def grep_lines(
     pattern: Pattern,
     texts: Iterable[tuple[Article, Text]],
-    invert: bool = False,
-    only: bool = False,
-    most: int | None = None,
-    around: tuple[int, int] = (0, 0),
+    how: tuple[bool, bool, int | None],
+    around: tuple[int, int],
+    selected: list[int],
 ) -> Iterator[list[Match | None]]:
-    """The records of each article that has any, as grep prints them: see matches() and
-    in_context() (with context, None between two articles too)."""
-    if any(around) and not only:
-        found = (list(in_context(pattern, a, text, around, invert, most)) for a, text in texts)
-        for index, lines in enumerate(filter(None, found)):
-            yield [None, *lines] if index else lines
-        return
+    """The records of each article with a line selected (`how`: invert, only, most), as
+    grep prints them: see _records() and in_context() (with context, None between two
+    articles too); `selected[0]` counts those articles (grep's exit status: -o may print
+    nothing of a line selected)."""
+    invert, only, most = how
+    context = any(around) and not only
     for article, text in texts:
-        if lines := list[Match | None](matches(pattern, article, text, invert, only, most)):
-            yield lines
+        if context:
+            chosen: list[Any] = list(in_context(pattern, article, text, around, invert, most))
+            lines = chosen
+        else:
+            chosen = list(islice(_matching(pattern, article, text, invert), most))
+            lines = list(_records(pattern, article, chosen, (invert, only)))
+        if chosen:
+            selected[0] += 1
+            yield [None, *lines] if context and selected[0] > 1 else lines
 
 
 def counts(

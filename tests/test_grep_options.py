@@ -271,3 +271,13 @@ def test_L_exits_as_grep_3_5_on(kn, news, pattern):
     result = kn("search", "-L", pattern)
     assert result.stdout == run.stdout.decode()
     assert result.exit_code == run.returncode
+
+
+@pytest.mark.parametrize(
+    "args", [["-v", "-o", "said"], ["-o", ""], ["-o", "-x", "x*"], ["-o", "zzz"]]
+)
+def test_o_exits_as_grep_when_a_line_is_selected_and_nothing_printed(kn, news, args):
+    order, _ = news
+    run = subprocess.run([GREP, "-E", *args, "--", *order], capture_output=True, check=False)
+    result = kn("search", *args)
+    assert (result.stdout, result.exit_code) == ("", run.returncode)
