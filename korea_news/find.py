@@ -2,8 +2,9 @@
 snippet shown with each article found.
 
 A query is words (all required), "phrases", OR between two of them, -word (left out),
-prefix* and title:word. Every word and phrase reaches FTS5 as a quoted string, which
-its tokenizer splits as it split the text: no input is ever read as FTS5's own syntax.
+prefix* and title:word (-title:word and title:-word: left out). Every word and phrase
+reaches FTS5 as a quoted string, which its tokenizer splits as it split the text: no
+input is ever read as FTS5's own syntax.
 Korean, Chinese and Japanese write words without spaces, or with particles attached
 (북한이, 북한은): their runs are indexed and looked up as character bigrams, in columns
 of their own (as Lucene's CJK analyzer does), so that a word is found inside longer ones.
@@ -20,7 +21,7 @@ from .model import KnError, is_utf8
 _CJK = re.compile(
     "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]+"
 )
-_TERM = re.compile(r'\s*(-?)((?i:title:)?)(?:"([^"]*)("?)|([^\s"]+))')
+_TERM = re.compile(r'\s*(-?)((?i:title:)?)(-?)(?:"([^"]*)("?)|([^\s"]+))')
 WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # of the columns title, body and their CJK bigrams
 SNIPPET = 200  # characters of a snippet at most
 _BEFORE = 60  # of them, before the first match of a long line
@@ -55,7 +56,8 @@ class Query:
         joining, left, position = False, False, 0  # after OR; after a word left out
         while match := _TERM.match(text, position):
             position = match.end()
-            minus, title, phrase, closed, word = match.groups()
+            minus, title, after, phrase, closed, word = match.groups()
+            minus = minus or after  # title:-word as -title:word
             if phrase is not None and not closed:
                 raise KnError(f"find: a quote with no closing quote in {text!r}")
             if word == "OR" and not minus and not title:

@@ -79,6 +79,8 @@ def ids(result):
         ("title:iron", ["2017-08-06-iron"]),
         ("title:korean", ["2017-08-05-coal"]),
         ("title:talks korea", ["2017-08-07-talks"]),
+        ("coal OR talks -title:talks", ["2017-08-05-coal"]),
+        ("coal OR talks title:-talks", ["2017-08-05-coal"]),  # as -title:talks
         ("Pyeongchång", ["2018-01-02-olympics"]),  # nor do accents
         ("북한", ["2018-03-01-missile-ko"]),  # 북한이, 북한의
         ("미사일", ["2018-03-01-missile-ko"]),  # inside 탄도미사일을
