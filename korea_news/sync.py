@@ -15,10 +15,10 @@ import json
 import os
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import reader
+from . import halves, reader
 from .find import grams
 from .model import InvalidArticle, Unreadable, timestamp
 
@@ -47,9 +47,11 @@ class Sync:
     def run(self) -> None:
         """Compare, read what changed, commit in batches; remove what went away."""
         digests = dict(self.db.execute("SELECT inside, digest FROM folders"))
-        changes = []
-        for folder in self.store.folders:
-            stats = _stats(folder)
+        changes, folders, start = [], self.store.folders, 0
+        every = array("q", halves.split(_stats, folders, [len(f.names) for f in folders]))
+        for folder in folders:
+            end = start + len(folder.names) * _FIELDS
+            stats, start = every[start:end], end
             digest = _digest(folder.names, stats)
             if digests.get(folder.inside) != digest:
                 changes.append((folder, stats, digest, *self._changed(folder, stats)))
@@ -74,7 +76,7 @@ class Sync:
         finally:
             progress.done()
 
-    def _changed(self, folder: Folder, stats: list[int]) -> tuple[list[int], set[str], set[str]]:
+    def _changed(self, folder: Folder, stats: array[int]) -> tuple[list[int], set[str], set[str]]:
         """The positions of a folder's files that changed or are new, the names of its
         files that went away, and of those stored."""
         query = "SELECT name, stat FROM files WHERE folder = ?"
@@ -89,7 +91,7 @@ class Sync:
     def _folder(
         self,
         folder: Folder,
-        stats: list[int],
+        stats: array[int],
         digest: bytes,
         change: list[Any],
         progress: _Progress,
@@ -182,36 +184,39 @@ def _text(found: Stat | None) -> str | None:
     return None if found is None else " ".join(map(str, found))
 
 
-def _digest(names: list[str], stats: list[int]) -> bytes:
+def _digest(names: list[str], stats: array[int]) -> bytes:
     digest = hashlib.blake2b("/".join(names).encode("utf-8", "surrogateescape"))
-    try:
-        digest.update(array("q", stats))
-    except OverflowError:  # an inode number past 2**63
-        digest.update(repr(stats).encode())
+    digest.update(stats)
     return digest.digest()
 
 
-def _stats(folder: Folder) -> list[int]:
-    """Each file's Stat, one after another (-1s for a file that went away meanwhile)."""
+def _stats(folders: Sequence[Folder]) -> bytes:
+    """Each file's Stat, one after another (-1s for a file that went away meanwhile), as
+    the bytes of an array of 64-bit integers (halves.split hands them over)."""
     found: list[int] = []
     add = found.extend
+    for folder in folders:
+        try:
+            directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            add([-1] * len(folder.names) * _FIELDS)
+            continue
+        try:  # by name inside the open folder: the kernel looks up one name, not a path
+            for name in folder.names:
+                try:
+                    got = os.stat(folder.links.get(name, name), dir_fd=directory)
+                    add((got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns))
+                except OSError:
+                    add((-1,) * _FIELDS)
+        finally:
+            os.close(directory)
     try:
-        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return [-1] * len(folder.names) * _FIELDS
-    try:  # by name inside the open folder: the kernel looks up one name, not a whole path
-        for name in folder.names:
-            try:
-                got = os.stat(folder.links.get(name, name), dir_fd=directory)
-                add((got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns))
-            except OSError:
-                add((-1,) * _FIELDS)
-    finally:
-        os.close(directory)
-    return found
+        return array("q", found).tobytes()
+    except OverflowError:  # an inode number past 2**63: as the 64-bit integer it is
+        return array("q", [v - (1 << 64) if v >= 1 << 63 else v for v in found]).tobytes()
 
 
-def _stat(stats: list[int], position: int) -> Stat | None:
+def _stat(stats: array[int], position: int) -> Stat | None:
     found = stats[position * _FIELDS : (position + 1) * _FIELDS]
     return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
 

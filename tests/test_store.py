@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import KN, article
-from korea_news import reader, store, sync
+from korea_news import halves, reader, store, sync
 
 COMMANDS = [
     ["list"],
@@ -392,3 +392,28 @@ def test_the_schema_version_is_that_of_the_database(root, kn):
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_sync_shared_with_a_second_process_sees_every_change(make_archive, kn, same, monkeypatch):
+    monkeypatch.setattr(halves, "LEAST", 1)  # the stats of any archive split in two
+    files = {
+        f"{2000 + y}/{y}-{i}.txt": article(f"T{y}", body="old\n")
+        for y in range(6)
+        for i in range(5)
+    }
+    root = make_archive(files)
+    same()
+    search = ["search", "-l", "new"]
+    (root / "2005/5-4.txt").write_text(article("T5", body="new\n"), encoding="utf-8")  # same size
+    same([search])
+    assert kn(*search, env={"KN_NO_CACHE": ""}).stdout == "articles/2005/5-4.txt\n"
+    (root / "2000/0-0.txt").unlink()
+    (root / "2003/3-9.txt").write_text(article("T3", body="new\n"), encoding="utf-8")
+    same()
+    assert len(kn("list", "--format", "jsonl", env={"KN_NO_CACHE": ""}).stdout.splitlines()) == 30
+    real_open, opened = reader.open_article, []
+    monkeypatch.setattr(
+        reader, "open_article", lambda *a, **k: opened.append(a) or real_open(*a, **k)
+    )
+    assert kn("list", env={"KN_NO_CACHE": ""}).exit_code == 0
+    assert opened == []  # each half's stats as stored: no file read again
