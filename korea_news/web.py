@@ -25,7 +25,6 @@ from .model import KnError, is_url
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
-INSTALL = "pip install 'korea-news[web]'"
 
 
 def normal(url: str) -> str:
@@ -59,7 +58,26 @@ def _library(name: str) -> Any:
     try:
         return __import__(name)
     except ImportError:
-        raise KnError(f"web pages and feeds need the web extra: {INSTALL}") from None
+        raise KnError(f"web pages and feeds need the web extra: {install()}") from None
+
+
+def install() -> str:
+    """A command that installs the web extra from where kn was installed: the folder pip
+    noted (PEP 610's direct_url.json), else the package's name."""
+    import importlib.metadata
+    import json
+    import shlex
+    import sys
+
+    found = importlib.metadata.distributions(name="korea-news")  # a source tree's egg-info too
+    noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), None)
+    try:
+        where = json.loads(noted or "{}").get("url", "")
+    except (ValueError, AttributeError):
+        where = ""
+    where = urllib.request.url2pathname(where[7:]) if where.startswith("file://") else ""
+    target = shlex.quote(f"{where or 'korea-news'}[web]")
+    return f"{shlex.quote(sys.executable)} -m pip install {target}"
 
 
 def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
@@ -278,8 +296,19 @@ def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
         when = entry.get("published_parsed") or entry.get("updated_parsed")
         stamp = time.mktime(when) if when else float(index)
         if entry.get("link"):
-            dated.append((stamp, index, entry["link"]))
+            dated.append((stamp, index, _as_written(entry["link"], data)))
     yield from (link for _, _, link in sorted(dated))
+
+
+def _as_written(link: str, feed: bytes) -> str:
+    """A link as the feed wrote it: feedparser drops the slashes after `scheme://`
+    (file:///etc/passwd reads file://etc/passwd), which a message must not."""
+    scheme, colon, rest = link.partition("://")
+    if is_url(link) or not colon:
+        return link
+    written = re.escape(f"{scheme}://".encode()) + rb"/*" + re.escape(rest.encode())
+    found = re.search(written, feed)
+    return found[0].decode("utf-8", "replace") if found else link
 
 
 class Pacer:

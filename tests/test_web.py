@@ -71,6 +71,9 @@ class Site(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.2)
             return None
+        if path == "/slow.rss":
+            items = "".join(f"<item><link>{base}/slow?{n}</link></item>" for n in range(3))
+            return self.send(200, "application/rss+xml", rss(items).encode())
         if path == "/etag.rss":  # answers 304 to the validators it gave
             if self.headers.get("If-None-Match") == '"v1"':
                 self.send_response(304)
@@ -330,7 +333,9 @@ def test_without_the_extra_a_page_says_how_to_install_it(kn, empty, monkeypatch)
     monkeypatch.setitem(sys.modules, "trafilatura", None)
     result = kn("add", str(PAGES / "budget.html"))
     assert result.exit_code == 2
-    assert "pip install 'korea-news[web]'" in result.stderr and result.stderr.count("\n") == 1
+    source = Path(__file__).parents[1]  # where the tests' kn was installed from, as CI does
+    assert f" -m pip install '{source}[web]'" in result.stderr
+    assert result.stderr.count("\n") == 1
     assert stored(empty) == []
 
 
@@ -588,3 +593,52 @@ def test_add_again_extracts_the_kept_page_anew_keeping_the_id(kn, empty, site):
     assert "+  1. The new parliament meets on 4 November" in again.stdout.splitlines()
     assert "+| Green        | 12    | +9     |" in again.stdout.splitlines()
     assert path.read_text(encoding="utf-8") == text  # its ID, tags and fetched time kept
+
+
+def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
+    feed = tmp_path / "feed.rss"
+    feed.write_text(rss("<item><link>file:///etc/passwd</link></item>"), encoding="utf-8")
+    result = kn("add", "--feed", str(feed))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kn: file:///etc/passwd: ")
+
+
+def test_a_folder_is_named_without_a_line_number(kn, empty, tmp_path):
+    (tmp_path / "dir").mkdir()
+    result = kn("add", f"{tmp_path / 'dir'}/")
+    assert result.stderr == f"kn: {tmp_path / 'dir'}/: is a folder, not a text file\n"
+
+
+def test_the_cursor_comes_back_after_ctrl_c_during_a_feed(empty, site, tmp_path, process_env):
+    import os
+    import pty
+    import signal
+    import subprocess
+
+    from conftest import KN
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [KN, "add", "--feed", f"{site}/slow.rss"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=tmp_path,
+        env=process_env,
+    )
+    os.close(slave)
+    screen = b""
+    while b"adding pages" not in screen:
+        screen += os.read(master, 65536)
+    time.sleep(0.5)  # fetching its first page, which takes 3 s
+    process.send_signal(signal.SIGINT)
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    process.wait(timeout=30)
+    assert screen.rindex(b"\x1b[?25h") > screen.rindex(b"\x1b[?25l")  # shown after hidden
