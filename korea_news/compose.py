@@ -226,6 +226,8 @@ class Adder:
 
             answered = self.seen.pop("answered", {})
             self.seen["feeds"].update({} if failed else answered)
+            if self.seen == kept.state(self.archive.root):
+                return
             try:
                 kept.save_state(self.archive.root, self.seen)
             except OSError as error:
