@@ -493,6 +493,10 @@ def test_a_canonical_url_is_trusted_only_from_its_own_site_and_both_are_kept(kn,
         (f"{site}/the/canonical", None, f"{site}/same-site"),
         (CANONICAL, None, None),
     ]
+    Site.seen.clear()
+    again = kn("add", f"{site}/same-site")  # the link asked for is known: not fetched again
+    assert again.stderr.startswith(f"kn: {site}/same-site: already archived as ")
+    assert Site.seen == []
 
 
 def test_every_query_string_counts_in_a_url(kn, empty, site):
