@@ -70,7 +70,8 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
 @click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=options.complete_ids)
 @click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
-def show(state: State, /, names: tuple[str, ...], raw: bool, fmt: str) -> None:
+@click.option("--original", is_flag=True, help="The page it was added from (kn add, web).")
+def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt: str) -> None:
     """Show articles (by ID, unique ID prefix or path); the newest with no ARTICLE; `-`
     reads names from stdin, one a line.
 
@@ -91,8 +92,11 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, fmt: str) -> None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (newest.id,)
     entries = state.each(names, archive.find)
-    if raw:
-        state.finish(len(state.each(entries, lambda entry: output.raw(archive.read_bytes(entry)))))
+    if raw or original:  # bytes as they are
+        from .kept import page
+
+        read = (lambda e: page(archive.root, e.id)) if original else archive.read_bytes
+        state.finish(len(state.each(entries, lambda entry: output.raw(read(entry)))))
     out = state.output(fmt)
     if out.format == "text" and not out.terminal:  # streamed: no body is ever held whole
         streamed: list[Entry] = []
@@ -286,30 +290,28 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     """
     from . import compose
 
-    compose.check_options({**fields, "article_id": article_id})  # once, before any input
-    out, dry_run, feeds = state.output(), fields.pop("dry_run"), fields.pop("feeds")
+    out, feeds = state.output(), fields["feeds"]
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
-    settings = {**fields, "id": article_id}
-    adder = compose.Adder(
-        state.archive, settings, dry_run, progress, lambda: state.store.articles()
-    )
+    adder = compose.Adder(state.archive, {**fields, "id": article_id}, progress, state.articles)
 
     def add_one(name: str, linked: bool = False) -> None:
-        draft, path, done = adder.add(name, linked)
-        if draft is None:  # a URL that an article has already: one URL, one article
-            return warn(f"{name}: already archived as {path}; nothing changed")
-        if dry_run:  # escaped on a terminal, as any line
-            out.show([f"{draft.id}\t{path}\t{escape.field(draft.article.title)}\t{done}"], str)
-        elif done.startswith("same"):
-            kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
-            warn(f"{name}: already in the archive as {draft.id} ({path}){kept}; nothing changed")
-        else:
-            out.added(draft.article, path)
+        made, path, done = adder.add(name, linked)
+        if adder.dry_run and made:  # escaped on a terminal, as any line
+            out.show([f"{made.id}\t{path}\t{escape.field(made.article.title)}\t{done}"], str)
+        elif made and done == "added" and adder.talk >= 0:
+            out.added(made.article, path)
+        elif said := compose.note(name, made, path, done, adder.talk):
+            warn(said)
 
-    pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
-    state.each(files if files or feeds else ["-"], add_one)
-    state.each(pages, lambda url: add_one(url, linked=True))
-    adder.done()
+    try:  # the progress line goes, and the cursor comes back, whatever happens
+        if fields["again"]:
+            state.each(files, lambda name: out.show(adder.again(name), str))
+        else:
+            pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
+            state.each(files if files or feeds else ["-"], add_one)
+            state.each(pages, lambda url: add_one(url, linked=True))
+    finally:
+        adder.done(state.failed or sys.exc_info()[0] is not None)
     click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
 
 

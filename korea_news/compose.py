@@ -79,7 +79,7 @@ def check_options(options: Mapping[str, Any]) -> None:
     """Refuse, naming the option, what no article could hold: text that is not UTF-8 (a
     character cut in half by `cut -c`), an empty field, a date that is none."""
     for key, values in options.items():
-        option = {"authors": "author", "tags": "tag", "article_id": "id"}.get(key, key)
+        option = {"authors": "author", "tags": "tag", "feeds": "feed"}.get(key, key)
         for value in values if isinstance(values, tuple) else (values,):
             if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
                 shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -148,17 +148,32 @@ def read_input(name: str) -> str | bytes:
             if len(data) == 1 << 16 and b"\0" not in data:
                 data += file.read(MAX_INPUT + 1 - len(data))
     except IsADirectoryError:
-        raise InvalidArticle(shown, 1, "is a folder, not a text file") from None
+        raise KnError("is a folder, not a text file") from None
     except OSError as error:
         raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
     if len(data) > MAX_INPUT:
         raise InvalidArticle(shown, 1, f"larger than {MAX_INPUT >> 20} MB: no article")
     if is_html(name, data):
+        from .web import MAX_BYTES
+
+        if len(data) > MAX_BYTES:  # as for a URL: extraction would take minutes
+            raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
         return data
     text = frontmatter.decode(data, shown)
     if not text.strip():
         raise InvalidArticle(shown, 1, "empty: nothing to add")
     return text
+
+
+def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str | None:
+    """What `kn add` says on stderr of an input already archived: nothing with -q (`talk`
+    -1), nor of a feed's link known before it was fetched ("skipped") but with -v (1)."""
+    if talk < 0 or (done == "skipped" and talk < 1):
+        return None
+    if made is None:
+        return f"{name}: already archived as {path}; nothing changed"
+    kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
+    return f"{name}: already in the archive as {made.id} ({path}){kept}; nothing changed"
 
 
 def is_html(name: str, data: bytes) -> bool:
@@ -182,35 +197,72 @@ _HTML_START = re.compile(
 class Adder:
     """Adds inputs to an archive, one call of `kn add`: files, - for stdin, and web pages
     (saved, or at a URL; see web.py). `options` are `kn add`'s, "timeout" and "delay" among
-    them. The archive's URLs are looked up once, when the first page needs them: one URL,
-    one article."""
+    them, and "dry_run", "quiet" and "verbose". The archive's URLs are looked up once, when
+    the first page needs them: one URL, one article."""
 
     def __init__(
         self,
         archive: Archive,
         options: Mapping[str, Any],
-        dry_run: bool,
         progress: Callable[[int, bool], None] | None = None,
         archived: Callable[[], Iterable[Article]] = tuple,
     ) -> None:
-        self.archive, self.options, self.dry_run = archive, options, dry_run
+        check_options(options)  # once, before any input
+        self.archive, self.options, self.dry_run = archive, options, options["dry_run"]
+        self.talk = options["verbose"] - options["quiet"]  # -q: errors only; -v: more notes
         self.archived = archived  # the archive's articles, for their URLs
         self.urls: dict[str, str] | None = None
         self.pacer: Any = None
         self.progress, self.fetched = progress, 0
+        self.seen: dict[str, Any] | None = None  # what the web told the last runs (kept.py)
 
-    def done(self) -> None:
-        """Every input added: the progress line (if any) goes."""
+    def done(self, failed: bool) -> None:
+        """Every input added: the progress line (if any) goes; what the feeds answered is
+        kept unless an input failed (the next run then asks for every feed again)."""
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
+        if self.seen is not None and not self.dry_run:
+            from . import kept
+
+            answered = self.seen.pop("answered", {})
+            self.seen["feeds"].update({} if failed else answered)
+            if self.seen == kept.state(self.archive.root):
+                return
+            try:
+                kept.save_state(self.archive.root, self.seen)
+            except OSError as error:
+                raise KnError(f"{kept.folder(self.archive.root)}: cannot write: {error}") from None
+
+    def again(self, name: str) -> list[str]:
+        """Extract an article's kept page anew, keeping its ID and the fields it has (the
+        page's new ones added); the lines of a diff of its file (none: unchanged)."""
+        import difflib
+
+        from . import kept, web
+
+        entry = self.archive.find(name)
+        old = self.archive.read_bytes(entry).decode("utf-8", "replace")
+        stored = frontmatter.load(frontmatter.split(old, entry.path).front_matter, entry.path)[0]
+        page = kept.page(self.archive.root, entry.id)
+        fields, body = web.article(page, stored.get("url") if "fetched" in stored else None)
+        fields = {**fields, **{str(key): value for key, value in stored.items()}}
+        made = draft(frontmatter.dump(fields) + body, entry.path, {"id": entry.id})
+        texts = (old.split("\n"), made.text.split("\n"))
+        diff = list(difflib.unified_diff(*texts, entry.path, entry.path, lineterm=""))
+        if diff and not self.dry_run:
+            kept.write(entry.real, made.text.encode("utf-8"))
+        return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
         """An input's draft, and archive.add()'s answer; for a URL already archived, no
-        draft and that article's ID. Every problem is told with the input's name first.
-        A feed's link (`linked`) is fetched if it is a web address, never read as a file."""
+        draft and that article's ID ("skipped" for a feed's link known before fetching).
+        Every problem is told with the input's name first. A feed's link (`linked`) is
+        fetched if it is a web address, never read as a file."""
         try:
             if linked and not is_url(name):
                 raise KnError("a feed's link that is no http or https address: left out")
+            if linked and (known := self._known(name)) is not None:
+                return None, known, "skipped"
             return self._add(name)
         except InvalidArticle:
             raise  # it names the input already
@@ -218,6 +270,7 @@ class Adder:
             raise KnError(f"{name}: {error}") from None
 
     def _add(self, name: str) -> tuple[Draft | None, str, str]:
+        page = None
         if is_url(name):
             from . import web
 
@@ -229,13 +282,14 @@ class Adder:
             if self.progress is not None:
                 self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options["timeout"])
-            text, url = self._page(page, final, web.now())
+            text, url = self._page(page, final, name)
             if known := self._known(final, url):
+                self._state()["links"][web.normal(name)] = known  # not fetched again
                 return None, known, "same"
         else:
             data = read_input(name)
             if isinstance(data, bytes):  # a saved page
-                text, url = self._page(data, None, None)
+                page, (text, url) = data, self._page(data, None, None)
                 if known := self._known(url):
                     return None, known, "same"
             else:
@@ -246,34 +300,61 @@ class Adder:
             from . import web
 
             self.urls[web.normal(made.article.url)] = made.id
+        if page is not None and done == "added":
+            from . import kept
+
+            try:
+                kept.keep_page(self.archive.root, made.id, page)
+            except OSError as error:
+                raise KnError(f"added as {path}, but its page was not kept: {error}") from None
         return made, path, done
 
-    def _page(self, page: bytes | str, url: str | None, fetched: str | None) -> tuple[str, str]:
+    def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[str, str]:
         """A web page as the text of an article file (its fields and main text), and its
-        URL: the canonical one, else the one it was fetched from."""
+        URL: the canonical one, else the one it was fetched from. A fetched page keeps
+        the `link` it was asked for, where that differs, and the time of fetching."""
         from . import web
 
         fields, body = web.article(page, url)
         if "date" in fields:  # none found: today's, as for a plain text
             fields["date"] = frontmatter.parse_date(fields["date"]) or fields["date"]
-        if fetched:
-            fields["fetched"] = fetched
+        if link and web.normal(link) != web.normal(fields["url"]):
+            fields["link"] = link
+        if link:
+            fields["fetched"] = web.now()
         return frontmatter.dump(fields) + body, fields.get("url", "")
 
     def feed(self, feed: str) -> list[str]:
-        """The page URLs of a feed, oldest first (web.py)."""
+        """The page URLs of a feed, oldest first (web.py); none if its URL answers that
+        it has not changed since the last run."""
         from . import web
 
+        seen = self._state()
+        answered = dict(seen["feeds"].get(web.normal(feed)) or {})
         try:
-            return list(web.entries(feed, self.options["timeout"]))
+            links = list(web.entries(feed, self.options["timeout"], answered))
         except KnError as error:
             raise KnError(f"{feed}: {error}") from None
+        if answered and is_url(feed):
+            seen.setdefault("answered", {})[web.normal(feed)] = answered
+        return links
+
+    def _state(self) -> dict[str, Any]:
+        if self.seen is None:
+            from . import kept
+
+            self.seen = kept.state(self.archive.root)
+        return self.seen
 
     def _known(self, *urls: str | None) -> str | None:
         """The ID of the article whose url is one of these, compared normalised."""
         from . import web
 
         if self.urls is None:  # newest first: of two articles with one URL, the oldest
-            self.urls = {web.normal(a.url): a.id for a in self.archived() if a.url}
+            self.urls = dict(self._state()["links"])
+            for a in self.archived():
+                for url in (a.url, a.extra.get("link")):
+                    if isinstance(url, str):
+                        self.urls[web.normal(url)] = a.id
         normal = (web.normal(url) for url in urls if url)
         return next((self.urls[url] for url in normal if url in self.urls), None)

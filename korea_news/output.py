@@ -301,10 +301,20 @@ def documents_view(out: Output, documents: list[Document]) -> None:
                 views.append(Padding(_text(block.text), (0, 0, 1, 0)))
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
                 views.append(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
+            elif isinstance(block, structure.Table):  # its first row as the header
+                views.append(Padding(_table(block.rows), (0, 0, 1, 2)))
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
                 views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
     out.print(*views)
+
+
+def _table(rows: tuple[tuple[str, ...], ...]) -> Table:
+    """A table's rows in aligned columns, the first (its header) in bold."""
+    table = _grid(*({} for _ in range(max(map(len, rows)))))
+    for number, row in enumerate(rows):
+        table.add_row(*(_text(cell, "bold" if number == 0 else "") for cell in row))
+    return table
 
 
 def _bullets(rows: Iterable[tuple[str, str]]) -> Table:

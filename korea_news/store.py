@@ -35,7 +35,7 @@ from .sync import BATCH, INDEXED, TEXT, Sync
 if TYPE_CHECKING:
     from .structure import FactRow
 
-SCHEMA = 2  # PRAGMA user_version: raise it whenever what is stored is derived differently
+SCHEMA = 3  # PRAGMA user_version: raise it whenever what is stored is derived differently
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
 

@@ -10,6 +10,7 @@ on what is a heading and what is a list. Real web text is ragged; what is read a
 - two or more paragraphs in a row that each start with the same dash and a space (`― `,
   `— `) are a list; one alone (an attribution, `— John Smith`) is a paragraph;
 - a line of nothing but `* - – — _ ~ •` and spaces is a rule (`* * *`): no item, no heading;
+- lines that start with `|` are a table (as kn add writes a page's tables), a row a line;
 - a heading is a short line standing alone that reads as a title; a photo credit
   (`JANE DOE/GETTY IMAGES`) never is one;
 - a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
@@ -22,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 BULLET = re.compile(
-    r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“(])"  # a glyph, a space or not: •41% of voters
+    r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“($€£¥₩+\[])"  # a glyph, a space or not: •41%, • $1bn
     r"|[-*–](?=[ \t])|\d{1,3}[.)](?=[ \t]))"  # a dash, a star or a number, and a space
     r"[ \t]*(\S.*)"
 )
@@ -80,7 +81,13 @@ class BulletList:
     items: tuple[Item, ...]
 
 
-Block = Paragraph | Heading | Rule | BulletList
+@dataclass(frozen=True, slots=True)
+class Table:
+    line: int
+    rows: tuple[tuple[str, ...], ...]  # the cells of each row
+
+
+Block = Paragraph | Heading | Rule | BulletList | Table
 
 
 def is_heading(line: str) -> bool:
@@ -121,6 +128,14 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
         elif RULE.fullmatch(line):
             blocks.append(Rule(first_line + i))
             i += 1
+        elif line.startswith("|"):
+            start = i
+            while i < len(lines) and lines[i].startswith("|"):
+                i += 1
+            rows = (row.strip().strip("|").split("|") for row in lines[start:i])
+            blocks.append(
+                Table(first_line + start, tuple(tuple(c.strip() for c in r) for r in rows))
+            )
         elif _item(line):
             lead_in = _lead_in(blocks)
             i, items = _list_items(lines, i, first_line)
@@ -135,7 +150,7 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
         else:
             start = i
             while i < len(lines) and lines[i].strip() and not _item(lines[i]):
-                if RULE.fullmatch(lines[i]):
+                if RULE.fullmatch(lines[i]) or lines[i].startswith("|"):
                     break
                 i += 1
             chunk = [text.strip() for text in lines[start:i]]

@@ -9,9 +9,11 @@ between blank lines, headings on lines of their own, list items as `  • item` 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import re
+import signal
 import time
 import urllib.error
 import urllib.parse
@@ -23,13 +25,13 @@ from .model import KnError, is_url
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
-INSTALL = "pip install 'korea-news[web]'"
 
 
 def normal(url: str) -> str:
     """A URL as compared for "one URL, one article": scheme and host in lower case, no
     default port, fragment, utm_* parameter or trailing slash, the path percent-encoded
-    (as typed, 기사, or as sent, %EA%B8%B0%EC%82%AC)."""
+    (as typed, 기사, or as sent, %EA%B8%B0%EC%82%AC), every other query kept (?12345 too),
+    its parameters sorted."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         port = parts.port
@@ -38,10 +40,11 @@ def normal(url: str) -> str:
     host = (parts.hostname or "").lower()
     if port and (parts.scheme.lower(), port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
-    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if not k.startswith("utm_")]
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    kept = sorted((k, v) for k, v in query if not k.startswith("utm_"))
     path = _encoded(parts.path).rstrip("/")
     return urllib.parse.urlunsplit(
-        (parts.scheme.lower(), host, path, urllib.parse.urlencode(query), "")
+        (parts.scheme.lower(), host, path, urllib.parse.urlencode(kept), "")
     )
 
 
@@ -55,34 +58,104 @@ def _library(name: str) -> Any:
     try:
         return __import__(name)
     except ImportError:
-        raise KnError(f"web pages and feeds need the web extra: {INSTALL}") from None
+        raise KnError(f"web pages and feeds need the web extra: {install()}") from None
 
 
-def article(page: bytes | str, url: str | None = None) -> tuple[dict[str, Any], str]:
-    """The front-matter fields and the body of a page's main text; `url` is where it was
-    fetched, and a saved page's is the one its browser noted, if any (see saved_from)."""
+def install() -> str:
+    """A command that installs the web extra from where kn was installed: the folder pip
+    noted (PEP 610's direct_url.json), else the package's name."""
+    import importlib.metadata
+    import json
+    import shlex
+    import sys
+
+    found = importlib.metadata.distributions(name="korea-news")  # a source tree's egg-info too
+    noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), None)
+    try:
+        where = json.loads(noted or "{}").get("url", "")
+    except (ValueError, AttributeError):
+        where = ""
+    where = urllib.request.url2pathname(where[7:]) if where.startswith("file://") else ""
+    target = shlex.quote(f"{where or 'korea-news'}[web]")
+    return f"{shlex.quote(sys.executable)} -m pip install {target}"
+
+
+def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
+    """The front-matter fields and the body of a page's main text, in the page's own
+    structure (see _blocks). `url` is where it was fetched: a canonical URL is trusted only
+    from that host or its registrable domain (else kept as `canonical`). A saved page's
+    URL is its canonical one, else the one its browser noted (see saved_from)."""
     trafilatura = _library("trafilatura")
-    url = url or saved_from(page)
-    found = trafilatura.bare_extraction(page, url=url, with_metadata=True, include_tables=False)
-    if found is None or found.body is None:
+    tree = trafilatura.utils.load_html(page)
+    claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
+    found = tree is not None and trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_tables=True
+    )
+    if not found or found.body is None:
         raise KnError("no article text could be found in the page")
-    blocks = []
-    for element in found.body:
-        if element.tag == "list":
-            items = (" ".join("".join(item.itertext()).split()) for item in element.iter("item"))
-            blocks.append("\n".join(f"  • {item}" for item in items if item))
-        else:
-            blocks.append(" ".join("".join(element.itertext()).split()))
     title = found.title or ""
-    while blocks and blocks[0].casefold() in (title.casefold(), ""):  # the title, repeated
+    blocks = [block for block in _blocks(found.body) if block]
+    while blocks and blocks[0].casefold() == title.casefold():  # the title, repeated
         blocks.pop(0)
-    body = "\n\n".join(block for block in blocks if block)
-    if not body:
+    standfirst = " ".join((found.description or "").split())
+    if standfirst and standfirst.rstrip(".… ") not in " ".join(" ".join(blocks).split()):
+        blocks.insert(0, standfirst)
+    if not blocks:
         raise KnError("no article text could be found in the page")
     fields: dict[str, Any] = {"title": title or None, "date": found.date, "source": found.sitename}
     fields["authors"] = [a.strip() for a in (found.author or "").split(";") if a.strip()] or None
-    fields["url"] = found.url or url
-    return {key: value for key, value in fields.items() if value}, body + "\n"
+    canonical = urllib.parse.urljoin(url or "", claimed[0].strip()) if claimed else found.url
+    fields["url"] = url or canonical or saved_from(page)
+    if canonical and (not url or _same_site(canonical, url)):
+        fields["url"] = canonical
+    elif canonical and normal(canonical) != normal(url or ""):
+        fields["canonical"] = canonical
+    return {key: value for key, value in fields.items() if value}, "\n\n".join(blocks) + "\n"
+
+
+def _same_site(one: str, other: str) -> bool:
+    """Whether two URLs are on one host, or one registrable domain (news.bbc.co.uk and
+    www.bbc.co.uk; not bbc.co.uk and itv.co.uk)."""
+    from courlan import extract_domain
+
+    hosts = [urllib.parse.urlsplit(url).hostname for url in (one, other)]
+    sites = [extract_domain(url) for url in (one, other)]
+    return hosts[0] == hosts[1] or (sites[0] is not None and sites[0] == sites[1])
+
+
+def _blocks(body: Any) -> Iterator[str]:
+    """The text of trafilatura's XML, block by block: a heading or a paragraph (<lb/> a
+    line break); a list as `  • item` lines, an ordered one as `  1. item`; a table as
+    `| cell | cell |` rows, its columns aligned."""
+    for element in body:
+        if element.tag == "list":
+            items = [" ".join(_text(item).split()) for item in element.findall("item")]
+            ordered = element.get("rend") == "ol"
+            marks = (f"{n}." if ordered else "•" for n in range(1, len(items) + 1))
+            yield "\n".join(
+                f"  {mark} {item}" for mark, item in zip(marks, items, strict=True) if item
+            )
+        elif element.tag == "table":
+            cells = (row.findall("cell") for row in element.iter("row"))
+            rows = [[" ".join(_text(cell).split()) for cell in row] for row in cells]
+            rows = [row for row in rows if any(row)]
+            width = max(map(len, rows), default=0)
+            rows = [row + [""] * (width - len(row)) for row in rows]
+            sizes = [max(len(row[i]) for row in rows) for i in range(width)]
+            lines = (
+                " | ".join(c.ljust(n) for c, n in zip(row, sizes, strict=True)) for row in rows
+            )
+            yield "\n".join(f"| {line} |" for line in lines)
+        else:
+            yield _text(element)
+
+
+def _text(element: Any) -> str:
+    """An element's text, its spaces collapsed, a <lb/> a line break."""
+    for child in element.iter("lb"):
+        child.tail = "\n" + (child.tail or "")
+    lines = "".join(element.itertext()).split("\n")
+    return "\n".join(" ".join(line.split()) for line in lines if line.strip())
 
 
 # What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
@@ -100,45 +173,114 @@ def saved_from(page: bytes | str) -> str | None:
 class _Redirects(urllib.request.HTTPRedirectHandler):
     max_redirections = MAX_REDIRECTS
 
+    def redirect_request(self, request: Any, *args: Any) -> Any:
+        """Only to http and https, at every hop (urllib itself would follow ftp)."""
+        new = args[-1]
+        if not is_url(new):
+            raise KnError(f"redirected to {new}: only http and https are fetched")
+        return super().redirect_request(request, *args)
 
-def fetch(url: str, timeout: float, feed: bool = False) -> tuple[bytes, str]:
-    """A page's (or, with `feed`, a feed's) bytes and its final URL; KnError with the
-    reason if it cannot be had (the caller names the URL)."""
+
+class NotModified(Exception):
+    """A feed that has not changed since the validators that were sent (HTTP 304)."""
+
+
+class _Expired(Exception):
+    """The whole fetch took longer than --timeout (raised by the alarm, mid-read)."""
+
+
+def fetch(
+    url: str, timeout: float, feed: bool = False, seen: dict[str, str] | None = None
+) -> tuple[bytes, str]:
+    """A page's (or, with `feed`, a feed's) bytes and its final URL, all of it within
+    `timeout` seconds; KnError with the reason if it cannot be had (the caller names the
+    URL). `seen` holds a feed's validators (etag, modified): sent, then updated, and
+    NotModified raised if the feed answers that nothing changed."""
     from . import __version__
 
-    agent = {"User-Agent": f"kn/{__version__} (korea-news)"}
-    opener = urllib.request.build_opener(_Redirects)
+    headers = {"User-Agent": f"kn/{__version__} (korea-news)"}
+    seen = {} if seen is None else seen
+    for key, header in (("etag", "If-None-Match"), ("modified", "If-Modified-Since")):
+        if seen.get(key):
+            headers[header] = seen[key]
     try:
-        parts = urllib.parse.urlsplit(url)
-        sent = parts._replace(path=_encoded(parts.path), query=_encoded(parts.query), fragment="")
-        request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=agent)
-        with opener.open(request, timeout=timeout) as response:
-            kind = response.headers.get_content_type()
-            if kind not in ("text/html", "application/xhtml+xml") and not (feed and "xml" in kind):
-                raise KnError(f"not HTML ({kind})")
-            data = response.read(MAX_BYTES + 1)
-            if len(data) > MAX_BYTES:
-                raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
-            return data, response.geturl()
+        with _deadline(timeout):
+            return _get(url, headers, timeout, feed, seen)
+    except (_Expired, TimeoutError):  # the whole fetch, or a socket's wait
+        raise KnError(f"no answer within {timeout:g} s (--timeout)") from None
     except urllib.error.HTTPError as error:
+        if error.code == 304 and seen:
+            raise NotModified from None
         raise KnError(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         raise KnError(str(error.reason)) from None
-    except TimeoutError:
-        raise KnError(f"no answer within {timeout:g} s (--timeout)") from None
+    except http.client.InvalidURL as error:
+        raise KnError(f"not a URL that can be fetched ({error})") from None
+    except http.client.HTTPException as error:  # a bad status line, header or chunk
+        raise KnError(f"not a valid HTTP answer ({type(error).__name__}: {error})") from None
     except OSError as error:
         raise KnError(str(error)) from None
-    except (ValueError, http.client.InvalidURL) as error:  # a space in the host, an unclosed [
+    except ValueError as error:  # a space in the host, an unclosed [, a bad IDNA name
         raise KnError(f"not a URL that can be fetched ({error})") from None
 
 
-def entries(feed: str, timeout: float) -> Iterator[str]:
+def _get(
+    url: str, headers: dict[str, str], timeout: float, feed: bool, seen: dict[str, str]
+) -> tuple[bytes, str]:
+    parts = urllib.parse.urlsplit(url)
+    user, at, host = parts.netloc.rpartition("@")
+    host = host if host.isascii() else host.encode("idna").decode("ascii")  # 북한.kr
+    sent = parts._replace(netloc=user + at + host, path=_encoded(parts.path))
+    sent = sent._replace(query=_encoded(parts.query), fragment="")
+    request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=headers)
+    with urllib.request.build_opener(_Redirects).open(request, timeout=timeout) as response:
+        kind = response.headers.get_content_type()
+        if kind not in ("text/html", "application/xhtml+xml") and not (feed and "xml" in kind):
+            raise KnError(f"not HTML ({kind})")
+        data = response.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
+        if response.length:  # the server closed before its Content-Length
+            raise KnError(f"cut short: {len(data)} bytes of {len(data) + response.length}")
+        validators = (("etag", "ETag"), ("modified", "Last-Modified"))
+        seen.update(
+            {key: response.headers[name] for key, name in validators if name in response.headers}
+        )
+        return data, response.geturl()
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _Expired in the main thread once `seconds` have passed, whatever the socket is
+    doing (a server dripping a byte at a time defeats a socket's own timeout)."""
+
+    def expire(*_: object) -> None:
+        raise _Expired
+
+    try:
+        previous = signal.signal(signal.SIGALRM, expire)
+    except ValueError:  # not the main thread: the socket's timeout alone
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
     """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; KnError
-    with the reason if it cannot be read (the caller names the feed)."""
+    with the reason if it cannot be read (the caller names the feed). `seen` holds what
+    the feed's URL last answered (see fetch): none if it has not changed since."""
     feedparser = _library("feedparser")
     where = {}  # a fetched feed's links are read relative to its address
     if is_url(feed):
-        data, final = fetch(feed, timeout, feed=True)
+        try:
+            data, final = fetch(feed, timeout, True, seen)
+        except NotModified:
+            return
         where = {"content-location": final}
     else:
         try:
@@ -154,8 +296,19 @@ def entries(feed: str, timeout: float) -> Iterator[str]:
         when = entry.get("published_parsed") or entry.get("updated_parsed")
         stamp = time.mktime(when) if when else float(index)
         if entry.get("link"):
-            dated.append((stamp, index, entry["link"]))
+            dated.append((stamp, index, _as_written(entry["link"], data)))
     yield from (link for _, _, link in sorted(dated))
+
+
+def _as_written(link: str, feed: bytes) -> str:
+    """A link as the feed wrote it: feedparser drops the slashes after `scheme://`
+    (file:///etc/passwd reads file://etc/passwd), which a message must not."""
+    scheme, colon, rest = link.partition("://")
+    if is_url(link) or not colon:
+        return link
+    written = re.escape(f"{scheme}://".encode()) + rb"/*" + re.escape(rest.encode())
+    found = re.search(written, feed)
+    return found[0].decode("utf-8", "replace") if found else link
 
 
 class Pacer:
