@@ -5,6 +5,7 @@ Every command reads files through `open_article`, with the store or without it: 
 that even a 200 MB article never sits in memory whole: its front matter is parsed from
 the first piece, and its body is handed out piece by piece. A file is an article only if
 all of it is UTF-8 text without NUL bytes: `Opened.rest()` checks what the reader left.
+A body that the store's text index holds whole is handed to search as `Kept`, the same way.
 """
 
 from __future__ import annotations
@@ -104,6 +105,23 @@ class Opened:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class Kept:
+    """An article's text as the store's index keeps it, handed over as Opened hands it."""
+
+    def __init__(self, article: Article, body: str) -> None:
+        self.article, self._body = article, body
+
+    def title_line(self) -> str:
+        """The file's `title:` line: the file is opened for it (a title rarely matches)."""
+        article = self.article
+        with open_article(article.path, article.path, article.id, article) as opened:
+            return opened.title_line()
+
+    def body(self) -> Iterator[tuple[int, str]]:
+        if self._body:
+            yield self.article.body_line, self._body
 
 
 def _line_start(text: str, line: int) -> int:

@@ -247,14 +247,14 @@ class Store:
 
     def texts(
         self, required: Required | None, reverse: bool, select: Callable[[Article], bool] | None
-    ) -> Iterator[tuple[Article, reader.Opened | _Kept]]:
+    ) -> Iterator[tuple[Article, reader.Opened | reader.Kept]]:
         """The articles in order that `select` keeps and whose text may hold the words,
         each with its text: as the index keeps it, or its file opened (search)."""
         for article, (body,) in self._rows(required, reverse, _BODY if self.index else ", NULL"):
             if select is not None and not select(article):
                 continue
             if body is not None:
-                yield article, _Kept(article, body)
+                yield article, reader.Kept(article, body)
                 continue
             try:
                 opened = reader.open_article(article.path, article.path, article.id, article)
@@ -427,23 +427,6 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-
-
-class _Kept:
-    """An article's text as the index keeps it, as reader.Opened hands it over (search)."""
-
-    def __init__(self, article: Article, body: str) -> None:
-        self.article, self._body = article, body
-
-    def title_line(self) -> str:
-        """The file's `title:` line: the file is opened for it (a title rarely matches)."""
-        article = self.article
-        with reader.open_article(article.path, article.path, article.id, article) as opened:
-            return opened.title_line()
-
-    def body(self) -> Iterator[tuple[int, str]]:
-        if self._body:
-            yield self.article.body_line, self._body
 
 
 class _Damaged(Exception):
