@@ -140,10 +140,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     context = params["context"] or 0  # -A and -B win over -C
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
-    required = None if invert or unmatched else compiled.required
-    texts = state.store.texts(
-        required, params["reverse"], select.matches if select.active else None
-    )
+    required, keep = None if invert or unmatched else compiled.required, select.matches
+    texts = state.store.texts(required, params["reverse"], keep if select.active else None)
     selected = [0]  # articles with a line selected: grep's exit status (-L's, -o's too)
     if quiet or paths or unmatched:
         hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
@@ -154,7 +152,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     if count:
         hits = counts(compiled, texts, invert, most)
     else:
-        hits = grep_lines(compiled, texts, (invert, only, most), (before, after), selected)
+        spans = only or out.terminal or out.color or out.format != "text"  # else unseen
+        hits = grep_lines(compiled, texts, (invert, only, most, spans), (before, after), selected)
     hits = islice(hits, options.limit(params))
     records = hits if count else (record for lines in hits for record in lines)
     color, named = out.color and not out.terminal, params["filename"]

@@ -258,7 +258,7 @@ def _numbered(text: str, first: int) -> Iterator[tuple[int, str]]:
 
 
 class Text(Protocol):
-    """An article's text as the store hands it over (reader.Opened)."""
+    """An article's text as the store hands it over (reader.Opened, reader.Kept)."""
 
     def title_line(self) -> str: ...
 
@@ -294,12 +294,12 @@ def _records(
     pattern: Pattern, article: Article, selected: list[tuple[int, str, Spans | None]], how: Any
 ) -> Iterator[Match]:
     """The selected lines of an article as records, with the spans of their matches (none
-    with `invert`); with `only`, each match a record of its own (grep -o)."""
-    invert, only = how
+    with `invert`, or unless `wanted`); with `only`, each match a record of its own (-o)."""
+    invert, only, wanted = how
     for number, line, known in selected:
         title = number == article.title_line
         spans = _spans(pattern, article, line) if title else known
-        spans = () if invert else pattern.spans(line) if spans is None else spans
+        spans = () if invert or not wanted else pattern.spans(line) if spans is None else spans
         if not only:
             yield Match(article, number, line, spans)
         elif title:  # the title is matched by its value, a line of it at a time
@@ -375,23 +375,23 @@ def in_context(
 def grep_lines(
     pattern: Pattern,
     texts: Iterable[tuple[Article, Text]],
-    how: tuple[bool, bool, int | None],
+    how: tuple[bool, bool, int | None, bool],
     around: tuple[int, int],
     selected: list[int],
 ) -> Iterator[list[Match | None]]:
-    """The records of each article with a line selected (`how`: invert, only, most), as
-    grep prints them: see _records() and in_context() (with context, None between two
-    articles too); `selected[0]` counts those articles (grep's exit status: -o may print
-    nothing of a line selected)."""
-    invert, only, most = how
+    """The records of each article with a line selected (`how`: invert, only, most, and
+    whether the spans are wanted), as grep prints them: see _records() and in_context()
+    (with context, None between two articles too); `selected[0]` counts those articles
+    (grep's exit status: -o may print nothing of a line selected)."""
+    invert, only, most, wanted = how
     context = any(around) and not only
     for article, text in texts:
         if context:
             chosen: list[Any] = list(in_context(pattern, article, text, around, invert, most))
             lines = chosen
         else:
-            chosen = list(islice(_matching(pattern, article, text, invert), most))
-            lines = list(_records(pattern, article, chosen, (invert, only)))
+            chosen = list(islice(_matching(pattern, article, text, invert, wanted), most))
+            lines = list(_records(pattern, article, chosen, (invert, only, wanted)))
         if chosen:
             selected[0] += 1
             yield [None, *lines] if context and selected[0] > 1 else lines
