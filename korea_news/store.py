@@ -35,7 +35,7 @@ from .sync import BATCH, INDEXED, TEXT, Sync
 if TYPE_CHECKING:
     from .structure import FactRow
 
-SCHEMA = 3  # PRAGMA user_version: raise it whenever what is stored is derived differently
+SCHEMA = 4  # PRAGMA user_version: raise it whenever what is stored is derived differently
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
 # (nor one in more than half of the texts: see _rare)
@@ -45,6 +45,7 @@ Required = list[list[str]]  # any of the alternatives; all word pieces of one al
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
 # has indexed (it only grows), so that a word piece is found inside longer words.
 _TOKENS = "tokenize = 'unicode61 remove_diacritics 2'"
+_LISTED = "folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
 _TABLES = [
     "CREATE TABLE folders (inside TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID",
     """CREATE TABLE files (
@@ -52,7 +53,9 @@ _TABLES = [
         id TEXT, title TEXT, date TEXT, ts REAL, source TEXT, url TEXT, authors TEXT,
         tags TEXT, extra TEXT, title_line INTEGER, body_line INTEGER, empty INTEGER,
         indexed INTEGER, facts TEXT, UNIQUE (folder, name))""",
-    "CREATE INDEX files_order ON files (ts DESC, id)",
+    # The articles in order, with all that a listing reads: one walk of the index, none
+    # of the table (whose rows hold facts and stats too), makes a listing 2-3 times faster.
+    f"CREATE INDEX files_order ON files (problem, ts DESC, id, {_LISTED}, indexed)",
     "CREATE INDEX files_problems ON files (folder) WHERE problem IS NOT NULL",
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
@@ -70,7 +73,7 @@ _FRESH = [
 # A body as the text index keeps it (FTS5's own table of its texts: its column c1), where
 # the whole body is indexed: the sync that stored it found the file's stat unchanged since.
 _BODY = ", (SELECT c1 FROM text_content WHERE text_content.id = files.rowid AND indexed)"
-_COLUMNS = "id, folder, name, title, date, source, url, authors, tags, extra, title_line, body_line"
+_COLUMNS = f"id, {_LISTED}"
 
 
 def check(root: str) -> list[InvalidArticle]:
