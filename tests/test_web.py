@@ -50,6 +50,10 @@ class Site(BaseHTTPRequestHandler):
             title = f"Story {self.path.split('?')[1]}"
             page = f"<html><head><title>{title}</title></head><body><p>Text of {title}.</p>"
             return self.send(200, "text/html", page.encode())
+        if path == "/same-domain":  # a canonical URL on www.asiawire.co.uk
+            page = (PAGES / "storm.html").read_text(encoding="utf-8")
+            page = page.replace("https://weatherdesk.example.org", "https://www.asiawire.co.uk")
+            return self.send(200, "text/html", page.encode())
         if path in ("/claims-another", "/same-site"):  # a canonical URL of its own choosing
             claim = CANONICAL if path == "/claims-another" else "/the/canonical"
             page = (PAGES / "summit.html").read_text(encoding="utf-8").replace(SUMMIT, claim)
@@ -520,23 +524,39 @@ def test_a_saved_page_over_20_mb_is_refused_at_once(kn, empty, tmp_path, how):
     assert result.exit_code == 2 and stored(empty) == []
 
 
-def test_a_host_name_in_another_script_is_sent_as_idna(kn, empty, site, monkeypatch):
+@pytest.fixture
+def resolver(monkeypatch):
+    """Every host name resolves to 127.0.0.1; the names asked for are noted."""
     import socket
 
-    resolve = socket.getaddrinfo
-    asked = []
+    resolve, asked = socket.getaddrinfo, []
 
     def local(host: str, *args: object, **kwargs: object) -> object:
         asked.append(host)
         return resolve("127.0.0.1", *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", local)
+    return asked
+
+
+def test_a_host_name_in_another_script_is_sent_as_idna(kn, empty, site, resolver):
     Site.asked.clear()
     port = site.rsplit(":", 1)[1]
     result = kn("add", f"http://뉴스.example:{port}/pages/floods.html")
     assert result.exit_code == 0, result.stderr
-    assert asked == ["xn--vg1b002a.example"]
+    assert resolver == ["xn--vg1b002a.example"]
     assert [headers["Host"] for headers in Site.asked] == [f"xn--vg1b002a.example:{port}"]
+
+
+def test_a_canonical_url_on_the_same_registrable_domain_is_trusted(kn, empty, site, resolver):
+    port = site.rsplit(":", 1)[1]
+    page = f"http://www.asiawire.co.uk:{port}/pages/summit.html"  # claims asiawire.example.net
+    other = f"http://m.asiawire.co.uk:{port}/same-domain"  # claims www.asiawire.co.uk
+    assert kn("add", page, other, "--delay", "0").exit_code == 0
+    assert sorted((f["url"], f.get("canonical")) for f, _ in stored(empty)) == [
+        (page, SUMMIT),
+        ("https://www.asiawire.co.uk/storms/typhoon-landfall", None),
+    ]
 
 
 def test_a_feed_is_asked_whether_it_changed_and_a_run_with_nothing_new_says_nothing(
