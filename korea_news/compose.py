@@ -249,8 +249,11 @@ class Adder:
         made = draft(frontmatter.dump(fields) + body, entry.path, {"id": entry.id})
         texts = (old.split("\n"), made.text.split("\n"))
         diff = list(difflib.unified_diff(*texts, entry.path, entry.path, lineterm=""))
-        if diff and not self.dry_run:
-            kept.write(entry.real, made.text.encode("utf-8"))
+        try:
+            if diff and not self.dry_run:
+                kept.write(entry.real, made.text.encode("utf-8"))
+        except OSError as error:
+            raise KnError(f"{entry.path}: cannot write: {error.strerror}") from None
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
