@@ -48,10 +48,12 @@ def state(root: str) -> dict[str, Any]:
     except (OSError, ValueError):  # none yet, or damaged: the next run asks for everything
         found = {}
     found = found if isinstance(found, dict) else {}
-    return {key: found[key] if isinstance(found.get(key), dict) else {} for key in _KEYS}
+    feeds, links = (_mapping(found.get(key)) for key in ("feeds", "links"))
+    return {"feeds": feeds, "links": {k: v for k, v in links.items() if isinstance(v, str)}}
 
 
-_KEYS = ("feeds", "links")
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def save_state(root: str, seen: dict[str, Any]) -> None:

@@ -572,6 +572,19 @@ def test_a_feed_is_asked_whether_it_changed_and_a_run_with_nothing_new_says_noth
     assert Site.asked[0]["If-None-Match"] == '"v1"'
 
 
+@pytest.mark.parametrize("damage", ["{", "[]", '{"feeds": {"x": [1]}, "links": [2]}', "\0\xff"])
+def test_a_damaged_record_of_the_last_runs_only_asks_for_everything_again(
+    kn, empty, site, tmp_path, damage
+):
+    assert kn("add", "--feed", f"{site}/etag.rss", "--delay", "0").exit_code == 0
+    (tmp_path / "articles.kn" / "web.json").write_text(damage, encoding="latin-1")
+    Site.asked.clear()
+    again = kn("add", "--feed", f"{site}/etag.rss", "--delay", "0")
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    assert "If-None-Match" not in Site.asked[0] and len(Site.asked) == 1
+    assert "v1" in (tmp_path / "articles.kn" / "web.json").read_text(encoding="utf-8")
+
+
 def test_quiet_says_nothing_but_errors(kn, empty, site):
     result = kn("add", f"{site}/pages/floods.html", f"{site}/missing", "-q", "--delay", "0")
     assert (result.exit_code, result.stdout) == (2, "")
