@@ -624,8 +624,11 @@ def test_add_again_extracts_the_kept_page_anew_keeping_the_id(kn, empty, site):
     assert kn("add", "--again", article_id).stdout == ""  # the same extraction: no change
     old = text.replace("  1. The new parliament", "  • The new parliament")  # as kn once wrote
     path.write_text(old.replace("| Green        | 12    | +9     |\n", ""), encoding="utf-8")
+    dry = kn("add", "--again", article_id, "--dry-run")
+    assert dry.stdout and path.read_text(encoding="utf-8") != text  # told, not written
     again = kn("add", "--again", article_id)
     assert again.exit_code == 0, again.stderr
+    assert again.stdout == dry.stdout
     assert "-  • The new parliament meets on 4 November" in again.stdout.splitlines()
     assert "+  1. The new parliament meets on 4 November" in again.stdout.splitlines()
     assert "+| Green        | 12    | +9     |" in again.stdout.splitlines()
