@@ -682,3 +682,14 @@ def test_the_cursor_comes_back_after_ctrl_c_during_a_feed(empty, site, tmp_path,
         screen += chunk
     process.wait(timeout=30)
     assert screen.rindex(b"\x1b[?25h") > screen.rindex(b"\x1b[?25l")  # shown after hidden
+
+
+def test_show_draws_a_pages_table_in_columns_and_grep_reads_its_rows(kn, empty):
+    from conftest import strip_ansi
+
+    assert kn("add", str(PAGES / "results.html")).exit_code == 0
+    shown = strip_ansi(kn("--color", "always", "show", env={"COLUMNS": "80"}).stdout)
+    shown = "\n".join(line.rstrip() for line in shown.splitlines()) + "\n"
+    assert "  Party        Seats Change\n  Liberal      177   +41\n" in shown
+    found = kn("search", "-F", "Conservative").stdout
+    assert found.endswith(":| Conservative | 121   | -38    |\n")
