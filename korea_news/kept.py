@@ -1,8 +1,8 @@
 """What `kn add` keeps beside the archive, in `ARCHIVE.kn/` (articles.kn/ beside articles/),
 so that `grep -r` over the archive meets only articles: each page as it was fetched or
-saved, gzipped (`pages/ID.html.gz`), and what the web told the last runs (`web.json`):
-the validators of each feed (for a conditional request) and the links that led to an
-article already archived under another URL."""
+saved, gzipped (`pages/ID.gz`, a name no longer than `ID.txt`), and what the web told the
+last runs (`web.json`): the validators of each feed (for a conditional request) and the
+links that led to an article already archived under another URL."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def folder(root: str) -> str:
 
 
 def page_path(root: str, article_id: str) -> str:
-    return os.path.join(folder(root), "pages", f"{article_id}.html.gz")
+    return os.path.join(folder(root), "pages", f"{article_id}.gz")
 
 
 def keep_page(root: str, article_id: str, page: bytes) -> None:

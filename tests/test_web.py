@@ -600,7 +600,7 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     original = kn("show", "--original", article_id)
     assert original.stdout_bytes == (PAGES / "floods.html").read_bytes()
     assert [p.name for p in empty.rglob("*") if p.is_file()] == [f"{article_id}.txt"]
-    assert (tmp_path / "articles.kn" / "pages" / f"{article_id}.html.gz").is_file()
+    assert (tmp_path / "articles.kn" / "pages" / f"{article_id}.gz").is_file()
     plain = kn("add", str(PAGES / "storm.html"))  # a saved page: kept too
     storm = plain.stdout.strip().rsplit("/", 1)[1].removesuffix(".txt")
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
