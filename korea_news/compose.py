@@ -244,13 +244,19 @@ class Adder:
         old = self.archive.read_bytes(entry).decode("utf-8", "replace")
         stored = frontmatter.load(frontmatter.split(old, entry.path).front_matter, entry.path)[0]
         page = kept.page(self.archive.root, entry.id)
-        fields, body = web.article(page, stored.get("url") if "fetched" in stored else None)
+        try:
+            fields, body = web.article(page, stored.get("url") if "fetched" in stored else None)
+        except KnError as error:
+            raise KnError(f"{entry.id}: {error}") from None
         fields = {**fields, **{str(key): value for key, value in stored.items()}}
         made = draft(frontmatter.dump(fields) + body, entry.path, {"id": entry.id})
         texts = (old.split("\n"), made.text.split("\n"))
         diff = list(difflib.unified_diff(*texts, entry.path, entry.path, lineterm=""))
-        if diff and not self.dry_run:
-            kept.write(entry.real, made.text.encode("utf-8"))
+        try:
+            if diff and not self.dry_run:
+                kept.write(entry.real, made.text.encode("utf-8"))
+        except OSError as error:
+            raise KnError(f"{entry.path}: cannot write: {error.strerror}") from None
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
@@ -330,7 +336,10 @@ class Adder:
         from . import web
 
         seen = self._state()
-        answered = dict(seen["feeds"].get(web.normal(feed)) or {})
+        last = seen["feeds"].get(web.normal(feed))
+        answered = (
+            {k: v for k, v in last.items() if isinstance(v, str)} if isinstance(last, dict) else {}
+        )
         try:
             links = list(web.entries(feed, self.options["timeout"], answered))
         except KnError as error:

@@ -1,8 +1,8 @@
 """What `kn add` keeps beside the archive, in `ARCHIVE.kn/` (articles.kn/ beside articles/),
 so that `grep -r` over the archive meets only articles: each page as it was fetched or
-saved, gzipped (`pages/ID.html.gz`), and what the web told the last runs (`web.json`):
-the validators of each feed (for a conditional request) and the links that led to an
-article already archived under another URL."""
+saved, gzipped (`pages/ID.gz`, a name no longer than `ID.txt`), and what the web told the
+last runs (`web.json`): the validators of each feed (for a conditional request) and the
+links that led to an article already archived under another URL."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def folder(root: str) -> str:
 
 
 def page_path(root: str, article_id: str) -> str:
-    return os.path.join(folder(root), "pages", f"{article_id}.html.gz")
+    return os.path.join(folder(root), "pages", f"{article_id}.gz")
 
 
 def keep_page(root: str, article_id: str, page: bytes) -> None:
@@ -48,10 +48,12 @@ def state(root: str) -> dict[str, Any]:
     except (OSError, ValueError):  # none yet, or damaged: the next run asks for everything
         found = {}
     found = found if isinstance(found, dict) else {}
-    return {key: found[key] if isinstance(found.get(key), dict) else {} for key in _KEYS}
+    feeds, links = (_mapping(found.get(key)) for key in ("feeds", "links"))
+    return {"feeds": feeds, "links": {k: v for k, v in links.items() if isinstance(v, str)}}
 
 
-_KEYS = ("feeds", "links")
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def save_state(root: str, seen: dict[str, Any]) -> None:

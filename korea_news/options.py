@@ -202,7 +202,7 @@ def add_options(function: F) -> F:
         click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
         click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
         click.option("--feed", "feeds", multiple=True, metavar="FEED", help="An RSS or Atom feed (a file or URL): add its pages, oldest first."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_not_nan, show_default=True, metavar="SECONDS", help="Give up on a URL after this long."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_not_nan, show_default=True, metavar="SECONDS", help="A deadline for the whole fetch of each URL."),
         click.option("--again", is_flag=True, help="Extract the pages of the ARTICLEs given anew, from the pages kept; print what changed."),
         click.option("-q", "--quiet", count=True, help="Say nothing but errors (no paths, no notes)."),
         click.option("-v", "--verbose", count=True, help="Also name each feed's link skipped as archived already."),

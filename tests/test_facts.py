@@ -238,6 +238,7 @@ def test_the_labelled_set_scores_precision_097_and_recall_095():
         "korean-heading",
         "japanese-lead-in",
         "seed",
+        "money-items-and-a-table",
     ],
 )
 def test_each_case_the_web_layouts_issue_names(name):

@@ -50,6 +50,10 @@ class Site(BaseHTTPRequestHandler):
             title = f"Story {self.path.split('?')[1]}"
             page = f"<html><head><title>{title}</title></head><body><p>Text of {title}.</p>"
             return self.send(200, "text/html", page.encode())
+        if path == "/same-domain":  # a canonical URL on www.asiawire.co.uk
+            page = (PAGES / "storm.html").read_text(encoding="utf-8")
+            page = page.replace("https://weatherdesk.example.org", "https://www.asiawire.co.uk")
+            return self.send(200, "text/html", page.encode())
         if path in ("/claims-another", "/same-site"):  # a canonical URL of its own choosing
             claim = CANONICAL if path == "/claims-another" else "/the/canonical"
             page = (PAGES / "summit.html").read_text(encoding="utf-8").replace(SUMMIT, claim)
@@ -520,23 +524,39 @@ def test_a_saved_page_over_20_mb_is_refused_at_once(kn, empty, tmp_path, how):
     assert result.exit_code == 2 and stored(empty) == []
 
 
-def test_a_host_name_in_another_script_is_sent_as_idna(kn, empty, site, monkeypatch):
+@pytest.fixture
+def resolver(monkeypatch):
+    """Every host name resolves to 127.0.0.1; the names asked for are noted."""
     import socket
 
-    resolve = socket.getaddrinfo
-    asked = []
+    resolve, asked = socket.getaddrinfo, []
 
     def local(host: str, *args: object, **kwargs: object) -> object:
         asked.append(host)
         return resolve("127.0.0.1", *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", local)
+    return asked
+
+
+def test_a_host_name_in_another_script_is_sent_as_idna(kn, empty, site, resolver):
     Site.asked.clear()
     port = site.rsplit(":", 1)[1]
     result = kn("add", f"http://뉴스.example:{port}/pages/floods.html")
     assert result.exit_code == 0, result.stderr
-    assert asked == ["xn--vg1b002a.example"]
+    assert resolver == ["xn--vg1b002a.example"]
     assert [headers["Host"] for headers in Site.asked] == [f"xn--vg1b002a.example:{port}"]
+
+
+def test_a_canonical_url_on_the_same_registrable_domain_is_trusted(kn, empty, site, resolver):
+    port = site.rsplit(":", 1)[1]
+    page = f"http://www.asiawire.co.uk:{port}/pages/summit.html"  # claims asiawire.example.net
+    other = f"http://m.asiawire.co.uk:{port}/same-domain"  # claims www.asiawire.co.uk
+    assert kn("add", page, other, "--delay", "0").exit_code == 0
+    assert sorted((f["url"], f.get("canonical")) for f, _ in stored(empty)) == [
+        (page, SUMMIT),
+        ("https://www.asiawire.co.uk/storms/typhoon-landfall", None),
+    ]
 
 
 def test_a_feed_is_asked_whether_it_changed_and_a_run_with_nothing_new_says_nothing(
@@ -550,6 +570,19 @@ def test_a_feed_is_asked_whether_it_changed_and_a_run_with_nothing_new_says_noth
     assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
     assert [path for path, _, _ in Site.seen] == ["/etag.rss"]
     assert Site.asked[0]["If-None-Match"] == '"v1"'
+
+
+@pytest.mark.parametrize("damage", ["{", "[]", '{"feeds": {"x": [1]}, "links": [2]}', "\0\xff"])
+def test_a_damaged_record_of_the_last_runs_only_asks_for_everything_again(
+    kn, empty, site, tmp_path, damage
+):
+    assert kn("add", "--feed", f"{site}/etag.rss", "--delay", "0").exit_code == 0
+    (tmp_path / "articles.kn" / "web.json").write_text(damage, encoding="latin-1")
+    Site.asked.clear()
+    again = kn("add", "--feed", f"{site}/etag.rss", "--delay", "0")
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    assert "If-None-Match" not in Site.asked[0] and len(Site.asked) == 1
+    assert "v1" in (tmp_path / "articles.kn" / "web.json").read_text(encoding="utf-8")
 
 
 def test_quiet_says_nothing_but_errors(kn, empty, site):
@@ -567,7 +600,7 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     original = kn("show", "--original", article_id)
     assert original.stdout_bytes == (PAGES / "floods.html").read_bytes()
     assert [p.name for p in empty.rglob("*") if p.is_file()] == [f"{article_id}.txt"]
-    assert (tmp_path / "articles.kn" / "pages" / f"{article_id}.html.gz").is_file()
+    assert (tmp_path / "articles.kn" / "pages" / f"{article_id}.gz").is_file()
     plain = kn("add", str(PAGES / "storm.html"))  # a saved page: kept too
     storm = plain.stdout.strip().rsplit("/", 1)[1].removesuffix(".txt")
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
@@ -591,8 +624,11 @@ def test_add_again_extracts_the_kept_page_anew_keeping_the_id(kn, empty, site):
     assert kn("add", "--again", article_id).stdout == ""  # the same extraction: no change
     old = text.replace("  1. The new parliament", "  • The new parliament")  # as kn once wrote
     path.write_text(old.replace("| Green        | 12    | +9     |\n", ""), encoding="utf-8")
+    dry = kn("add", "--again", article_id, "--dry-run")
+    assert dry.stdout and path.read_text(encoding="utf-8") != text  # told, not written
     again = kn("add", "--again", article_id)
     assert again.exit_code == 0, again.stderr
+    assert again.stdout == dry.stdout
     assert "-  • The new parliament meets on 4 November" in again.stdout.splitlines()
     assert "+  1. The new parliament meets on 4 November" in again.stdout.splitlines()
     assert "+| Green        | 12    | +9     |" in again.stdout.splitlines()
@@ -646,3 +682,14 @@ def test_the_cursor_comes_back_after_ctrl_c_during_a_feed(empty, site, tmp_path,
         screen += chunk
     process.wait(timeout=30)
     assert screen.rindex(b"\x1b[?25h") > screen.rindex(b"\x1b[?25l")  # shown after hidden
+
+
+def test_show_draws_a_pages_table_in_columns_and_grep_reads_its_rows(kn, empty):
+    from conftest import strip_ansi
+
+    assert kn("add", str(PAGES / "results.html")).exit_code == 0
+    shown = strip_ansi(kn("--color", "always", "show", env={"COLUMNS": "80"}).stdout)
+    shown = "\n".join(line.rstrip() for line in shown.splitlines()) + "\n"
+    assert "  Party        Seats Change\n  Liberal      177   +41\n" in shown
+    found = kn("search", "-F", "Conservative").stdout
+    assert found.endswith(":| Conservative | 121   | -38    |\n")
