@@ -290,9 +290,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     out, dry_run, feeds = state.output(), fields.pop("dry_run"), fields.pop("feeds")
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
     settings = {**fields, "id": article_id}
-    adder = compose.Adder(
-        state.archive, settings, dry_run, progress, lambda: state.store.articles()
-    )
+    adder = compose.Adder(state.archive, settings, dry_run, progress, lambda: state.store)
 
     def add_one(name: str, linked: bool = False) -> None:
         draft, path, done = adder.add(name, linked)
@@ -326,18 +324,32 @@ def init_archive(folder: str) -> None:
 
 
 @cli.command()
+@click.option(
+    "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
+)
 @options.global_options()
 @click.pass_obj
-def check(state: State, /) -> None:
+def check(state: State, /, duplicates: bool) -> None:
     """Check every article of the archive; print PATH:LINE: message for each problem.
+    With --duplicates: ID ID SIMILARITY for each pair of articles whose bodies are the same
+    (1.000) or near the same (a Jaccard index of their 5-word shingles of 0.8 or more).
 
     Exit 0 when the archive is clean, 1 when problems were found, 2 when it cannot be read.
 
     \b
     Example:
       kn check && echo clean
+      kn check --duplicates | sort -k3 -n
     """
     from .store import check as problems_of
+
+    if duplicates:
+        from .duplicates import near
+
+        pairs = near(state.store)
+        state.output().show(pairs, lambda pair: f"{pair[0].id} {pair[1].id} {pair[2]:.3f}")
+        code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
+        click.get_current_context().exit(code)
 
     problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
     for problem in problems:
@@ -346,3 +358,6 @@ def check(state: State, /) -> None:
         files = len({problem.path for problem in problems})
         warn(f"{len(problems)} problem(s) in {files} file(s)")
     click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
+
+
+from . import cli_curate  # noqa: E402, F401  the commands that change articles, on `cli`

@@ -35,7 +35,7 @@ from .sync import BATCH, INDEXED, TEXT, Sync
 if TYPE_CHECKING:
     from .structure import FactRow
 
-SCHEMA = 2  # PRAGMA user_version: raise it whenever what is stored is derived differently
+SCHEMA = 3  # PRAGMA user_version: raise it whenever what is stored is derived differently
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
 
@@ -50,8 +50,9 @@ _TABLES = [
         folder TEXT NOT NULL, name TEXT NOT NULL, stat TEXT, line INTEGER, problem TEXT,
         id TEXT, title TEXT, date TEXT, ts REAL, source TEXT, url TEXT, authors TEXT,
         tags TEXT, extra TEXT, title_line INTEGER, body_line INTEGER, empty INTEGER,
-        indexed INTEGER, facts TEXT, UNIQUE (folder, name))""",
+        indexed INTEGER, facts TEXT, digest TEXT, sketch BLOB, UNIQUE (folder, name))""",
     "CREATE INDEX files_order ON files (ts DESC, id)",
+    "CREATE INDEX files_digest ON files (digest)",
     "CREATE INDEX files_problems ON files (folder) WHERE problem IS NOT NULL",
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
@@ -259,34 +260,67 @@ class Store:
                 yield article, opened
 
     def facts(self, reverse: bool = False) -> Iterator[tuple[Article, tuple[FactRow, ...]]]:
-        """The articles in order, each with its facts: derived from its file the first
-        time, and kept from then on (in batches, each whole)."""
+        """The articles in order, each with its facts (see _derived)."""
         from . import structure
 
-        pending: list[tuple[str, int]] = []
-        for article, (kept, rowid) in self._rows(None, reverse, ", facts, rowid"):
-            if kept is not None:
-                yield article, tuple(tuple(row) for row in json.loads(kept))
-                continue
-            try:
-                found, body = reader.read_whole(article.path, article.path, article.id, article)
-            except InvalidArticle as problem:  # it changed, or went, since the sync
-                self.archive.on_error(problem)
-                continue
-            facts = structure.facts_of(found.title, body, found.body_line)
-            if self.index and len(body) <= INDEXED:
-                pending.append((json.dumps(facts, ensure_ascii=False), rowid))
-                if len(pending) >= BATCH:
-                    self._keep_facts(pending)
-            yield found, facts
-        self._keep_facts(pending)
+        def derive(article: Article, opened: reader.Opened) -> tuple[str, bool]:
+            body = "".join(text for _, text in opened.body())
+            found = structure.facts_of(article.title, body, article.body_line)
+            return json.dumps(found, ensure_ascii=False), len(body) <= INDEXED
 
-    def _keep_facts(self, pending: list[tuple[str, int]]) -> None:
-        """Keep facts derived meanwhile (of the database they were read from, if it is
+        for article, kept in self._derived("facts", derive, reverse):
+            yield article, tuple(tuple(row) for row in json.loads(kept))
+
+    def sketches(self) -> Iterator[tuple[Article, str, bytes]]:
+        """The articles in order, each with its body's digest and sketch (duplicates.py)."""
+        from .duplicates import body_shingles, sketch
+
+        def derive(article: Article, opened: reader.Opened) -> tuple[bytes, bool]:
+            return sketch(body_shingles(opened)), True
+
+        for article, (kept, found) in self._derived("sketch", derive, more=", digest"):
+            yield article, found, kept
+
+    def same_body(self, digest: str) -> Iterator[Article]:
+        """The articles whose body has this digest (duplicates.Digest)."""
+        query = f"SELECT {_COLUMNS} FROM files WHERE digest = ? AND problem IS NULL ORDER BY id"
+        for article, _ in self._select(query, [digest]):
+            yield article
+
+    def _derived(
+        self,
+        column: str,
+        derive: Callable[[Article, reader.Opened], tuple[Any, bool]],
+        reverse: bool = False,
+        more: str = "",
+    ) -> Iterator[tuple[Article, Any]]:
+        """The articles in order, each with what `derive` makes of its opened file (and the
+        columns of `more`): derived the first time, and kept in `column` from then on when
+        derive() says it may be (in batches, each whole)."""
+        pending: list[tuple[Any, int]] = []
+        for article, (kept, rowid, *rest) in self._rows(None, reverse, f", {column}, rowid{more}"):
+            if kept is None:
+                try:
+                    with reader.open_article(
+                        article.path, article.path, article.id, article
+                    ) as opened:
+                        kept, keep = derive(article, opened)
+                except InvalidArticle as problem:  # it changed, or went, since the sync
+                    self.archive.on_error(problem)
+                    continue
+                if self.index and keep:
+                    pending.append((kept, rowid))
+                    if len(pending) >= BATCH:
+                        self._keep(column, pending)
+            yield article, (kept, *rest) if rest else kept
+        self._keep(column, pending)
+
+    def _keep(self, column: str, pending: list[tuple[Any, int]]) -> None:
+        """Keep what was derived meanwhile (in the database it was read from, if it is
         still the one in use)."""
         with contextlib.suppress(sqlite3.Error), self.writing():
             if self.index:
-                self.db.executemany("UPDATE files SET facts = ? WHERE rowid = ?", pending)
+                self.db.executemany(f"UPDATE files SET {column} = ? WHERE rowid = ?", pending)
         pending.clear()
 
     def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:

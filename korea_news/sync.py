@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import reader
+from .duplicates import Digest
 from .find import grams
 from .model import InvalidArticle, Unreadable, timestamp
 
@@ -132,9 +133,10 @@ class Sync:
             row["stat"] = _text(found)
         try:
             with reader.open_article(folder.real_path(name), path, article_id) as opened:
-                article, kept, size, empty = opened.article, [], 0, True
+                article, kept, size, empty, digest = opened.article, [], 0, True, Digest()
                 for _, piece in opened.body():
                     empty = empty and not piece.strip()
+                    digest.add(piece)
                     if self.store.index and size < INDEXED:
                         kept.append(piece[: INDEXED - size])
                     size += len(piece)
@@ -148,7 +150,8 @@ class Sync:
             ts=timestamp(article.date), source=article.source, url=article.url,
             authors=_json(article.authors), tags=_json(article.tags), extra=_json(article.extra),
             title_line=article.title_line, body_line=article.body_line, empty=empty,
-            indexed=self.store.index and size <= INDEXED, body="".join(kept),
+            indexed=self.store.index and size <= INDEXED, digest=digest.hexdigest(),
+            body="".join(kept),
         )  # fmt: skip
         return row
 
