@@ -261,7 +261,7 @@ class Archive:
         return self._by_id
 
     def _named(self, name: str, by_id: dict[str, tuple[Folder, int]]) -> Entry:
-        if os.sep in name or name.endswith(SUFFIX) or os.path.isfile(name):
+        if os.sep in name or name.endswith(SUFFIX):  # an ID is a slug: no / and no .txt
             real = os.path.realpath(name)
             for folder, position in by_id.values():
                 if folder.real_path(folder.names[position]) == real:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -13,9 +12,9 @@ from typing import Any, TypeVar
 import click
 
 from . import escape, options, output
-from .archive import Entry, init, locate
+from .archive import Entry, init
 from .model import Article, Document, Fact, Hit, KnError
-from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, KnGroup, State, warn
+from .options import EXIT_ERROR, EXIT_FOUND, KnGroup, State, warn
 from .stats import BY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -323,41 +322,4 @@ def init_archive(folder: str) -> None:
     click.echo(init(folder), err=True)
 
 
-@cli.command()
-@click.option(
-    "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
-)
-@options.global_options()
-@click.pass_obj
-def check(state: State, /, duplicates: bool) -> None:
-    """Check every article of the archive; print PATH:LINE: message for each problem.
-    With --duplicates: ID ID SIMILARITY for each pair of articles whose bodies are the same
-    (1.000) or near the same (a Jaccard index of their 5-word shingles of 0.8 or more).
-
-    Exit 0 when the archive is clean, 1 when problems were found, 2 when it cannot be read.
-
-    \b
-    Example:
-      kn check && echo clean
-      kn check --duplicates | sort -k3 -n
-    """
-    from .store import check as problems_of
-
-    if duplicates:
-        from .duplicates import near
-
-        pairs = near(state.store)
-        state.output().show(pairs, lambda pair: f"{pair[0].id} {pair[1].id} {pair[2]:.3f}")
-        code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
-        click.get_current_context().exit(code)
-
-    problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
-    for problem in problems:
-        click.echo(escape.visible(str(problem)) if sys.stdout.isatty() else str(problem))
-    if problems:
-        files = len({problem.path for problem in problems})
-        warn(f"{len(problems)} problem(s) in {files} file(s)")
-    click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
-
-
-from . import cli_curate  # noqa: E402, F401  the commands that change articles, on `cli`
+from . import cli_curate  # noqa: E402, F401  check, path, tag, rm and edit, on `cli`

@@ -1,4 +1,4 @@
-"""The commands that name or change articles: `kn path`, `kn tag`, `kn rm`, `kn edit`."""
+"""The commands that look after the archive: `kn check`, `kn path`, `kn tag`, `kn rm`, `kn edit`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 import click
 
 from . import curate, escape, options
+from .archive import locate
 from .cli import cli
 from .model import KnError, is_utf8
-from .options import EXIT_ERROR, EXIT_FOUND, State, warn
+from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
 
 
 def _named(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -164,3 +165,40 @@ def edit(state: State, /, name: str) -> None:
     os.unlink(copy)
     os.rmdir(folder)
     click.get_current_context().exit(EXIT_FOUND)
+
+
+@cli.command()
+@click.option(
+    "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
+)
+@options.global_options()
+@click.pass_obj
+def check(state: State, /, duplicates: bool) -> None:
+    """Check every article of the archive; print PATH:LINE: message for each problem.
+    With --duplicates: ID ID SIMILARITY for each pair of articles whose bodies are the same
+    (1.000) or near the same (a Jaccard index of their 5-word shingles of 0.8 or more).
+
+    Exit 0 when the archive is clean, 1 when problems were found, 2 when it cannot be read.
+
+    \b
+    Example:
+      kn check && echo clean
+      kn check --duplicates | sort -k3 -n
+    """
+    from .store import check as problems_of
+
+    if duplicates:
+        from .duplicates import near
+
+        pairs = near(state.store)
+        state.output().show(pairs, lambda pair: f"{pair[0].id} {pair[1].id} {pair[2]:.3f}")
+        code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
+        click.get_current_context().exit(code)
+
+    problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
+    for problem in problems:
+        click.echo(escape.visible(str(problem)) if sys.stdout.isatty() else str(problem))
+    if problems:
+        files = len({problem.path for problem in problems})
+        warn(f"{len(problems)} problem(s) in {files} file(s)")
+    click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)

@@ -82,19 +82,19 @@ class _Words(dict[str, int]):
 _words = _Words()
 
 
-def shingles(pieces: Iterable[str]) -> set[int]:
-    """The hashes of a body's 5-word shingles (of a body under five words, the hash of
-    its words)."""
+def shingles(pieces: Iterable[str]) -> list[int]:
+    """The hashes of a body's 5-word shingles, repeated as they come (of a body under five
+    words, the hash of its words)."""
     ids: list[int] = []
     for piece in pieces:
         words = _WORD.findall(unicodedata.normalize("NFC", piece).casefold())
         ids += map(_words.__getitem__, words)
     if len(ids) < SHINGLE:
-        return {hash(tuple(ids))} if ids else set()
-    return set(map(hash, zip(*(ids[start:] for start in range(SHINGLE)), strict=False)))
+        return [hash(tuple(ids))] if ids else []
+    return list(map(hash, zip(*(ids[start:] for start in range(SHINGLE)), strict=False)))
 
 
-def sketch(hashes: set[int]) -> bytes:
+def sketch(hashes: list[int]) -> bytes:
     """The least hash in each of BINS bins (by its low bits); a bin that none falls in
     takes the next filled one's, mixed with the distance (densified, so that a short body's
     empty bins agree only with a body that is alike)."""
@@ -137,7 +137,7 @@ def similarity(first: set[int], second: set[int]) -> float:
     return math.floor(shared * 1000 / union) / 1000
 
 
-def body_shingles(opened: reader.Opened) -> set[int]:
+def body_shingles(opened: reader.Opened) -> list[int]:
     """The shingles of an opened article's body: of its first LIMIT characters."""
 
     def start() -> Iterator[str]:
@@ -151,13 +151,18 @@ def body_shingles(opened: reader.Opened) -> set[int]:
     return shingles(start())
 
 
+def _sketch(opened: reader.Opened) -> tuple[bytes, bool]:
+    """An opened article's sketch, to keep (Store.derived)."""
+    return sketch(body_shingles(opened)), True
+
+
 def near(store: Store) -> list[tuple[Article, Article, float]]:
     """The pairs of articles whose bodies are the same or near the same (see the module's
     text), each in ID order: the most alike first, then by their IDs. An empty body is
     alike to none."""
     articles, digests, sketches = [], [], []
-    nothing = sketch(set())
-    for article, body, made in store.sketches():
+    nothing = sketch([])
+    for article, (made, body) in store.derived("sketch", _sketch, more=", digest"):
         if made != nothing:
             articles.append(article)
             digests.append(body)
@@ -176,7 +181,7 @@ def near(store: Store) -> list[tuple[Article, Article, float]]:
                     measured.clear()
                 article = articles[position]
                 with reader.open_article(article.path, article.path, article.id, article) as opened:
-                    measured[digests[position]] = body_shingles(opened)
+                    measured[digests[position]] = set(body_shingles(opened))
         alike = similarity(measured[digests[first]], measured[digests[second]])
         if alike:
             pairs.append((alike, first, second))

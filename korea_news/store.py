@@ -40,6 +40,7 @@ LOCK_S = 2.0  # how long to wait for another kn's write before answering from th
 MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
 
 Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
+Derive = Callable[[reader.Opened], tuple[Any, bool]]  # what to keep of a file, and whether
 
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
 # has indexed (it only grows), so that a word piece is found inside longer words.
@@ -260,51 +261,26 @@ class Store:
                 yield article, opened
 
     def facts(self, reverse: bool = False) -> Iterator[tuple[Article, tuple[FactRow, ...]]]:
-        """The articles in order, each with its facts (see _derived)."""
-        from . import structure
-
-        def derive(article: Article, opened: reader.Opened) -> tuple[str, bool]:
-            body = "".join(text for _, text in opened.body())
-            found = structure.facts_of(article.title, body, article.body_line)
-            return json.dumps(found, ensure_ascii=False), len(body) <= INDEXED
-
-        for article, kept in self._derived("facts", derive, reverse):
+        """The articles in order, each with its facts (see derived)."""
+        for article, kept in self.derived("facts", _facts, reverse):
             yield article, tuple(tuple(row) for row in json.loads(kept))
 
-    def sketches(self) -> Iterator[tuple[Article, str, bytes]]:
-        """The articles in order, each with its body's digest and sketch (duplicates.py)."""
-        from .duplicates import body_shingles, sketch
-
-        def derive(article: Article, opened: reader.Opened) -> tuple[bytes, bool]:
-            return sketch(body_shingles(opened)), True
-
-        for article, (kept, found) in self._derived("sketch", derive, more=", digest"):
-            yield article, found, kept
-
     def same_body(self, digest: str) -> Iterator[Article]:
-        """The articles whose body has this digest (duplicates.Digest)."""
+        """The articles whose body has this digest (duplicates.Digest), by ID."""
         query = f"SELECT {_COLUMNS} FROM files WHERE digest = ? AND problem IS NULL ORDER BY id"
-        for article, _ in self._select(query, [digest]):
-            yield article
+        return (article for article, _ in self._select(query, [digest]))
 
-    def _derived(
-        self,
-        column: str,
-        derive: Callable[[Article, reader.Opened], tuple[Any, bool]],
-        reverse: bool = False,
-        more: str = "",
-    ) -> Iterator[tuple[Article, Any]]:
-        """The articles in order, each with what `derive` makes of its opened file (and the
-        columns of `more`): derived the first time, and kept in `column` from then on when
-        derive() says it may be (in batches, each whole)."""
+    def derived(self, column: str, derive: Derive, reverse: bool = False, more: str = "") -> Any:
+        """(article, what `derive` makes of its file, with the columns `more` names) in
+        order: derived the first time, and kept in `column` from then on, when derive()
+        says it may be (in batches, each whole)."""
         pending: list[tuple[Any, int]] = []
         for article, (kept, rowid, *rest) in self._rows(None, reverse, f", {column}, rowid{more}"):
             if kept is None:
+                path = article.path
                 try:
-                    with reader.open_article(
-                        article.path, article.path, article.id, article
-                    ) as opened:
-                        kept, keep = derive(article, opened)
+                    with reader.open_article(path, path, article.id, article) as opened:
+                        kept, keep = derive(opened)
                 except InvalidArticle as problem:  # it changed, or went, since the sync
                     self.archive.on_error(problem)
                     continue
@@ -455,6 +431,15 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _facts(opened: reader.Opened) -> tuple[str, bool]:
+    """An article's facts as JSON, kept when its whole body is indexed."""
+    from .structure import facts_of
+
+    body, article = "".join(text for _, text in opened.body()), opened.article
+    found = facts_of(article.title, body, article.body_line)
+    return json.dumps(found, ensure_ascii=False), len(body) <= INDEXED
 
 
 class _Damaged(Exception):

@@ -513,3 +513,29 @@ def test_a_text_without_a_title_asks_for_one(kn, empty):
     assert (
         kn("add", "-", "--title", "T", input="---\ndate: 2017-01-01\n---\nA body.\n").exit_code == 0
     )
+
+
+def test_a_bulk_reimport_with_another_date_adds_nothing(kn, empty, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from newstext import NewsText
+
+    inputs = []
+    for index, (_, text) in enumerate(NewsText(seed=3).archive(1000)):
+        title = text.split("title: ", 1)[1].split("\n", 1)[0].strip('"')
+        inputs.append(tmp_path / f"{index}.txt")
+        body = text.split("---\n", 2)[2]
+        inputs[-1].write_text(f"Story {title}\n\n{body}", encoding="utf-8")
+    first = kn("add", *map(str, inputs), "--date", "2026-11-29")
+    assert first.exit_code == 0 and len(first.stdout.splitlines()) == 1000
+    before = stored(empty)
+    again = kn("add", *map(str, inputs), "--date", "2026-11-30", "--tag", "nightly")
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert again.stderr.count("already in the archive as 2026-11-29-") == 1000
+    assert stored(empty) == before
+
+
+def test_a_file_named_like_an_id_here_does_not_hide_the_article(kn, empty, tmp_path):
+    kn("add", "-", "--date", "2020-01-02", input="A title\n\nBody.\n")
+    (tmp_path / "2020-01-02-a-title").write_text("not an article")
+    result = kn("show", "2020-01-02-a-title")
+    assert (result.exit_code, result.stdout.splitlines()[0]) == (0, "A title")

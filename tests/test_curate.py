@@ -56,7 +56,7 @@ def test_tag_rewrites_only_the_tags_line(kn, seed_archive):
 
 
 def test_tag_adds_a_tags_entry_after_the_known_fields_and_removes_it_when_empty(kn, make_archive):
-    text = "---\r\ntitle: T\r\ndate: 2017-01-01\r\nsource: S\r\nregion: x # kept\r\n---\r\nBody\r\n"
+    text = "---\r\ntitle: T\r\ndate: 2017-01-01\r\nsource: S\r\n# a comment\r\nregion: x # kept\r\n---\r\nBody\r\n"
     root = make_archive({"2017/a.txt": b"\xef\xbb\xbf" + text.encode()})
     assert kn("tag", "a", "+one two", "+yes", "+1984").exit_code == 0
     tagged = text.replace("source: S\r\n", "source: S\r\ntags: [one two, 'yes', '1984']\r\n")
@@ -140,6 +140,14 @@ def test_undo_puts_back_the_last_rm_and_leaves_an_id_taken_again(kn, make_archiv
     assert kn("list").stdout.startswith("b\t") and "a\t" not in kn("list").stdout
 
 
+def test_rm_moves_an_article_open_elsewhere(kn, make_archive):
+    root = make_archive({"a.txt": article("A")})
+    with open(root / "a.txt", encoding="utf-8") as reading:
+        assert kn("rm", "--yes", "a").exit_code == 0
+        assert reading.read() == article("A")
+    assert not (root / "a.txt").exists()
+
+
 def test_rm_asks_nothing_in_a_pipe_without_yes_and_removes_nothing(kn, make_archive):
     root = make_archive({"a.txt": article("A")})
     result = kn("rm", "a")
@@ -208,6 +216,12 @@ def test_edit_replaces_the_file_with_the_edited_text_keeping_its_mode(kn, seed_a
     assert path.read_bytes() == before.replace(b"insincere", b"sincere")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_an_edit_of_the_title_keeps_the_id(kn, seed_archive, tmp_path):
+    script = "file.write_text(file.read_text().replace('title: North', 'title: South'))"
+    assert kn("edit", SEED_ID, env=editor(tmp_path, script)).exit_code == 0
+    assert kn("list").stdout.startswith(f"{SEED_ID}\t2017-08-07\tBBC News\tSouth Korea calls")
 
 
 def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive, tmp_path):
