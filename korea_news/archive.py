@@ -326,11 +326,9 @@ class Archive:
                         write.create(folder, name, draft.text.encode("utf-8"))
             except FileExistsError:  # taken, before or meanwhile by another kn
                 if chosen:
-                    taken = _entry(ids[article_id]).path if article_id in ids else "another kn"
-                    message = "another article already has this ID"
-                    raise KnError(
-                        f"{article_id}: {message} ({taken}); nothing was written"
-                    ) from None
+                    where = _entry(ids[article_id]).path if article_id in ids else "just added"
+                    message = f"another article already has this ID ({where})"
+                    raise KnError(f"{article_id}: {message}; nothing was written") from None
                 continue
             except OSError as error:
                 raise KnError(f"{shown}{os.sep}{name}: cannot write: {error.strerror}") from None

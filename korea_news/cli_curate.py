@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any
 
@@ -125,6 +126,15 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
     state.finish(len(entries))
 
 
+def _read(path: str) -> bytes:
+    """A file's bytes; none if the editor took it away."""
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return b""
+
+
 @cli.command()
 @click.argument("name", metavar="ARTICLE", shell_complete=options.complete_ids)
 @options.global_options()
@@ -147,23 +157,27 @@ def edit(state: State, /, name: str) -> None:
     copy = os.path.join(folder, os.path.basename(entry.real))  # ID.txt, for the editor's sake
     with open(copy, "wb") as file:
         file.write(was)
-    while True:
-        curate.run_editor(copy)
-        with open(copy, "rb") as file:
-            data = file.read()
-        wrong = None if data == was else curate.problem(data, entry.path, entry.id)
-        if wrong is None:
-            break
-        warn(wrong)
-        if not (sys.stdin.isatty() and click.confirm("Edit it again?", default=True, err=True)):
-            raise KnError(f"{entry.path} is unchanged; the edited text is kept in {copy}")
-    if data != was:
-        try:
+    kept = False
+    try:
+        while True:
+            curate.run_editor(copy)
+            data = _read(copy)
+            wrong = None if data == was else curate.problem(data, entry.path, entry.id)
+            if wrong is None:
+                break
+            warn(wrong)
+            if not (sys.stdin.isatty() and click.confirm("Edit it again?", default=True, err=True)):
+                raise KnError(f"{entry.path} is unchanged")
+        if data != was:
             curate.replace(archive, entry, data, was)
-        except KnError as error:
-            raise KnError(f"{error}; the edited text is kept in {copy}") from None
-    os.unlink(copy)
-    os.rmdir(folder)
+    except KnError as error:
+        kept = _read(copy) != was
+        raise KnError(
+            f"{error}; the edited text is kept in {copy}" if kept else str(error)
+        ) from None
+    finally:
+        if not kept:
+            shutil.rmtree(folder, ignore_errors=True)
     click.get_current_context().exit(EXIT_FOUND)
 
 

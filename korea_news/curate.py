@@ -115,7 +115,7 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
                 write.folder(archive.root, inside, archive.shown_root, make=False) as source,
                 write.folder(parent, os.path.join(batch, inside), shown_parent) as target,
             ):
-                write.move((source, file), (target, file))
+                write.move((source, file), (target, file), replace=True)  # a new folder
         except OSError as error:
             raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
     return os.path.normpath(os.path.join(shown_parent, batch))
@@ -141,8 +141,13 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
             path = os.path.join(archive.shown_root, inside, file)
             kept = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
             try:
-                if file[: -len(".txt")] in ids:
-                    raise FileExistsError
+                if (taken := ids.get(file[: -len(".txt")])) is not None:
+                    here = os.path.join(parent, batch, inside, file)
+                    if not os.path.samefile(taken[0].entry(taken[1]).real, here):
+                        raise FileExistsError
+                    os.unlink(here)  # back already: a killed undo had linked it
+                    back.append(path)
+                    continue
                 with (
                     write.folder(parent, os.path.join(batch, inside), shown_parent) as source,
                     write.folder(archive.root, inside, archive.shown_root) as target,

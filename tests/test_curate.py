@@ -224,6 +224,16 @@ def test_an_edit_of_the_title_keeps_the_id(kn, seed_archive, tmp_path):
     assert kn("list").stdout.startswith(f"{SEED_ID}\t2017-08-07\tBBC News\tSouth Korea calls")
 
 
+def test_an_edit_into_bad_yaml_names_the_line_and_saves_nothing(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    script = "file.write_text(file.read_text().replace('tags: [', 'tags: [[', 1))"
+    result = kn("edit", SEED_ID, env=editor(tmp_path, script))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"kn: {SEED}:6: YAML: did not find expected ',' or ']'\n")
+    assert path.read_bytes() == before
+
+
 def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive, tmp_path):
     path = seed_archive / "2017" / f"{SEED_ID}.txt"
     before = path.read_bytes()
@@ -234,6 +244,14 @@ def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive
     assert second.startswith(f"kn: {SEED} is unchanged; the edited text is kept in ")
     assert path.read_bytes() == before
     assert Path(second.rsplit(" ", 1)[1]).read_text() == "no front matter"
+
+
+def test_edit_mends_an_article_that_could_not_be_read(kn, make_archive, tmp_path):
+    root = make_archive({"bad.txt": "---\ntitle: T\n---\nBody\n"})
+    script = "file.write_text(file.read_text().replace('title: T', 'title: T\\ndate: 2020-01-01'))"
+    assert kn("edit", "bad", env=editor(tmp_path, script)).exit_code == 0
+    assert (root / "bad.txt").read_text() == "---\ntitle: T\ndate: 2020-01-01\n---\nBody\n"
+    assert kn("check").exit_code == 0
 
 
 def test_an_editor_that_fails_changes_nothing(kn, seed_archive, tmp_path):
