@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import islice
@@ -79,11 +78,8 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, fmt: str) -> None:
       kn show --raw articles/2017/2017-08-07-north-korea-calls-offer-*.txt
     """
     archive = state.archive
-    if "-" in names:  # names from stdin, one a line: kn find coal | cut -f1 | kn show -
-        given = [line.strip() for line in sys.stdin]
-        names = tuple(n for name in names for n in (given if name == "-" else [name]) if n)
-        if not names:
-            state.finish(0)
+    if "-" in names and not (names := options.named(names)):  # kn find coal | cut -f1 | kn show -
+        state.finish(0)
     if not names:
         newest = next(state.store.articles(), None)
         if newest is None:

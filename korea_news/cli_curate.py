@@ -5,23 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from typing import Any
 
 import click
 
 from . import curate, escape, options
-from .archive import locate
+from .archive import Entry, locate
 from .cli import cli
 from .model import KnError, is_utf8
 from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
-
-
-def _named(names: tuple[str, ...]) -> tuple[str, ...]:
-    """The names given, `-` read from stdin (one a line, blank lines left out)."""
-    if "-" not in names:
-        return names
-    given = [line.strip() for line in sys.stdin]
-    return tuple(n for name in names for n in (given if name == "-" else [name]) if n)
 
 
 @cli.command()
@@ -38,7 +29,7 @@ def path(state: State, /, names: tuple[str, ...]) -> None:
       vim "$(kn path 2017-08-07-north)"
       kn find sanctions | cut -f1 | kn path - | xargs -d '\\n' wc -w
     """
-    found = state.each(_named(names), state.archive.find)
+    found = state.each(options.named(names), state.archive.find)
     state.finish(state.output().show(found, lambda entry: entry.path))
 
 
@@ -67,12 +58,12 @@ def tag(state: State, /, words: tuple[str, ...]) -> None:
     for _, name in changes:
         if not name.strip() or not is_utf8(name):
             raise click.UsageError("a tag after + or - is text, and not empty")
-    names = _named(tuple(word for word in words if word[:1] not in "+-" or word == "-"))
+    names = options.named(tuple(word for word in words if word[:1] not in "+-" or word == "-"))
     if not changes or not names:
         raise click.UsageError("give ARTICLE... and +TAG or -TAG")
     archive = state.archive
 
-    def retag(entry: Any) -> None:
+    def retag(entry: Entry) -> None:
         data = archive.read_bytes(entry)
         changed = curate.retag(data, entry.path, entry.id, changes)
         if changed is not None:
@@ -104,14 +95,13 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
         back, left = curate.restore(archive)
         for message in left:
             state.problem(KnError(message))
-        state.output().write_lines(back)
-        state.finish(len(back))
+        state.finish(state.output().show(back, str))
     if not names:
         raise click.UsageError("give ARTICLE... (or --undo)")
     asking = not yes and "-" not in names and sys.stdin.isatty()
     if not yes and not asking:
         raise click.UsageError("no terminal to ask on: give --yes to remove without asking")
-    entries = list({e.path: e for e in state.each(_named(names), archive.find)}.values())
+    entries = list({e.path: e for e in state.each(options.named(names), archive.find)}.values())
     if state.failed or not entries:
         state.finish(0)  # as git rm: nothing is removed when a name is wrong
     if asking:
@@ -120,9 +110,7 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
         if not click.confirm(question, err=True):
             state.finish(0)
     where = curate.remove(archive, entries)
-    click.echo(
-        f"kn: moved {len(entries)} article(s) to {where}; kn rm --undo puts them back", err=True
-    )
+    warn(f"moved {len(entries)} article(s) to {where}; kn rm --undo puts them back")
     state.finish(len(entries))
 
 

@@ -39,7 +39,6 @@ ROWS = 2  # bins in a band: 16 bands. A pair at 0.8 is a candidate with probabil
 # 1 - (1 - 0.8**2)**16 > 0.9999999; one at 0.05, with probability 0.04.
 AGREE = 12  # the least bins of 32 that a candidate's sketches must share to be measured
 # (at 0.8, 12 or fewer agree with probability under 1e-7: Binomial(32, 0.8))
-LIMIT = 1 << 20  # characters of a body shingled (as the text index keeps: sync.INDEXED)
 _WORD = re.compile(r"\w+")
 _EMPTY = -(1 << 63)  # no value: hash() never returns it
 
@@ -138,14 +137,16 @@ def similarity(first: set[int], second: set[int]) -> float:
 
 
 def body_shingles(opened: reader.Opened) -> list[int]:
-    """The shingles of an opened article's body: of its first LIMIT characters."""
+    """The shingles of an opened article's body: of the characters that the text index
+    keeps of it (sync.INDEXED)."""
+    from .sync import INDEXED
 
     def start() -> Iterator[str]:
         size = 0
         for _, piece in opened.body():
-            if size >= LIMIT:
+            if size >= INDEXED:
                 return
-            yield piece[: LIMIT - size]
+            yield piece[: INDEXED - size]
             size += len(piece)
 
     return shingles(start())

@@ -186,9 +186,8 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
 
 
 def entries(front_matter: str) -> dict[str, tuple[int, int]]:
-    """The lines of each top-level entry of a front matter that loads (0-based, from the
-    key's line up to the line after its value's end), and the front matter's lines, each
-    with its line break, as YAML counts them."""
+    """The lines of each top-level entry of a front matter that loads: 0-based, from the
+    key's line to the line after its value's end, as YAML counts lines (see lines())."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)

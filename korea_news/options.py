@@ -102,6 +102,14 @@ class KnGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
+def named(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names given, each `-` read from stdin (one a line, blank lines left out)."""
+    if "-" not in names:
+        return names
+    given = [line.strip() for line in sys.stdin]
+    return tuple(n for name in names for n in (given if name == "-" else [name]) if n)
+
+
 def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion: the article IDs that start with what was typed, or whose part
     after the date does (북한 completes 2024-01-14-북한-...), as names are resolved."""

@@ -352,6 +352,25 @@ def test_two_concurrent_adds_of_one_id_one_wins_the_other_fails_cleanly(empty):
         (empty / "2020" / "race.txt").unlink()
 
 
+def test_two_concurrent_adds_of_one_title_and_day_take_two_ids(empty):
+    for _ in range(3):
+        texts = [f"Same title\n\nBody {n}.\n".encode() for n in range(2)]
+        processes = [kn_process(empty, "-", "--date", "2020-01-01") for _ in texts]
+        for process, text in zip(processes, texts, strict=True):  # both at once
+            assert process.stdin is not None
+            process.stdin.write(text)
+            process.stdin.close()
+        assert [p.wait(timeout=60) for p in processes] == [0, 0]
+        names = sorted(p.name for p in (empty / "2020").iterdir())
+        assert names == ["2020-01-01-same-title-2.txt", "2020-01-01-same-title.txt"]
+        bodies = sorted(
+            (empty / "2020" / name).read_bytes().split(b"---\n", 2)[2] for name in names
+        )
+        assert bodies == [b"\nBody 0.\n", b"\nBody 1.\n"]
+        for name in names:
+            (empty / "2020" / name).unlink()
+
+
 def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
     body = ("word " * 20 + "\n") * 400_000
     big = tmp_path / "big.txt"
