@@ -48,18 +48,18 @@ def folder(root: str, inside: str, shown: str, make: bool = True) -> Iterator[in
         os.close(fd)
 
 
-def create(fd: int, name: str, data: bytes) -> None:
-    """Create the file `name` in the open folder `fd`, whole or not at all;
-    FileExistsError if it exists.
+def create(fd: int, name: str, data: bytes, like: os.stat_result | None = None) -> None:
+    """Create the file `name` in the open folder `fd`, whole or not at all (with the mode
+    and owner of the file `like`, if any); FileExistsError if it exists.
 
     The data goes to an unnamed file (O_TMPFILE) that is linked into place once it is
     complete, so even a killed process leaves nothing behind. Where the system has no
     unnamed files, a hidden temporary file is linked instead and then removed. link()
     never replaces an existing file: that is what makes two concurrent adds safe.
     """
-    made = _unnamed(fd, data, None)
+    made = _unnamed(fd, data, like)
     if made is None:
-        temporary = _named(fd, data, None)
+        temporary = _named(fd, data, like)
         try:
             os.link(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
         finally:
@@ -74,17 +74,10 @@ def create(fd: int, name: str, data: bytes) -> None:
 
 def replace(fd: int, name: str, data: bytes) -> None:
     """Put `data` in place of the file `name` of the open folder `fd`, whole or not at
-    all, with that file's mode (and owner, where allowed)."""
-    kept = os.stat(name, dir_fd=fd, follow_symlinks=False)
-    made = _unnamed(fd, data, kept)
-    if made is None:
-        temporary = _named(fd, data, kept)
-    else:  # linked under a passing name, then renamed over the file: both atomic
-        try:
-            temporary = f".kn-{secrets.token_hex(8)}.tmp"
-            os.link(f"/proc/self/fd/{made}", temporary, dst_dir_fd=fd, follow_symlinks=True)
-        finally:
-            os.close(made)
+    all, with that file's mode (and owner, where allowed): created under a passing name,
+    then renamed over it."""
+    temporary = f".kn-{secrets.token_hex(8)}.tmp"
+    create(fd, temporary, data, os.stat(name, dir_fd=fd, follow_symlinks=False))
     try:
         os.rename(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
     except BaseException:
