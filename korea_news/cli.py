@@ -285,7 +285,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     out, dry_run, feeds = state.output(), fields.pop("dry_run"), fields.pop("feeds")
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
     settings = {**fields, "id": article_id}
-    adder = compose.Adder(state.archive, settings, dry_run, progress, lambda: state.store)
+    adder = compose.Adder(state.archive, settings, dry_run, progress)
 
     def add_one(name: str, linked: bool = False) -> None:
         draft, path, done = adder.add(name, linked)

@@ -224,9 +224,9 @@ _HTML_START = re.compile(
 class Adder:
     """Adds inputs to an archive, one call of `kn add`: files, - for stdin, and web pages
     (saved, or at a URL; see web.py). `options` are `kn add`'s, "timeout" and "delay" among
-    them. The archive's store is synced when the first input needs it: for the texts
-    already in (the same text is one article, whatever its metadata), and the URLs, looked
-    up once (one URL, one article)."""
+    them. The archive's store is synced when the first input needs it, for the texts
+    already in (the same text is one article, whatever its metadata) and the URLs, looked
+    up once (one URL, one article); what is wrong with other files is not add's to tell."""
 
     def __init__(
         self,
@@ -234,10 +234,9 @@ class Adder:
         options: Mapping[str, Any],
         dry_run: bool,
         progress: Callable[[int, bool], None] | None = None,
-        store: Callable[[], Store] | None = None,
     ) -> None:
         self.archive, self.options, self.dry_run = archive, options, dry_run
-        self.store = store  # the archive's store, synced
+        self.synced: Store | None = None
         self.urls: dict[str, str] | None = None
         self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
         self.pacer: Any = None
@@ -301,7 +300,7 @@ class Adder:
     def _same(self, made: Draft, body: str) -> tuple[Draft, str, str] | None:
         """The article that holds this text already, whatever its metadata: the same
         title and body, each in NFC with its white space made single spaces."""
-        kept = self.store().same_body(body) if self.store else ()
+        kept = self.store().same_body(body)
         title = digest(made.article.title)
         for article in (*self.added.get(body, ()), *kept):
             if digest(article.title) == title:
@@ -309,6 +308,15 @@ class Adder:
                 done = "same" if given == article.to_dict() else "same text"
                 return replace(made, id=article.id, article=article), article.path, done
         return None
+
+    def store(self) -> Store:
+        """The archive's store, synced once, quietly."""
+        if self.synced is None:
+            from .store import Store
+
+            self.synced = Store(self.archive, persistent=self.archive.use_cache)
+            self.synced.sync(tell=False)
+        return self.synced
 
     def _page(self, page: bytes | str, url: str | None, fetched: str | None) -> tuple[str, str]:
         """A web page as the text of an article file (its fields and main text), and its
@@ -336,7 +344,6 @@ class Adder:
         from . import web
 
         if self.urls is None:  # newest first: of two articles with one URL, the oldest
-            articles = self.store().articles() if self.store else ()
-            self.urls = {web.normal(a.url): a.id for a in articles if a.url}
+            self.urls = {web.normal(a.url): a.id for a in self.store().articles() if a.url}
         normal = (web.normal(url) for url in urls if url)
         return next((self.urls[url] for url in normal if url in self.urls), None)

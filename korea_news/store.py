@@ -185,10 +185,10 @@ class Store:
 
     # --- sync ---------------------------------------------------------------------------
 
-    def sync(self) -> None:
-        """Bring the store up to date with the files; tell the scan's problems and each
-        file's that is no article (archive.on_error), in walk order. Where the database
-        fails meanwhile, the files are read into one in memory instead."""
+    def sync(self, tell: bool = True) -> None:
+        """Bring the store up to date with the files; tell (unless not to) the scan's
+        problems and each file's that is no article (archive.on_error), in walk order.
+        Where the database fails meanwhile, the files are read into one in memory instead."""
         self.folders = self.archive.scan()
         self.shown = {folder.inside: folder.shown for folder in self.folders}
         try:
@@ -200,7 +200,7 @@ class Store:
             self._in_memory(error)
             problems = self.problems()
         self.archive.problems = []
-        for problem in problems:
+        for problem in problems if tell else ():
             self.archive.on_error(problem)
 
     def _sync(self) -> None:

@@ -558,3 +558,10 @@ def test_a_file_named_like_an_id_here_does_not_hide_the_article(kn, empty, tmp_p
     (tmp_path / "2020-01-02-a-title").write_text("not an article")
     result = kn("show", "2020-01-02-a-title")
     assert (result.exit_code, result.stdout.splitlines()[0]) == (0, "A title")
+
+
+def test_a_broken_article_elsewhere_is_not_adds_to_tell(kn, make_archive):
+    root = make_archive({"bad.txt": "---\ntitle: T\n---\nBody\n"})
+    result = kn("add", "-", "--date", "2020-01-02", input="A title\n\nBody.\n")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert (root / "2020" / "2020-01-02-a-title.txt").exists()
