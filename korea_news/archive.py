@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import replace
+from typing import NamedTuple
 
-from . import reader
+from . import reader, write
 from .model import Article, ArticleNotFound, Draft, InvalidArticle, KnError, Unreadable, day_of
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
@@ -262,7 +261,7 @@ class Archive:
         return self._by_id
 
     def _named(self, name: str, by_id: dict[str, tuple[Folder, int]]) -> Entry:
-        if os.sep in name or name.endswith(SUFFIX) or os.path.isfile(name):
+        if os.sep in name or name.endswith(SUFFIX):  # an ID is a slug: no / and no .txt
             real = os.path.realpath(name)
             for folder, position in by_id.values():
                 if folder.real_path(folder.names[position]) == real:
@@ -270,7 +269,10 @@ class Archive:
             raise ArticleNotFound(f"{name}: not an article of the archive {self.shown_root}")
         if name in by_id:
             return _entry(by_id[name])
-        candidates = sorted(i for i in by_id if i.startswith(name) or _undated(i).startswith(name))
+        name = unicodedata.normalize("NFC", name)  # as kn names files; typed in NFD (macOS)
+        if name in by_id:
+            return _entry(by_id[name])
+        candidates = sorted(i for i in by_id if i.startswith(name) or undated(i).startswith(name))
         if len(candidates) == 1:
             return _entry(by_id[candidates[0]])
         if candidates:
@@ -282,7 +284,7 @@ class Archive:
         # Hints come from the IDs nearest in sorted order, whole or without their dates (the
         # longest shared prefixes): comparing with each of 10^5 IDs would take seconds.
         close: set[str] = set()
-        for key in (None, _undated):
+        for key in (None, undated):
             ids = sorted(by_id, key=key)
             keys = ids if key is None else [key(i) for i in ids]
             middle = bisect.bisect(keys, name)
@@ -301,47 +303,42 @@ class Archive:
         """An article file opened, its body to read in pieces (see reader.py)."""
         return reader.open_article(entry.real, entry.path, entry.id)
 
-    def add(self, draft: Draft, dry_run: bool = False) -> tuple[str, str]:
-        """Store a new article: its path, and "added" (or, with `dry_run`, "new"); or the
-        path already holding it, and "same" or "same text" (its metadata differs, and the
-        stored article is kept as it is).
+    def add(self, draft: Draft, dry_run: bool = False, chosen: bool = False) -> tuple[Draft, str]:
+        """Store a new article under its draft's ID or, unless that ID was `chosen` (--id),
+        the next free one (ID-2, ID-3, ...): the draft as stored, and its path. With
+        `dry_run`, nothing is written, but the ID counts as taken.
 
-        Never overwrites: another article under the same ID is an error, and the file
-        appears whole or not at all. The IDs taken are looked up once per Archive.
+        Never overwrites: the file appears whole or not at all, and link() never replaces a
+        file, so that two kn adding at once take two IDs. The IDs taken are looked up once
+        per Archive.
         """
         ids = self.ids()
-        if draft.id in ids:
-            return self._same(_entry(ids[draft.id]), draft)
-        relative = os.path.join(f"{day_of(draft.article.date).year:04d}", f"{draft.id}{SUFFIX}")
-        shown, real = os.path.join(self.shown_root, relative), os.path.join(self.root, relative)
-        if dry_run:
-            return shown, "new"
-        try:
-            _create(real, draft.text.encode("utf-8"))
-        except FileExistsError:  # another kn added it in the meantime
-            return self._same(Entry(draft.id, shown, real), draft)
-        except OSError as error:
-            raise KnError(f"{shown}: cannot write: {error.strerror}") from None
-        place = (os.path.dirname(shown), os.path.dirname(real))
-        ids[draft.id] = (Folder("", *place, [f"{draft.id}{SUFFIX}"], {}), 0)
-        return shown, "added"
+        year = f"{day_of(draft.article.date).year:04d}"
+        shown, real = os.path.join(self.shown_root, year), os.path.join(self.root, year)
+        for number in range(1, FREE):
+            article_id = draft.id if number == 1 else f"{draft.id}-{number}"
+            name = f"{article_id}{SUFFIX}"
+            try:
+                if article_id in ids:
+                    raise FileExistsError
+                if not dry_run:
+                    with write.folder(self.root, year, self.shown_root) as folder:
+                        write.create(folder, name, draft.text.encode("utf-8"))
+            except FileExistsError:  # taken, before or meanwhile by another kn
+                if chosen:
+                    where = _entry(ids[article_id]).path if article_id in ids else "just added"
+                    message = f"another article already has this ID ({where})"
+                    raise KnError(f"{article_id}: {message}; nothing was written") from None
+                continue
+            except OSError as error:
+                raise KnError(f"{shown}{os.sep}{name}: cannot write: {error.strerror}") from None
+            ids[article_id] = (Folder(year, shown, real, [name], {}), 0)
+            stored = replace(draft, id=article_id, article=replace(draft.article, id=article_id))
+            return stored, f"{shown}{os.sep}{name}"
+        raise KnError(f"{draft.id}: no free ID up to {draft.id}-{FREE - 1}")
 
-    def _same(self, entry: Entry, draft: Draft) -> tuple[str, str]:
-        """Whether the article stored under the draft's ID holds its text (its title, date
-        and body): (its path, "same" or "same text"); else an error."""
-        try:
-            article, body = self.read(entry)
-        except InvalidArticle:
-            article, body = None, None
-        given = draft.article
-        text = (draft.body, given.title, given.date)
-        if article is None or (body, article.title, article.date) != text:
-            raise KnError(
-                f"{draft.id}: another article already has this ID ({entry.path}); "
-                "nothing was written (give another with --id)"
-            )
-        meta = {**given.to_dict(), "path": entry.path} == article.to_dict()
-        return entry.path, "same" if meta else "same text"
+
+FREE = 1000  # the most articles of one title and day: ID, ID-2, ... ID-999
 
 
 def escaped(name: str) -> str:
@@ -349,7 +346,7 @@ def escaped(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _undated(article_id: str) -> str:
+def undated(article_id: str) -> str:
     """An ID without the date it starts with (2017-08-07-), if it does."""
     return article_id[11:] if _DATED.match(article_id) else article_id
 
@@ -359,64 +356,3 @@ _DATED = re.compile(r"\d{4}-\d\d-\d\d-")
 
 def _entry(found: tuple[Folder, int]) -> Entry:
     return found[0].entry(found[1])
-
-
-def _create(real: str | os.PathLike[str], data: bytes) -> None:
-    """Create a file holding `data`, whole or not at all; FileExistsError if it exists.
-
-    The data goes to an unnamed file (O_TMPFILE) that is linked into place once it is
-    complete, so even a killed process leaves nothing behind. Where the system has no
-    unnamed files, a hidden temporary file is linked instead and then removed. link()
-    never replaces an existing file: that is what makes two concurrent adds safe.
-    """
-    from pathlib import Path
-
-    path = Path(real)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if not _create_unnamed(folder, path.name, data):
-            _create_named(path, data)
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def _create_unnamed(folder: int, name: str, data: bytes) -> bool:
-    try:
-        fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=folder)
-    except (AttributeError, OSError):
-        return False
-    try:
-        _write_all(fd, data)
-        try:
-            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder, follow_symlinks=True)
-        except FileExistsError:
-            raise
-        except OSError:  # no /proc to name the file by
-            return False
-    finally:
-        os.close(fd)
-    return True
-
-
-def _create_named(path: Path, data: bytes) -> None:
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kn-", suffix=".tmp")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)
-        _write_all(fd, data)
-        os.link(temporary, path)
-    finally:
-        os.close(fd)
-        os.unlink(temporary)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.fsync(fd)

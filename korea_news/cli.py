@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -13,9 +12,9 @@ from typing import Any, TypeVar
 import click
 
 from . import escape, options, output
-from .archive import Entry, init, locate
+from .archive import Entry, init
 from .model import Article, Document, Fact, Hit, KnError
-from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, KnGroup, State, warn
+from .options import EXIT_ERROR, EXIT_FOUND, KnGroup, State, warn
 from .stats import BY
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,11 +80,8 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
       kn show --raw articles/2017/2017-08-07-north-korea-calls-offer-*.txt
     """
     archive = state.archive
-    if "-" in names:  # names from stdin, one a line: kn find coal | cut -f1 | kn show -
-        given = [line.strip() for line in sys.stdin]
-        names = tuple(n for name in names for n in (given if name == "-" else [name]) if n)
-        if not names:
-            state.finish(0)
+    if "-" in names and not (names := options.named(names)):  # kn find coal | cut -f1 | kn show -
+        state.finish(0)
     if not names:
         newest = next(state.store.articles(), None)
         if newest is None:
@@ -291,7 +287,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
 
     out, feeds = state.output(), fields["feeds"]
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
-    adder = compose.Adder(state.archive, {**fields, "id": article_id}, progress, state.articles)
+    adder = compose.Adder(state.archive, {**fields, "id": article_id}, progress)
 
     def add_one(name: str, linked: bool = False) -> None:
         made, path, done = adder.add(name, linked)
@@ -326,24 +322,13 @@ def init_archive(folder: str) -> None:
     click.echo(init(folder), err=True)
 
 
-@cli.command()
-@options.global_options()
-@click.pass_obj
-def check(state: State, /) -> None:
-    """Check every article of the archive; print PATH:LINE: message for each problem.
+from . import cli_curate  # noqa: E402  check, path, tag, rm and edit
 
-    Exit 0 when the archive is clean, 1 when problems were found, 2 when it cannot be read.
-
-    \b
-    Example:
-      kn check && echo clean
-    """
-    from .store import check as problems_of
-
-    problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
-    for problem in problems:
-        click.echo(escape.visible(str(problem)) if sys.stdout.isatty() else str(problem))
-    if problems:
-        files = len({problem.path for problem in problems})
-        warn(f"{len(problems)} problem(s) in {files} file(s)")
-    click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
+for _curating in (
+    cli_curate.check,
+    cli_curate.path,
+    cli_curate.tag,
+    cli_curate.rm,
+    cli_curate.edit,
+):
+    cli.add_command(_curating)

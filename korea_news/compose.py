@@ -8,36 +8,73 @@ import hashlib
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import frontmatter
+from .duplicates import digest
 from .model import Article, Date, Draft, InvalidArticle, KnError, is_url
 from .structure import SENTENCE_END
 
 if TYPE_CHECKING:
     from .archive import Archive
+    from .store import Store
 
-SLUG_MAX = 60
-# An ID is a file name: no separators, nothing hidden, nothing that reads as an option.
-VALID_ID = re.compile(r"[^\W_][\w.-]*")
+SLUG_MAX = 60  # characters of a title's slug, cut at a word
+SLUG_BYTES = 200  # and bytes: with the date, a suffix and .txt, a file name within 255
+NAME_BYTES = 255  # the longest file name of most file systems
 
 
 def slug(title: str, limit: int = SLUG_MAX) -> str:
-    """ASCII, lower case, words joined by hyphens, cut at a word to at most `limit`."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_title.lower())
+    """Lower case, words joined by hyphens, cut at a word to at most `limit` characters
+    (and SLUG_BYTES bytes): Latin letters without their accents (ç: c), the letters of
+    other scripts kept as they are (북한), in NFC."""
+    words = _words(title)
     result = ""
     for word in words:
         longer = f"{result}-{word}" if result else word
-        if len(longer) > limit:
+        if len(longer) > limit or len(longer.encode()) > SLUG_BYTES:
             break
         result = longer
-    return result or (words[0][:limit] if words else "")
+    if not result and words:  # one word longer than the limit: cut inside it
+        result = words[0][:limit]
+        while len(result.encode()) > SLUG_BYTES:
+            result = result[:-1]
+    return result
+
+
+def _words(title: str) -> list[str]:
+    """A title's words, lower case: runs of letters, digits and the marks on them. A
+    character with a Latin form (é, ﬁ, Ａ) is written so; a mark after it goes with it."""
+    words, word, folded = [], "", False
+    for char in unicodedata.normalize("NFC", title):
+        kind = unicodedata.category(char)[0]
+        if kind == "M":
+            word += "" if folded or not word else char
+        elif kind in "LN":
+            latin = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            latin = "".join(c for c in latin.lower() if c.isalnum())
+            folded = bool(latin)
+            word += latin or char.lower()
+        elif word:
+            words.append(unicodedata.normalize("NFC", word))
+            word = ""
+    return [*words, unicodedata.normalize("NFC", word)] if word else words
+
+
+def is_slug(text: str) -> bool:
+    """Whether text is a slug: words of lower-case letters and digits (of any script, NFC)
+    joined by single hyphens, and short enough to be a file name."""
+    return (
+        unicodedata.normalize("NFC", text) == text
+        and len(f"{text}.txt".encode()) <= NAME_BYTES
+        and all(word and _words(word) == [word] for word in text.split("-"))
+    )
 
 
 def default_id(date: Date, title: str, body: str) -> str:
-    """DATE-slug-of-the-title; a title with no ASCII letters gets a short digest instead."""
+    """DATE-slug-of-the-title; a title with no letter or digit gets a short digest instead."""
     day = date.date() if isinstance(date, dt.datetime) else date
     words = slug(title) or hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:10]
     return f"{day.isoformat()}-{words}"
@@ -86,6 +123,13 @@ def check_options(options: Mapping[str, Any]) -> None:
                 raise KnError(f"--{option} {shown}: not UTF-8 text (a character cut in half?)")
             if isinstance(value, str) and not value.strip() and option in _NOT_EMPTY:
                 raise KnError(f"--{option}: empty: give one, or leave --{option} out")
+    chosen = options.get("id")
+    if chosen and not is_slug(unicodedata.normalize("NFC", chosen)):
+        hint = f" (such as {slug(chosen)})" if slug(chosen) else ""
+        raise KnError(
+            f"--id {chosen}: not a slug: lower-case letters and digits, of any script, "
+            f"words joined by single hyphens, at most {NAME_BYTES - 4} bytes{hint}"
+        )
     date = options.get("date")
     if date is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
@@ -124,11 +168,9 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
     fields["date"] = date
     ordered = {key: fields[key] for key in frontmatter.FIELDS if fields.get(key) is not None}
     ordered.update((key, value) for key, value in fields.items() if key not in frontmatter.FIELDS)
-    article_id = options.get("id") or default_id(date, ordered["title"], body)
-    if not VALID_ID.fullmatch(article_id):
-        raise InvalidArticle(
-            name, 1, f"ID {article_id!r}: use letters, digits, '.', '_' and '-', not first"
-        )
+    chosen = options.get("id")
+    article_id = unicodedata.normalize("NFC", chosen) if chosen else None
+    article_id = article_id or default_id(date, ordered["title"], body)
     file_text = frontmatter.dump(ordered) + body
     # What is written must read back as exactly what was given.
     article, stored_body = frontmatter.parse(file_text.encode("utf-8"), name, article_id)
@@ -197,21 +239,23 @@ _HTML_START = re.compile(
 class Adder:
     """Adds inputs to an archive, one call of `kn add`: files, - for stdin, and web pages
     (saved, or at a URL; see web.py). `options` are `kn add`'s, "timeout" and "delay" among
-    them, and "dry_run", "quiet" and "verbose". The archive's URLs are looked up once, when
-    the first page needs them: one URL, one article."""
+    them, and "dry_run", "quiet" and "verbose". The archive's store is synced when the
+    first input needs it, for the texts already in (the same text is one article, whatever
+    its metadata) and the URLs, looked up once (one URL, one article); what is wrong with
+    other files is not add's to tell."""
 
     def __init__(
         self,
         archive: Archive,
         options: Mapping[str, Any],
         progress: Callable[[int, bool], None] | None = None,
-        archived: Callable[[], Iterable[Article]] = tuple,
     ) -> None:
         check_options(options)  # once, before any input
         self.archive, self.options, self.dry_run = archive, options, options["dry_run"]
         self.talk = options["verbose"] - options["quiet"]  # -q: errors only; -v: more notes
-        self.archived = archived  # the archive's articles, for their URLs
+        self.synced: Store | None = None
         self.urls: dict[str, str] | None = None
+        self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
         self.pacer: Any = None
         self.progress, self.fetched = progress, 0
         self.seen: dict[str, Any] | None = None  # what the web told the last runs (kept.py)
@@ -260,10 +304,12 @@ class Adder:
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
-        """An input's draft, and archive.add()'s answer; for a URL already archived, no
-        draft and that article's ID ("skipped" for a feed's link known before fetching).
-        Every problem is told with the input's name first. A feed's link (`linked`) is
-        fetched if it is a web address, never read as a file."""
+        """An input's draft as stored, its path, and "added" ("new" with `dry_run`); or the
+        article that holds its text already, as a draft, its path, and "same" or "same
+        text" (its metadata differs); for a URL already archived, no draft and that
+        article's ID ("skipped" for a feed's link known before fetching). Every problem is
+        told with the input's name first. A feed's link (`linked`) is fetched if it is a
+        web address, never read as a file."""
         try:
             if linked and not is_url(name):
                 raise KnError("a feed's link that is no http or https address: left out")
@@ -301,11 +347,16 @@ class Adder:
             else:
                 text = data
         made = draft(text, name, self.options)
-        path, done = self.archive.add(made, self.dry_run)
+        body = digest(made.body)
+        if (same := self._same(made, body)) is not None:
+            return same
+        made, path = self.archive.add(made, self.dry_run, chosen=bool(self.options.get("id")))
+        self.added.setdefault(body, []).append(replace(made.article, path=path))
         if self.urls is not None and made.article.url:  # one URL, one article: this one too
             from . import web
 
             self.urls[web.normal(made.article.url)] = made.id
+        done = "new" if self.dry_run else "added"
         if page is not None and done == "added":
             from . import kept
 
@@ -314,6 +365,27 @@ class Adder:
             except OSError as error:
                 raise KnError(f"added as {path}, but its page was not kept: {error}") from None
         return made, path, done
+
+    def _same(self, made: Draft, body: str) -> tuple[Draft, str, str] | None:
+        """The article that holds this text already, whatever its metadata: the same
+        title and body, each in NFC with its white space made single spaces."""
+        kept = self.store().same_body(body)
+        title = digest(made.article.title)
+        for article in (*self.added.get(body, ()), *kept):
+            if digest(article.title) == title:
+                given = {**made.article.to_dict(), "id": article.id, "path": article.path}
+                done = "same" if given == article.to_dict() else "same text"
+                return replace(made, id=article.id, article=article), article.path, done
+        return None
+
+    def store(self) -> Store:
+        """The archive's store, synced once, quietly."""
+        if self.synced is None:
+            from .store import Store
+
+            self.synced = Store(self.archive, persistent=self.archive.use_cache)
+            self.synced.sync(tell=False)
+        return self.synced
 
     def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[str, str]:
         """A web page as the text of an article file (its fields and main text), and its
@@ -361,7 +433,7 @@ class Adder:
 
         if self.urls is None:  # newest first: of two articles with one URL, the oldest
             self.urls = dict(self._state()["links"])
-            for a in self.archived():
+            for a in self.store().articles():
                 for url in (a.url, a.extra.get("link")):
                     if isinstance(url, str):
                         self.urls[web.normal(url)] = a.id

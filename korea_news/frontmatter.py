@@ -185,6 +185,31 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
     return data, lines
 
 
+def entries(front_matter: str) -> dict[str, tuple[int, int]]:
+    """The lines of each top-level entry of a front matter that loads: 0-based, from the
+    key's line to the line after its value's end, as YAML counts lines (see lines())."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    found = {}
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        start, end = key.start_mark.line, value.end_mark.line + (value.end_mark.column > 0)
+        found[str(key.value)] = (start, max(end, start + 1))
+    return found
+
+
+def lines(text: str) -> list[str]:
+    """Text cut into lines, each with its line break, where YAML breaks lines."""
+    return [line for line in _LINE.findall(text) if line]
+
+
+_LINE = re.compile(r"[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|\Z)")
+
+
 def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[int, str]:
     """The file line and key of the first top-level value that cannot be built."""
     import yaml

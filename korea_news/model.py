@@ -12,6 +12,9 @@ Date = dt.date | dt.datetime
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
+INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
+
+
 class KnError(Exception):
     """A problem to report to the user as `kn: message` (exit 2)."""
 

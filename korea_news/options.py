@@ -102,16 +102,30 @@ class KnGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
+def named(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names given, each `-` read from stdin (one a line, blank lines left out)."""
+    if "-" not in names:
+        return names
+    given = [line.strip() for line in sys.stdin]
+    return tuple(n for name in names for n in (given if name == "-" else [name]) if n)
+
+
 def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion: the article IDs that start with what was typed."""
+    """Shell completion: the article IDs that start with what was typed, or whose part
+    after the date does (북한 completes 2024-01-14-북한-...), as names are resolved."""
+    import unicodedata
+
     from click.shell_completion import CompletionItem
 
+    from .archive import undated
+
+    typed = unicodedata.normalize("NFC", incomplete)
     try:
         root = locate(ctx.find_root().params.get("archive"), dict(os.environ), os.getcwd())
-        entries = Archive(root, on_error=lambda error: None).entries()
-        return [CompletionItem(e.id) for e in entries if e.id.startswith(incomplete)]
+        ids = sorted(e.id for e in Archive(root, on_error=lambda error: None).entries())
     except (KnError, OSError):
         return []
+    return [CompletionItem(i) for i in ids if i.startswith(typed) or undated(i).startswith(typed)]
 
 
 def _no_pager(ctx: click.Context, param: click.Parameter, value: bool) -> None:

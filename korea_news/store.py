@@ -26,21 +26,20 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import reader
+from . import narrow, reader
 from .archive import Archive, Folder
 from .frontmatter import parse_date
-from .model import NO_EXTRA, Article, InvalidArticle, KnError, timestamp
-from .sync import BATCH, INDEXED, TEXT, Sync
+from .model import INDEXED, NO_EXTRA, Article, InvalidArticle, KnError, timestamp
+from .narrow import Required
+from .sync import BATCH, TEXT, Sync
 
 if TYPE_CHECKING:
     from .structure import FactRow
 
 SCHEMA = 4  # PRAGMA user_version: raise it whenever what is stored is derived differently
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
-MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
-# (nor one in more than half of the texts: see _rare)
 
-Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
+Derive = Callable[[reader.Opened], tuple[Any, bool]]  # what to keep of a file, and whether
 
 # The text index folds case and accents as unicode61 does; `terms` holds every word it
 # has indexed (it only grows), so that a word piece is found inside longer words.
@@ -52,10 +51,11 @@ _TABLES = [
         folder TEXT NOT NULL, name TEXT NOT NULL, stat TEXT, line INTEGER, problem TEXT,
         id TEXT, title TEXT, date TEXT, ts REAL, source TEXT, url TEXT, authors TEXT,
         tags TEXT, extra TEXT, title_line INTEGER, body_line INTEGER, empty INTEGER,
-        indexed INTEGER, facts TEXT, UNIQUE (folder, name))""",
+        indexed INTEGER, facts TEXT, digest TEXT, sketch BLOB, UNIQUE (folder, name))""",
     # The articles in order, with all that a listing reads: one walk of the index, none
     # of the table (whose rows hold facts and stats too), makes a listing 2-3 times faster.
     f"CREATE INDEX files_order ON files (problem, ts DESC, id, {_LISTED}, indexed)",
+    "CREATE INDEX files_digest ON files (digest)",
     "CREATE INDEX files_problems ON files (folder) WHERE problem IS NOT NULL",
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
@@ -190,10 +190,10 @@ class Store:
 
     # --- sync ---------------------------------------------------------------------------
 
-    def sync(self) -> None:
-        """Bring the store up to date with the files; tell the scan's problems and each
-        file's that is no article (archive.on_error), in walk order. Where the database
-        fails meanwhile, the files are read into one in memory instead."""
+    def sync(self, tell: bool = True) -> None:
+        """Bring the store up to date with the files; tell (unless not to) the scan's
+        problems and each file's that is no article (archive.on_error), in walk order.
+        Where the database fails meanwhile, the files are read into one in memory instead."""
         self.folders = self.archive.scan()
         self.shown = {folder.inside: folder.shown for folder in self.folders}
         try:
@@ -205,7 +205,7 @@ class Store:
             self._in_memory(error)
             problems = self.problems()
         self.archive.problems = []
-        for problem in problems:
+        for problem in problems if tell else ():
             self.archive.on_error(problem)
 
     def _sync(self) -> None:
@@ -269,34 +269,42 @@ class Store:
                 yield article, opened
 
     def facts(self, reverse: bool = False) -> Iterator[tuple[Article, tuple[FactRow, ...]]]:
-        """The articles in order, each with its facts: derived from its file the first
-        time, and kept from then on (in batches, each whole)."""
-        from . import structure
+        """The articles in order, each with its facts (see derived)."""
+        for article, kept in self.derived("facts", _facts, reverse):
+            yield article, tuple(tuple(row) for row in json.loads(kept))
 
-        pending: list[tuple[str, int]] = []
-        for article, (kept, rowid) in self._rows(None, reverse, ", facts, rowid"):
-            if kept is not None:
-                yield article, tuple(tuple(row) for row in json.loads(kept))
-                continue
-            try:
-                found, body = reader.read_whole(article.path, article.path, article.id, article)
-            except InvalidArticle as problem:  # it changed, or went, since the sync
-                self.archive.on_error(problem)
-                continue
-            facts = structure.facts_of(found.title, body, found.body_line)
-            if self.index and len(body) <= INDEXED:
-                pending.append((json.dumps(facts, ensure_ascii=False), rowid))
-                if len(pending) >= BATCH:
-                    self._keep_facts(pending)
-            yield found, facts
-        self._keep_facts(pending)
+    def same_body(self, digest: str) -> Iterator[Article]:
+        """The articles whose body has this digest (duplicates.Digest), by ID."""
+        query = f"SELECT {_COLUMNS} FROM files WHERE digest = ? AND problem IS NULL ORDER BY id"
+        return (article for article, _ in self._select(query, [digest]))
 
-    def _keep_facts(self, pending: list[tuple[str, int]]) -> None:
-        """Keep facts derived meanwhile (of the database they were read from, if it is
+    def derived(self, column: str, derive: Derive, reverse: bool = False, more: str = "") -> Any:
+        """(article, what `derive` makes of its file, with the columns `more` names) in
+        order: derived the first time, and kept in `column` from then on, when derive()
+        says it may be (in batches, each whole)."""
+        pending: list[tuple[Any, int]] = []
+        for article, (kept, rowid, *rest) in self._rows(None, reverse, f", {column}, rowid{more}"):
+            if kept is None:
+                path = article.path
+                try:
+                    with reader.open_article(path, path, article.id, article) as opened:
+                        kept, keep = derive(opened)
+                except InvalidArticle as problem:  # it changed, or went, since the sync
+                    self.archive.on_error(problem)
+                    continue
+                if self.index and keep:
+                    pending.append((kept, rowid))
+                    if len(pending) >= BATCH:
+                        self._keep(column, pending)
+            yield article, (kept, *rest) if rest else kept
+        self._keep(column, pending)
+
+    def _keep(self, column: str, pending: list[tuple[Any, int]]) -> None:
+        """Keep what was derived meanwhile (in the database it was read from, if it is
         still the one in use)."""
         with contextlib.suppress(sqlite3.Error), self.writing():
             if self.index:
-                self.db.executemany("UPDATE files SET facts = ? WHERE rowid = ?", pending)
+                self.db.executemany(f"UPDATE files SET {column} = ? WHERE rowid = ?", pending)
         pending.clear()
 
     def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
@@ -318,7 +326,10 @@ class Store:
         self, required: Required | None, reverse: bool, more: str, after: Article | None
     ) -> Iterator[tuple[Article, Any]]:
         where, values = "problem IS NULL", list[Any]()
-        match = self._narrow(required) if required is not None and self.index else None
+        match = None
+        if required is not None and self.index:
+            files = sum(len(folder.names) for folder in self.folders)
+            match = narrow.match(self.db, required, files)
         if match == "":
             where += " AND NOT indexed"
         elif match is not None:
@@ -400,40 +411,6 @@ class Store:
             )  # fmt: skip
             yield article, row[12:]
 
-    def _narrow(self, required: Required) -> str | None:
-        """An FTS5 query for the indexed texts that hold, for some alternative, every word
-        piece: each piece as any indexed word that contains it. None: no narrowing; "":
-        no indexed text can match."""
-        alternatives = []
-        for pieces in required:
-            clauses: list[str] | None = []
-            for piece in pieces:
-                terms = [
-                    term
-                    for (term,) in self.db.execute(
-                        "SELECT term FROM terms WHERE instr(replace(term, 'ı', 'i'), ?) LIMIT ?",
-                        (piece, MAX_TERMS + 1),
-                    )
-                ]
-                if not terms:
-                    clauses = None  # this alternative matches no indexed text
-                    break
-                if clauses is not None and len(terms) <= MAX_TERMS and self._rare(terms):
-                    clauses.append("(" + " OR ".join(map(_quoted, terms)) + ")")
-            if clauses == []:
-                return None  # an alternative that may match anything
-            if clauses:
-                alternatives.append("(" + " AND ".join(clauses) + ")")
-        return " OR ".join(alternatives)
-
-    def _rare(self, terms: list[str]) -> bool:
-        """Whether at most half of the texts hold any of these words: else reading them all
-        costs less than asking the index which (a word such as `said` is in 3 of 4)."""
-        marks = ", ".join("?" * len(terms))
-        query = f"SELECT sum(doc) FROM vocabulary WHERE term IN ({marks})"
-        holding = self.db.execute(query, terms).fetchone()[0] or 0
-        return bool(holding * 2 <= sum(len(folder.names) for folder in self.folders))
-
     def _path(self, inside: str, name: str) -> str:
         return f"{self.shown.get(inside, self.archive.shown_root)}{os.sep}{name}"
 
@@ -441,9 +418,14 @@ class Store:
         self.db.close()
 
 
+def _facts(opened: reader.Opened) -> tuple[str, bool]:
+    """An article's facts as JSON, kept when its whole body is indexed."""
+    from .structure import facts_of
+
+    body, article = "".join(text for _, text in opened.body()), opened.article
+    found = facts_of(article.title, body, article.body_line)
+    return json.dumps(found, ensure_ascii=False), len(body) <= INDEXED
+
+
 class _Damaged(Exception):
     """The database is damaged, or of another schema: it is removed and built anew."""
-
-
-def _quoted(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'

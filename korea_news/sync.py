@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import halves, reader
+from .duplicates import Digest
 from .find import grams
-from .model import InvalidArticle, Unreadable, timestamp
+from .model import INDEXED, InvalidArticle, Unreadable, timestamp
 
 if TYPE_CHECKING:
     from .archive import Folder
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 RACY_NS = 3_000_000_000  # beyond any filesystem's timestamp granularity (FAT's 2 s)
 BATCH = 2000  # files read between two commits of a first build
 MANY = 1000  # files read by one sync past which `terms` is made anew from the whole index
-INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
 PROGRESS_EVERY = 256  # files read between two updates of the progress line
 TEXT = "title, body, tgrams, bgrams"  # tgrams, bgrams: CJK bigrams of title, body (find.py)
 
@@ -134,9 +134,10 @@ class Sync:
             row["stat"] = _text(found)
         try:
             with reader.open_article(folder.real_path(name), path, article_id) as opened:
-                article, kept, size, empty = opened.article, [], 0, True
+                article, kept, size, empty, digest = opened.article, [], 0, True, Digest()
                 for _, piece in opened.body():
                     empty = empty and not piece.strip()
+                    digest.add(piece)
                     if self.store.index and size < INDEXED:
                         kept.append(piece[: INDEXED - size])
                     size += len(piece)
@@ -150,7 +151,8 @@ class Sync:
             ts=timestamp(article.date), source=article.source, url=article.url,
             authors=_json(article.authors), tags=_json(article.tags), extra=_json(article.extra),
             title_line=article.title_line, body_line=article.body_line, empty=empty,
-            indexed=self.store.index and size <= INDEXED, body="".join(kept),
+            indexed=self.store.index and size <= INDEXED, digest=digest.hexdigest(),
+            body="".join(kept),
         )  # fmt: skip
         return row
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import GOLDEN, SEED_ID
 from korea_news import archive as archive_module
-from korea_news import compose, frontmatter
+from korea_news import compose, frontmatter, write
 
 SEED_BODY = (
     (GOLDEN / "articles" / "2017" / f"{SEED_ID}.txt")
@@ -72,18 +73,32 @@ def test_the_same_text_again_names_the_id_and_changes_nothing(kn, empty, tmp_pat
     assert stored(empty) == before
 
 
-def test_different_text_under_an_existing_id_is_refused_and_the_file_kept(kn, empty, tmp_path):
-    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
-    (tmp_path / "b.txt").write_text("A title\n\nOther body.\n", encoding="utf-8")
+def test_the_same_title_and_date_with_another_text_takes_the_next_free_id(kn, empty, tmp_path):
+    for name, body in (("a", "Body."), ("b", "Other body."), ("c", "A third.")):
+        (tmp_path / f"{name}.txt").write_text(f"A title\n\n{body}\n", encoding="utf-8")
     assert kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02").exit_code == 0
     before = stored(empty)
-    result = kn("add", str(tmp_path / "b.txt"), "--date", "2020-01-02")
-    assert result.exit_code == 2
-    assert "another article already has this ID" in result.stderr
-    assert stored(empty) == before
-    assert (
-        kn("add", str(tmp_path / "b.txt"), "--date", "2020-01-02", "--id", "other").exit_code == 0
+    second = kn("add", str(tmp_path / "b.txt"), str(tmp_path / "c.txt"), "--date", "2020-01-02")
+    assert (second.exit_code, second.stderr) == (0, "")
+    assert second.stdout == (
+        "articles/2020/2020-01-02-a-title-2.txt\narticles/2020/2020-01-02-a-title-3.txt\n"
     )
+    assert {k: v for k, v in stored(empty).items() if k in before} == before  # kept as it was
+    assert stored(empty)["2020/2020-01-02-a-title-3.txt"].endswith(b"\nA third.\n")
+
+
+def test_an_id_given_with_id_that_another_text_holds_is_refused(kn, empty, tmp_path):
+    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("A title\n\nOther body.\n", encoding="utf-8")
+    assert kn("add", str(tmp_path / "a.txt"), "--id", "chosen").exit_code == 0
+    before = stored(empty)
+    result = kn("add", str(tmp_path / "b.txt"), "--id", "chosen")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"kn: {tmp_path / 'b.txt'}: chosen: another article already has this ID "
+        f"(articles/{dt.date.today().year}/chosen.txt); nothing was written\n"
+    )
+    assert stored(empty) == before
 
 
 def test_options_fill_every_field_in_order(kn, empty):
@@ -156,11 +171,25 @@ def test_bad_inputs_are_named_the_others_still_added_exit_2(kn, empty, tmp_path)
     }
 
 
-@pytest.mark.parametrize("bad_id", ["../x", "a/b", ".hidden", "-x", "a b", "x\0"])
-def test_an_id_that_is_not_a_plain_name_is_refused(kn, empty, bad_id):
+@pytest.mark.parametrize(
+    "bad_id",
+    ["../x", "a/b", ".hidden", "-x", "x-", "a b", "x\0", "Big", "a_b", "a.b", "a--b", "x" * 252],
+)
+def test_an_id_that_is_no_slug_is_refused_before_any_input_is_read(kn, empty, bad_id):
     result = kn("add", "-", "--id", bad_id, input="T\n\nB\n")
     assert result.exit_code == 2 and stored(empty) == {}
-    assert result.stderr.startswith("kn: -:1: ID ")
+    shown = bad_id.replace("\0", "\\x00")
+    assert result.stderr.startswith(f"kn: --id {shown}: not a slug: lower-case letters and digits")
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_id_of_any_script_is_a_slug_and_is_kept_in_nfc(kn, empty):
+    decomposed = unicodedata.normalize("NFD", "2024-01-14-북한-발사")
+    result = kn("add", "-", "--id", decomposed, "--date", "2024-01-14", input="T\n\nB\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "articles/2024/2024-01-14-북한-발사.txt\n"
+    assert result.stdout == unicodedata.normalize("NFC", result.stdout)
+    assert kn("add", "-", "--id", "x" * 251, input="T\n\nC\n").exit_code == 0  # 255 bytes
 
 
 @pytest.mark.parametrize(
@@ -176,16 +205,40 @@ def test_an_id_that_is_not_a_plain_name_is_refused(kn, empty, bad_id):
             "one two three four five six seven eight nine ten eleven twelve thirteen",
             "one-two-three-four-five-six-seven-eight-nine-ten-eleven",
         ),
-        ("북한 미사일", ""),
+        ("북한, 동해상으로 탄도미사일 발사", "북한-동해상으로-탄도미사일-발사"),
+        ("北朝鮮、ミサイル発射", "北朝鮮-ミサイル発射"),
+        ("Samsung 갤럭시 S24 출시", "samsung-갤럭시-s24-출시"),
+        ("Москва: новые санкции", "москва-новые-санкции"),
+        ("हिन्दी समाचार", "हिन्दी-समाचार"),  # the vowel signs stay with their letters
+        ("Straße ＡＢＣ ①", "straße-abc-1"),
+        ("北" * 80, "北" * 60),
+        ("𠀀" * 60, "𠀀" * 50),  # four bytes a character: at most 200 bytes
     ],
 )
 def test_slug(title, expected):
     assert compose.slug(title) == expected
-    assert len(compose.slug(title)) <= 60
+    assert len(compose.slug(title)) <= 60 and len(compose.slug(title).encode()) <= 200
+    assert compose.is_slug(expected)
 
 
-def test_a_title_without_ascii_letters_gets_a_digest_id():
-    draft = compose.draft("북한 미사일 발사\n\n본문\n", Path("-"), {"date": "2017-08-07"})
+def test_a_korean_title_keeps_its_letters_in_the_id(kn, empty):
+    title = "북한, 동해상으로 탄도미사일 발사"
+    text = f"{title}\n\n북한이 14일 동해상으로 탄도미사일을 발사했다.\n"
+    result = kn("add", "-", "--date", "2024-01-14", input=unicodedata.normalize("NFD", text))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "articles/2024/2024-01-14-북한-동해상으로-탄도미사일-발사.txt\n"
+    for name in ("북한", "2024-01-14-북한", unicodedata.normalize("NFD", "북한-동해")):
+        shown = kn("show", name)
+        assert shown.exit_code == 0, name  # the title as given (NFD), the ID in NFC
+        assert shown.stdout.startswith(unicodedata.normalize("NFD", f"{title}\n")), name
+    assert (
+        kn("path", "북한").stdout
+        == "articles/2024/2024-01-14-북한-동해상으로-탄도미사일-발사.txt\n"
+    )
+
+
+def test_a_title_without_letters_or_digits_gets_a_digest_id():
+    draft = compose.draft("!!! ???\n\n본문\n", Path("-"), {"date": "2017-08-07"})
     assert draft.id.startswith("2017-08-07-") and len(draft.id) == len("2017-08-07-") + 10
 
 
@@ -252,7 +305,7 @@ def test_a_failed_write_leaves_nothing_behind(kn, empty, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(archive_module.os, "write", full_disk)
+    monkeypatch.setattr(write.os, "write", full_disk)
     result = kn("add", "-", "--date", "2020-01-01", input="A title\n\nA body long enough.\n")
     assert result.exit_code == 2
     assert "No space left on device" in result.stderr
@@ -260,15 +313,16 @@ def test_a_failed_write_leaves_nothing_behind(kn, empty, monkeypatch):
 
 
 def test_without_unnamed_files_a_hidden_temporary_is_used_and_removed(empty, monkeypatch):
-    monkeypatch.setattr(archive_module, "_create_unnamed", lambda *args: False)
-    target = empty / "2020" / "x.txt"
-    archive_module._create(target, b"data")
-    assert target.read_bytes() == b"data"
-    assert [p.name for p in target.parent.iterdir()] == ["x.txt"]
-    with pytest.raises(FileExistsError):
-        archive_module._create(target, b"other")
-    assert target.read_bytes() == b"data"
-    assert [p.name for p in target.parent.iterdir()] == ["x.txt"]
+    monkeypatch.setattr(write, "_unnamed", lambda *args: None)
+    (empty / "2020").mkdir()
+    with write.folder(str(empty), "2020", "articles") as folder:
+        write.create(folder, "x.txt", b"data")
+        assert (empty / "2020" / "x.txt").read_bytes() == b"data"
+        assert [p.name for p in (empty / "2020").iterdir()] == ["x.txt"]
+        with pytest.raises(FileExistsError):
+            write.create(folder, "x.txt", b"other")
+    assert (empty / "2020" / "x.txt").read_bytes() == b"data"
+    assert [p.name for p in (empty / "2020").iterdir()] == ["x.txt"]
 
 
 def kn_process(archive: Path, *args: str, **kwargs) -> subprocess.Popen:
@@ -296,6 +350,25 @@ def test_two_concurrent_adds_of_one_id_one_wins_the_other_fails_cleanly(empty):
         assert (empty / "2020" / "race.txt").read_bytes().endswith(winner.split(b"\n", 1)[1])
         assert [p.name for p in (empty / "2020").iterdir()] == ["race.txt"]
         (empty / "2020" / "race.txt").unlink()
+
+
+def test_two_concurrent_adds_of_one_title_and_day_take_two_ids(empty):
+    for _ in range(3):
+        texts = [f"Same title\n\nBody {n}.\n".encode() for n in range(2)]
+        processes = [kn_process(empty, "-", "--date", "2020-01-01") for _ in texts]
+        for process, text in zip(processes, texts, strict=True):  # both at once
+            assert process.stdin is not None
+            process.stdin.write(text)
+            process.stdin.close()
+        assert [p.wait(timeout=60) for p in processes] == [0, 0]
+        names = sorted(p.name for p in (empty / "2020").iterdir())
+        assert names == ["2020-01-01-same-title-2.txt", "2020-01-01-same-title.txt"]
+        bodies = sorted(
+            (empty / "2020" / name).read_bytes().split(b"---\n", 2)[2] for name in names
+        )
+        assert bodies == [b"\nBody 0.\n", b"\nBody 1.\n"]
+        for name in names:
+            (empty / "2020" / name).unlink()
 
 
 def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
@@ -373,14 +446,6 @@ def test_a_title_cut_in_half_by_cut_c_is_named_through_a_shell(empty, tmp_path, 
     assert run.stderr.decode().startswith("kn: --title Bad")
 
 
-def test_an_id_clash_names_the_input(kn, empty, tmp_path):
-    (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
-    (tmp_path / "b.txt").write_text("A title\n\nOther body.\n", encoding="utf-8")
-    kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02")
-    result = kn("add", str(tmp_path / "b.txt"), "--date", "2020-01-02")
-    assert result.stderr.startswith(f"kn: {tmp_path / 'b.txt'}: 2020-01-02-a-title: another")
-
-
 def test_the_same_text_with_other_metadata_is_already_archived(kn, empty, tmp_path):
     (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
     kn("add", str(tmp_path / "a.txt"), "--date", "2020-01-02", "--tag", "x")
@@ -452,13 +517,13 @@ def test_a_bulk_add_looks_up_the_taken_ids_once(kn, make_archive, tmp_path, monk
     real_scan = archive_module.Archive.scan
 
     def counted(self):
-        scans.append(1)
+        scans.append(self._scanned is None)  # the scan itself, not what it kept
         return real_scan(self)
 
     monkeypatch.setattr(archive_module.Archive, "scan", counted)
     result = kn("add", *inputs, "--date", "2020-01-02")
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 20
-    assert len(scans) == 1
+    assert sum(scans) == 1
 
 
 def test_a_text_without_a_title_asks_for_one(kn, empty):
@@ -467,3 +532,36 @@ def test_a_text_without_a_title_asks_for_one(kn, empty):
     assert (
         kn("add", "-", "--title", "T", input="---\ndate: 2017-01-01\n---\nA body.\n").exit_code == 0
     )
+
+
+def test_a_bulk_reimport_with_another_date_adds_nothing(kn, empty, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from newstext import NewsText
+
+    inputs = []
+    for index, (_, text) in enumerate(NewsText(seed=3).archive(1000)):
+        title = text.split("title: ", 1)[1].split("\n", 1)[0].strip('"')
+        inputs.append(tmp_path / f"{index}.txt")
+        body = text.split("---\n", 2)[2]
+        inputs[-1].write_text(f"Story {title}\n\n{body}", encoding="utf-8")
+    first = kn("add", *map(str, inputs), "--date", "2026-11-29")
+    assert first.exit_code == 0 and len(first.stdout.splitlines()) == 1000
+    before = stored(empty)
+    again = kn("add", *map(str, inputs), "--date", "2026-11-30", "--tag", "nightly")
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert again.stderr.count("already in the archive as 2026-11-29-") == 1000
+    assert stored(empty) == before
+
+
+def test_a_file_named_like_an_id_here_does_not_hide_the_article(kn, empty, tmp_path):
+    kn("add", "-", "--date", "2020-01-02", input="A title\n\nBody.\n")
+    (tmp_path / "2020-01-02-a-title").write_text("not an article")
+    result = kn("show", "2020-01-02-a-title")
+    assert (result.exit_code, result.stdout.splitlines()[0]) == (0, "A title")
+
+
+def test_a_broken_article_elsewhere_is_not_adds_to_tell(kn, make_archive):
+    root = make_archive({"bad.txt": "---\ntitle: T\n---\nBody\n"})
+    result = kn("add", "-", "--date", "2020-01-02", input="A title\n\nBody.\n")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert (root / "2020" / "2020-01-02-a-title.txt").exists()

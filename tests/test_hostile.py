@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from conftest import KN, article, in_shell, in_terminal
 from korea_news import archive as archive_module
+from korea_news import write
 
 # Each reads every article; `kn check` exits 1 for problems, the others 2 for a bad article.
 COMMANDS = [["list"], ["search", "a"], ["facts"], ["show"], ["list", "--format", "json"]]
@@ -299,10 +300,10 @@ def test_a_read_only_archive_is_read_and_add_fails_cleanly(kn, make_archive, mon
     root = make_archive({"good.txt": article("Good")})
     before = snapshot(root)
 
-    def refuse(path: Path, data: bytes) -> None:
+    def refuse(folder: int, name: str, data: bytes) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(archive_module, "_create", refuse)
+    monkeypatch.setattr(write, "create", refuse)
     assert kn("list").exit_code == 0
     result = kn("add", "-", input="New\n\nBody\n")
     clean(result, codes=(2,))

@@ -1,0 +1,165 @@
+"""Curating the archive: tags rewritten in place, articles edited, moved to the trash and
+back (`kn tag`, `kn edit`, `kn rm`).
+
+What is written is checked first: it reads back as the article it should be, or nothing is
+written; and it goes in whole or not at all, never through a link (write.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from typing import TYPE_CHECKING
+
+from . import frontmatter, write
+from .model import InvalidArticle, KnError
+
+if TYPE_CHECKING:
+    from .archive import Archive, Entry
+
+TRASH = "-trash"  # the trash is the archive's folder with this after its name: articles-trash/
+_BOM = b"\xef\xbb\xbf"
+
+
+def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str]]) -> bytes | None:
+    """An article file's bytes with its tags changed (each change: True to add the tag,
+    False to remove it, in any case), its `tags:` lines alone rewritten; None if its tags
+    stay as they are."""
+    article, body = frontmatter.parse(data, path, article_id)
+    tags = list(article.tags)
+    for add, tag in changes:
+        same = [kept for kept in tags if kept.casefold() == tag.casefold()]
+        if add and not same:
+            tags.append(tag)
+        elif not add:
+            tags = [kept for kept in tags if kept not in same]
+    if tags == list(article.tags):
+        return None
+    text = frontmatter.decode(data, path)
+    start = text.find("\n") + 1  # the front matter's first line: after the opening ---
+    front = frontmatter.split(text, path).front_matter
+    lines, entries = frontmatter.lines(front), frontmatter.entries(front)
+    if "tags" in entries:
+        first, end = entries["tags"]
+    else:  # a new entry, after the fields that come before tags
+        first = end = max(entries[key][1] for key in frontmatter.FIELDS[:5] if key in entries)
+    newline = "\r\n" if text[:start].endswith("\r\n") else "\n"
+    entry = frontmatter.dump({"tags": tags})[4:-4].replace("\n", newline) if tags else ""
+    changed = "".join([*lines[:first], entry, *lines[end:]])
+    new = text[:start] + changed + text[start + len(front) :]
+    made = (_BOM if data.startswith(_BOM) else b"") + new.encode()
+    found, found_body = frontmatter.parse(made, path, article_id)
+    if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != body:
+        raise KnError(f"{path}: its tags cannot be rewritten alone: change them with kn edit")
+    return made
+
+
+def run_editor(path: str) -> None:
+    """Edit a file in $VISUAL, else $EDITOR, else vi (through the shell, as git runs it),
+    and wait for the editor: Ctrl-C is the editor's while it runs."""
+    import signal
+    import subprocess
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    process = subprocess.Popen(["/bin/sh", "-c", f'{editor} "$@"', editor, path])
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = process.wait()
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
+    if code:
+        raise KnError(f"the editor {editor!r} failed (exit {code}): nothing was changed")
+
+
+def problem(data: bytes, path: str, article_id: str) -> str | None:
+    """What makes an article file's bytes no article (as kn check says it), if anything."""
+    try:
+        article, body = frontmatter.parse(data, path, article_id)
+    except InvalidArticle as error:
+        return str(error)
+    return None if body.strip() else f"{path}:{article.body_line}: empty body"
+
+
+def replace(archive: Archive, entry: Entry, data: bytes, was: bytes | None = None) -> None:
+    """Put `data` in place of an article's file (the file a link leads to, for a link),
+    whole or not at all, keeping its mode; unless the file is no longer `was`."""
+    inside, name = os.path.split(os.path.relpath(entry.real, archive.root))
+    try:
+        with write.folder(archive.root, inside, archive.shown_root, make=False) as folder:
+            if was is not None and archive.read_bytes(entry) != was:
+                raise KnError(f"{entry.path} changed meanwhile: nothing was written")
+            write.replace(folder, name, data)
+    except OSError as error:
+        raise KnError(f"{entry.path}: cannot write: {error.strerror}") from None
+
+
+def trash(archive: Archive) -> tuple[str, str, str]:
+    """The trash beside the archive's folder: its parent, its name, and the parent as shown
+    (as the archive is)."""
+    parent, name = os.path.split(archive.root)
+    if not name:
+        raise KnError("the archive is the root folder: there is no room beside it for a trash")
+    return parent, f"{name}{TRASH}", os.path.normpath(os.path.join(archive.shown_root, os.pardir))
+
+
+def remove(archive: Archive, entries: list[Entry]) -> str:
+    """Move articles' files (a link as the link) into a new folder of the trash, each
+    whole; the folder's path as shown."""
+    parent, name, shown_parent = trash(archive)
+    batch = os.path.join(name, f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%S.%fZ}")
+    for entry in entries:
+        inside, file = os.path.split(os.path.relpath(entry.path, archive.shown_root))
+        try:
+            with (
+                write.folder(archive.root, inside, archive.shown_root, make=False) as source,
+                write.folder(parent, os.path.join(batch, inside), shown_parent) as target,
+            ):
+                write.move((source, file), (target, file), replace=True)  # a new folder
+        except OSError as error:
+            raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
+    return os.path.normpath(os.path.join(shown_parent, batch))
+
+
+def restore(archive: Archive) -> tuple[list[str], list[str]]:
+    """Put back the articles that the last `kn rm` moved to the trash: the paths put
+    back, and a message for each left in the trash (its ID taken again meanwhile)."""
+    parent, name, shown_parent = trash(archive)
+    try:
+        batches = sorted(os.listdir(os.path.join(parent, name)))
+    except FileNotFoundError:
+        batches = []
+    if not batches:
+        shown = os.path.normpath(os.path.join(shown_parent, name))
+        raise KnError(f"nothing to undo: {shown} holds no article that kn rm removed")
+    batch = os.path.join(name, batches[-1])
+    back, left, ids = [], [], archive.ids()
+    for folder, _, files in sorted(os.walk(os.path.join(parent, batch))):
+        inside = os.path.relpath(folder, os.path.join(parent, batch))
+        inside = "" if inside == os.curdir else inside
+        for file in sorted(files):
+            path = os.path.join(archive.shown_root, inside, file)
+            kept = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
+            try:
+                if (taken := ids.get(file[: -len(".txt")])) is not None:
+                    here = os.path.join(parent, batch, inside, file)
+                    if not os.path.samefile(taken[0].entry(taken[1]).real, here):
+                        raise FileExistsError
+                    os.unlink(here)  # back already: a killed undo had linked it
+                    back.append(path)
+                    continue
+                with (
+                    write.folder(parent, os.path.join(batch, inside), shown_parent) as source,
+                    write.folder(archive.root, inside, archive.shown_root) as target,
+                ):
+                    write.move((source, file), (target, file))
+                back.append(path)
+            except FileExistsError:
+                left.append(f"{kept}: its ID is taken again: left in the trash")
+            except (OSError, KnError) as error:
+                why = error.strerror if isinstance(error, OSError) else str(error)
+                left.append(f"{kept}: cannot put it back: {why}")
+    for folder, _, _ in sorted(os.walk(os.path.join(parent, batch)), reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # the batch's folders, once empty
+    return back, left

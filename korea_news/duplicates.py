@@ -1,0 +1,192 @@
+"""Same and near-same texts: pure, no files.
+
+- `Digest`: what makes two bodies "the same text" for `kn add`: equal once in Unicode's
+  NFC form with every run of white space made one space.
+- `sketch` and `near`: `kn check --duplicates`. A body's words (NFC, case folded) make
+  5-word shingles; a sketch keeps, of the shingles' hashes, the smallest in each of BINS
+  bins (one-permutation MinHash). Bodies that agree on both bins of one of the BANDS bands
+  are candidates (LSH), and each candidate pair is measured exactly: the Jaccard index of
+  the two sets of shingles, kept when at least THRESHOLD.
+
+Hashes are deterministic: a word is its CRC-32, a shingle the hash of a tuple of ints
+(which Python does not salt), so the same archive gives the same pairs in every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import operator
+import re
+import unicodedata
+import zlib
+from array import array
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from itertools import combinations, repeat
+from typing import TYPE_CHECKING
+
+from . import reader
+from .model import INDEXED, Article
+
+if TYPE_CHECKING:
+    from .store import Store
+
+SHINGLE = 5  # words in a shingle
+THRESHOLD = Fraction(4, 5)  # the least Jaccard index of a near-duplicate pair
+BINS = 32  # the sketch: the least hash in each of 32 bins
+ROWS = 2  # bins in a band: 16 bands. A pair at 0.8 is a candidate with probability
+# 1 - (1 - 0.8**2)**16 > 0.9999999; one at 0.05, with probability 0.04.
+AGREE = 12  # the least bins of 32 that a candidate's sketches must share to be measured
+# (at 0.8, 12 or fewer agree with probability under 1e-7: Binomial(32, 0.8))
+_WORD = re.compile(r"\w+")
+_EMPTY = -(1 << 63)  # no value: hash() never returns it
+
+
+class Digest:
+    """The digest of a body given in pieces of whole lines (as reader.py hands them out):
+    the same for bodies that differ only in Unicode normal form and white space."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.blake2b(digest_size=16)
+        self._gap = b""
+
+    def add(self, piece: str) -> None:
+        words = " ".join(unicodedata.normalize("NFC", piece).split())
+        if words:
+            self._hash.update(self._gap + words.encode("utf-8", "surrogatepass"))
+            self._gap = b" "
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def digest(text: str) -> str:
+    """The Digest of a whole text."""
+    found = Digest()
+    found.add(text)
+    return found.hexdigest()
+
+
+class _Words(dict[str, int]):
+    """Each word's CRC-32, made once per distinct word (forgotten past 2**18 of them)."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= 1 << 18:
+            self.clear()
+        value = self[word] = zlib.crc32(word.encode("utf-8", "surrogatepass"))
+        return value
+
+
+_words = _Words()
+
+
+def shingles(pieces: Iterable[str]) -> list[int]:
+    """The hashes of a body's 5-word shingles, repeated as they come (of a body under five
+    words, the hash of its words)."""
+    ids: list[int] = []
+    for piece in pieces:
+        words = _WORD.findall(unicodedata.normalize("NFC", piece).casefold())
+        ids += map(_words.__getitem__, words)
+    if len(ids) < SHINGLE:
+        return [hash(tuple(ids))] if ids else []
+    return list(map(hash, zip(*(ids[start:] for start in range(SHINGLE)), strict=False)))
+
+
+def sketch(hashes: list[int]) -> bytes:
+    """The least hash in each of BINS bins (by its low bits); a bin that none falls in
+    takes the next filled one's, mixed with the distance (densified, so that a short body's
+    empty bins agree only with a body that is alike)."""
+    ordered = sorted(hashes, reverse=True)  # the dict keeps the last, so the least
+    least = dict(zip(map(operator.and_, ordered, repeat(BINS - 1)), ordered, strict=True))
+    values = [least.get(bin, _EMPTY) for bin in range(BINS)]
+    if least and len(least) < BINS:
+        for bin in range(BINS):
+            if values[bin] == _EMPTY:
+                step = next(s for s in range(1, BINS) if (bin + s) % BINS in least)
+                values[bin] = hash((least[(bin + step) % BINS], step))
+    return array("q", values).tobytes()
+
+
+def candidates(sketches: list[bytes]) -> Iterator[tuple[int, int]]:
+    """The pairs of positions whose sketches agree on a whole band, and on AGREE bins in all,
+    each once, in order."""
+    found: set[tuple[int, int]] = set()
+    width = ROWS * 8
+    for start in range(0, BINS * 8, width):
+        buckets: dict[bytes, list[int]] = {}
+        for position, value in enumerate(sketches):
+            buckets.setdefault(value[start : start + width], []).append(position)
+        for group in buckets.values():
+            if len(group) > 1:
+                found.update(combinations(group, 2))
+    for first, second in sorted(found):
+        a, b = array("q", sketches[first]), array("q", sketches[second])
+        if sum(map(operator.eq, a, b)) >= AGREE:
+            yield first, second
+
+
+def similarity(first: set[int], second: set[int]) -> float:
+    """The Jaccard index of two sets of shingles, rounded down to 3 decimals; 0.0 below
+    THRESHOLD."""
+    shared = len(first & second)
+    union = len(first) + len(second) - shared
+    if not union or shared < THRESHOLD * union:
+        return 0.0
+    return math.floor(shared * 1000 / union) / 1000
+
+
+def body_shingles(opened: reader.Opened) -> list[int]:
+    """The shingles of an opened article's body: of the characters that the text index
+    keeps of it (model.INDEXED)."""
+
+    def start() -> Iterator[str]:
+        size = 0
+        for _, piece in opened.body():
+            if size >= INDEXED:
+                return
+            yield piece[: INDEXED - size]
+            size += len(piece)
+
+    return shingles(start())
+
+
+def _sketch(opened: reader.Opened) -> tuple[bytes, bool]:
+    """An opened article's sketch, to keep (Store.derived)."""
+    return sketch(body_shingles(opened)), True
+
+
+def near(store: Store) -> list[tuple[Article, Article, float]]:
+    """The pairs of articles whose bodies are the same or near the same (see the module's
+    text), each in ID order: the most alike first, then by their IDs. An empty body is
+    alike to none."""
+    articles, digests, sketches = [], [], []
+    nothing = sketch([])
+    for article, (made, body) in store.derived("sketch", _sketch, more=", digest"):
+        if made != nothing:
+            articles.append(article)
+            digests.append(body)
+            sketches.append(made)
+    same: dict[str, list[int]] = {}
+    for position, body in enumerate(digests):
+        same.setdefault(body, []).append(position)
+    pairs = [(1.0, a, b) for group in same.values() for a, b in combinations(group, 2)]
+    measured: dict[str, set[int]] = {}  # the shingles of the bodies measured lately
+    for first, second in candidates(sketches):
+        if digests[first] == digests[second]:
+            continue
+        for position in (first, second):
+            if digests[position] not in measured:
+                if len(measured) >= 256:
+                    measured.clear()
+                article = articles[position]
+                with reader.open_article(article.path, article.path, article.id, article) as opened:
+                    measured[digests[position]] = set(body_shingles(opened))
+        alike = similarity(measured[digests[first]], measured[digests[second]])
+        if alike:
+            pairs.append((alike, first, second))
+    found = []
+    for alike, one, other in pairs:
+        a, b = sorted((articles[one], articles[other]), key=lambda article: article.id)
+        found.append((a, b, alike))
+    return sorted(found, key=lambda pair: (-pair[2], pair[0].id, pair[1].id))

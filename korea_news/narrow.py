@@ -1,0 +1,55 @@
+"""Which texts a search needs to read: the one entry point `match`, an FTS5 query.
+
+A search's pattern yields, per alternative, word pieces that every match holds
+(search.required_words). Each piece is looked up in `terms` (every word the index has
+held) as a substring, so that `said` finds `unsaid`; the query then asks for the texts
+that hold, for some alternative, one of the words of each piece. A piece in too many
+words, or whose words more than half of the texts hold, narrows nothing: reading them
+all costs less than asking the index which. The index may narrow a search, never answer it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_TERMS = 256  # a word piece inside more indexed words than this does not narrow a search
+
+Required = list[list[str]]  # any of the alternatives; all word pieces of one alternative
+
+
+def match(db: Any, required: Required, files: int) -> str | None:
+    """An FTS5 query for the indexed texts that may match, of `files` in all (a
+    connection to the store, `db`). None: no narrowing; "": no indexed text can match."""
+    alternatives = []
+    for pieces in required:
+        clauses: list[str] | None = []
+        for piece in pieces:
+            terms = [
+                term
+                for (term,) in db.execute(
+                    "SELECT term FROM terms WHERE instr(replace(term, 'ı', 'i'), ?) LIMIT ?",
+                    (piece, MAX_TERMS + 1),
+                )
+            ]
+            if not terms:
+                clauses = None  # this alternative matches no indexed text
+                break
+            if clauses is not None and len(terms) <= MAX_TERMS and _rare(db, terms, files):
+                clauses.append("(" + " OR ".join(map(_quoted, terms)) + ")")
+        if clauses == []:
+            return None  # an alternative that may match anything
+        if clauses:
+            alternatives.append("(" + " AND ".join(clauses) + ")")
+    return " OR ".join(alternatives)
+
+
+def _rare(db: Any, terms: list[str], files: int) -> bool:
+    """Whether at most half of the texts hold any of these words (a word such as `said`
+    is in three texts of four): fts5vocab's counts."""
+    marks = ", ".join("?" * len(terms))
+    query = f"SELECT sum(doc) FROM vocabulary WHERE term IN ({marks})"
+    return bool((db.execute(query, terms).fetchone()[0] or 0) * 2 <= files)
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'

@@ -1,0 +1,442 @@
+"""kn path, tag, rm (and --undo), edit, and check --duplicates: what changes an article
+changes only what it says, whole or not at all, never through a link."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED_ID, article
+
+SEED = f"articles/2017/{SEED_ID}.txt"
+
+
+def files(root: Path) -> dict[str, bytes]:
+    """Every file below root, hidden ones included, by relative path."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+# --- kn path ---------------------------------------------------------------------------
+
+
+def test_path_prints_each_named_articles_path_and_names_the_unknown(kn, seed_archive):
+    result = kn("path", "2017-08-07-north", "nowhere", "north-korea-calls")
+    assert result.exit_code == 2
+    assert result.stdout == f"{SEED}\n{SEED}\n"
+    assert result.stderr.startswith("kn: nowhere: no such article")
+
+
+def test_path_reads_names_from_stdin(kn, seed_archive):
+    result = kn("path", "-", input=f"{SEED_ID}\n\n")
+    assert (result.exit_code, result.stdout) == (0, f"{SEED}\n")
+
+
+# --- kn tag ----------------------------------------------------------------------------
+
+
+def test_tag_rewrites_only_the_tags_line(kn, seed_archive):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    result = kn("tag", "2017-08-07-north", "+coal", "-SANCTIONS", "+North-Korea")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    old = b"tags: [north-korea, south-korea, sanctions, united-nations]\n"
+    new = b"tags: [north-korea, south-korea, united-nations, coal]\n"
+    assert path.read_bytes() == before.replace(old, new)
+    assert kn("list", "--tag", "coal").stdout.startswith(SEED_ID)
+
+
+def test_tag_adds_a_tags_entry_after_the_known_fields_and_removes_it_when_empty(kn, make_archive):
+    text = "---\r\ntitle: T\r\ndate: 2017-01-01\r\nsource: S\r\n# a comment\r\nregion: x # kept\r\n---\r\nBody\r\n"
+    root = make_archive({"2017/a.txt": b"\xef\xbb\xbf" + text.encode()})
+    assert kn("tag", "a", "+one two", "+yes", "+1984").exit_code == 0
+    tagged = text.replace("source: S\r\n", "source: S\r\ntags: [one two, 'yes', '1984']\r\n")
+    assert (root / "2017" / "a.txt").read_bytes() == b"\xef\xbb\xbf" + tagged.encode()
+    assert kn("list", "--format", "json").stdout.count('"tags": [\n') == 1
+    assert kn("tag", "a", "-one two", "-yes", "-1984").exit_code == 0
+    assert (root / "2017" / "a.txt").read_bytes() == b"\xef\xbb\xbf" + text.encode()
+
+
+def test_tag_rewrites_a_block_list_and_leaves_an_untouched_file_as_it_is(kn, make_archive):
+    text = "---\ntitle: T\ndate: 2017-01-01\ntags:\n  - a\n  - b\nnote: |\n  kept\n---\nBody\n"
+    root = make_archive({"a.txt": text})
+    os.utime(root / "a.txt", (1, 1))
+    assert kn("tag", "a", "+A", "-c").exit_code == 0  # a tag there already, in any case
+    assert (root / "a.txt").stat().st_mtime == 1  # not even written
+    assert kn("tag", "a", "-b", "+c").exit_code == 0
+    assert (root / "a.txt").read_text() == text.replace("tags:\n  - a\n  - b\n", "tags: [a, c]\n")
+
+
+def test_tag_keeps_the_files_mode(kn, make_archive):
+    root = make_archive({"a.txt": article("T")})
+    (root / "a.txt").chmod(0o640)
+    assert kn("tag", "a", "+x").exit_code == 0
+    assert stat.S_IMODE((root / "a.txt").stat().st_mode) == 0o640
+
+
+def test_tag_names_each_bad_article_and_tags_the_others(kn, make_archive):
+    root = make_archive({"a.txt": article("A"), "bad.txt": "---\ntitle: T\n---\nBody\n"})
+    before = files(root)["bad.txt"]
+    result = kn("tag", "bad", "nowhere", "a", "+x")
+    assert result.exit_code == 2
+    first, second = result.stderr.splitlines()  # names are resolved first, then each tagged
+    assert first.startswith("kn: nowhere: no such article")
+    assert second == "kn: articles/bad.txt:1: date is missing"
+    assert files(root)["bad.txt"] == before and b"tags: [x]" in files(root)["a.txt"]
+
+
+@pytest.mark.parametrize("words", [["a"], ["+x"], ["a", "+"], ["a", "- "]])
+def test_tag_needs_articles_and_tags(kn, make_archive, words):
+    make_archive({"a.txt": article("A")})
+    result = kn("tag", *words)
+    assert result.exit_code == 2 and "Error:" in result.stderr
+
+
+def test_tag_reads_names_from_stdin(kn, make_archive):
+    root = make_archive({"a.txt": article("A"), "b.txt": article("B")})
+    assert kn("tag", "-", "+x", input="a\nb\n").exit_code == 0
+    assert all(b"tags: [x]" in data for data in files(root).values())
+
+
+# --- kn rm and kn rm --undo --------------------------------------------------------------
+
+
+def test_rm_moves_articles_to_the_trash_and_undo_puts_them_back(kn, make_archive, tmp_path):
+    root = make_archive({"2017/a.txt": article("A"), "b.txt": article("B"), "c.txt": article("C")})
+    before = files(root)
+    result = kn("rm", "--yes", "a", "b")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "moved 2 article(s) to articles-trash/" in result.stderr
+    assert kn("list").stdout.split("\t")[0] == "c"
+    [batch] = (tmp_path / "articles-trash").iterdir()
+    assert files(batch) == {"2017/a.txt": before["2017/a.txt"], "b.txt": before["b.txt"]}
+    undone = kn("rm", "--undo")
+    assert (undone.exit_code, undone.stdout) == (0, "articles/b.txt\narticles/2017/a.txt\n")
+    assert files(root) == before and list((tmp_path / "articles-trash").iterdir()) == []
+    again = kn("rm", "--undo")
+    assert again.exit_code == 2 and "nothing to undo" in again.stderr
+
+
+def test_undo_puts_back_the_last_rm_and_leaves_an_id_taken_again(kn, make_archive, tmp_path):
+    make_archive({"a.txt": article("A"), "b.txt": article("B")})
+    kn("rm", "--yes", "a")
+    time.sleep(0.01)
+    kn("rm", "--yes", "b")
+    (tmp_path / "articles" / "b.txt").write_text(article("New B"))
+    result = kn("rm", "--undo")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("kn: articles-trash/")
+    assert result.stderr.endswith("/b.txt: its ID is taken again: left in the trash\n")
+    assert (tmp_path / "articles" / "b.txt").read_text() == article("New B")
+    assert kn("list").stdout.startswith("b\t") and "a\t" not in kn("list").stdout
+
+
+def test_rm_moves_an_article_open_elsewhere(kn, make_archive):
+    root = make_archive({"a.txt": article("A")})
+    with open(root / "a.txt", encoding="utf-8") as reading:
+        assert kn("rm", "--yes", "a").exit_code == 0
+        assert reading.read() == article("A")
+    assert not (root / "a.txt").exists()
+
+
+def test_rm_asks_nothing_in_a_pipe_without_yes_and_removes_nothing(kn, make_archive):
+    root = make_archive({"a.txt": article("A")})
+    result = kn("rm", "a")
+    assert result.exit_code == 2 and "give --yes" in result.stderr
+    assert "a.txt" in files(root)
+
+
+def test_rm_removes_nothing_when_a_name_is_unknown(kn, make_archive):
+    root = make_archive({"a.txt": article("A")})
+    result = kn("rm", "--yes", "a", "nowhere")
+    assert result.exit_code == 2 and "nowhere: no such article" in result.stderr
+    assert "a.txt" in files(root)
+
+
+@pytest.mark.parametrize(("answer", "code", "kept"), [(b"n\r", 1, True), (b"y\r", 0, False)])
+def test_rm_asks_on_a_terminal(make_archive, tmp_path, process_env, answer, code, kept):
+    import pty
+
+    from conftest import KN
+
+    root = make_archive({"a.txt": article("A")})
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [KN, "rm", "a"], stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path, env=process_env
+    )
+    os.close(slave)
+    screen = b""
+    while b"[y/N]" not in screen:
+        screen += os.read(master, 1024)
+    os.write(master, answer)
+    assert process.wait(timeout=60) == code
+    with contextlib.suppress(OSError):
+        screen += os.read(master, 4096)
+    os.close(master)
+    assert b"articles/a.txt\r\nMove 1 article(s) to the trash? [y/N]" in screen
+    assert ("a.txt" in files(root)) == kept
+
+
+def test_rm_of_a_link_moves_the_link_and_undo_restores_it(kn, make_archive):
+    root = make_archive({"real.txt": article("Real")})
+    os.symlink("real.txt", root / "link.txt")
+    kn("check")
+    assert kn("rm", "--yes", "link").exit_code == 0
+    assert not os.path.lexists(root / "link.txt") and (root / "real.txt").exists()
+    assert kn("rm", "--undo").exit_code == 0
+    assert os.readlink(root / "link.txt") == "real.txt"
+
+
+# --- kn edit -----------------------------------------------------------------------------
+
+
+def editor(tmp_path: Path, script: str) -> dict[str, str]:
+    """An EDITOR that runs a Python script on the file it is given."""
+    path = tmp_path / "editor.py"
+    path.write_text(f"import sys\nfrom pathlib import Path\nfile = Path(sys.argv[1])\n{script}\n")
+    return {"EDITOR": f"{sys.executable} {path}", "VISUAL": ""}
+
+
+def test_edit_replaces_the_file_with_the_edited_text_keeping_its_mode(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    path.chmod(0o600)
+    before = path.read_bytes()
+    script = "file.write_text(file.read_text().replace('insincere', 'sincere'))"
+    result = kn("edit", "north-korea", env=editor(tmp_path, script))
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert path.read_bytes() == before.replace(b"insincere", b"sincere")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_an_edit_of_the_title_keeps_the_id(kn, seed_archive, tmp_path):
+    script = "file.write_text(file.read_text().replace('title: North', 'title: South'))"
+    assert kn("edit", SEED_ID, env=editor(tmp_path, script)).exit_code == 0
+    assert kn("list").stdout.startswith(f"{SEED_ID}\t2017-08-07\tBBC News\tSouth Korea calls")
+
+
+def test_an_edit_into_bad_yaml_names_the_line_and_saves_nothing(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    script = "file.write_text(file.read_text().replace('tags: [', 'tags: [[', 1))"
+    result = kn("edit", SEED_ID, env=editor(tmp_path, script))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"kn: {SEED}:6: YAML: did not find expected ',' or ']'\n")
+    assert path.read_bytes() == before
+
+
+def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    result = kn("edit", SEED_ID, env=editor(tmp_path, "file.write_text('no front matter')"))
+    assert result.exit_code == 2
+    first, second = result.stderr.splitlines()
+    assert first == f"kn: {SEED}:1: no front matter: the first line must be ---"
+    assert second.startswith(f"kn: {SEED} is unchanged; the edited text is kept in ")
+    assert path.read_bytes() == before
+    assert Path(second.rsplit(" ", 1)[1]).read_text() == "no front matter"
+
+
+def test_edit_mends_an_article_that_could_not_be_read(kn, make_archive, tmp_path):
+    root = make_archive({"bad.txt": "---\ntitle: T\n---\nBody\n"})
+    script = "file.write_text(file.read_text().replace('title: T', 'title: T\\ndate: 2020-01-01'))"
+    assert kn("edit", "bad", env=editor(tmp_path, script)).exit_code == 0
+    assert (root / "bad.txt").read_text() == "---\ntitle: T\ndate: 2020-01-01\n---\nBody\n"
+    assert kn("check").exit_code == 0
+
+
+def test_an_editor_that_fails_changes_nothing(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    result = kn("edit", SEED_ID, env={"EDITOR": "false", "VISUAL": ""})
+    assert result.exit_code == 2 and "the editor 'false' failed" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_an_article_changed_while_edited_is_not_overwritten(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    script = f"file.write_text(file.read_text() + 'more')\nPath({str(path)!r}).write_text('other')"
+    result = kn("edit", SEED_ID, env=editor(tmp_path, script))
+    assert result.exit_code == 2 and "changed meanwhile" in result.stderr
+    assert path.read_text() == "other"
+
+
+def test_visual_comes_before_editor(kn, seed_archive, tmp_path):
+    env = editor(tmp_path, "file.write_text(file.read_text() + 'more\\n')")
+    env = {"VISUAL": env["EDITOR"], "EDITOR": "false"}
+    assert kn("edit", SEED_ID, env=env).exit_code == 0
+    assert kn("show", SEED_ID).stdout.endswith("more\n")
+
+
+# --- writes never follow links out of the archive -----------------------------------------
+
+
+def test_add_refuses_a_year_folder_that_is_a_link_out_of_the_archive(kn, make_archive, tmp_path):
+    root = make_archive({})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, root / "2020")
+    result = kn("add", "-", "--date", "2020-01-01", input="Title\n\nBody.\n")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "kn: -: articles/2020 is a symbolic link: kn writes only into the archive's own folders\n"
+    )
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_add_refuses_a_file_where_the_year_folder_should_be(kn, make_archive):
+    root = make_archive({"2020": "not a folder"})
+    result = kn("add", "-", "--date", "2020-01-01", input="Title\n\nBody.\n")
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "kn: -: articles/2020 is a file where a folder should be: move it away\n"
+    )
+    assert (root / "2020").read_text() == "not a folder"
+
+
+def test_undo_refuses_a_folder_that_became_a_link(kn, make_archive, tmp_path):
+    root = make_archive({"2020/a.txt": article("A")})
+    kn("rm", "--yes", "a")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.rmdir(root / "2020")
+    os.symlink(elsewhere, root / "2020")
+    result = kn("rm", "--undo")
+    assert result.exit_code == 2 and "is a symbolic link" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+# --- a killed kn leaves every article whole ------------------------------------------------
+
+
+def kn_process(archive: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    environ = {**os.environ, "KN_ARCHIVE": str(archive), "KN_NO_CACHE": "1", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "korea_news", *args],
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+BIG = ("word " * 20 + "\n") * 400_000  # 40 MB: long enough to be killed while written
+
+
+@pytest.mark.parametrize("command", ["tag", "edit"])
+def test_a_killed_tag_or_edit_leaves_the_old_file_or_the_new_one(make_archive, tmp_path, command):
+    root = make_archive({})
+    path = root / "big.txt"
+    old = article("Big", body=BIG).encode()
+    script = tmp_path / "editor.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'a').write('more\\n')\n")
+    env = {"EDITOR": f"{sys.executable} {script}", "VISUAL": ""}
+    args = ["tag", "big", "+x"] if command == "tag" else ["edit", "big"]
+    new = old.replace(b"date: 2017-08-07\n", b"date: 2017-08-07\ntags: [x]\n")
+    new = new if command == "tag" else old + b"more\n"
+    for delay in (0.1, 0.3, 0.6, 1.0, 1.5):
+        path.write_bytes(old)
+        process = kn_process(root, *args, env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert [p.name for p in root.iterdir()] == ["big.txt"]  # no temporary left
+        assert path.read_bytes() in (old, new)
+    path.write_bytes(old)
+    assert kn_process(root, *args, env=env).wait(timeout=120) == 0
+    assert path.read_bytes() == new
+
+
+def test_a_killed_rm_or_undo_leaves_each_article_in_the_archive_or_in_the_trash(
+    make_archive, tmp_path
+):
+    texts = {f"a{n}.txt": article(f"A {n}") for n in range(300)}
+    root = make_archive({f"2020/{name}": text for name, text in texts.items()})
+    trash = tmp_path / "articles-trash"
+
+    def where() -> tuple[dict[str, str], dict[str, str]]:
+        kept = {p.name: p.read_text() for p in (root / "2020").glob("*.txt")}
+        return kept, {p.name: p.read_text() for p in trash.rglob("*.txt")}
+
+    for delay in (0.3, 0.5, 0.8):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "korea_news", "rm", "--yes", "-"],
+            env={**os.environ, "KN_ARCHIVE": str(root), "KN_NO_CACHE": "1"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert process.stdin is not None
+        process.stdin.write("".join(f"a{n}\n" for n in range(300)).encode())
+        process.stdin.close()
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kept, trashed = where()
+        assert kept.keys().isdisjoint(trashed) and {**kept, **trashed} == texts
+        undo = kn_process(root, "rm", "--undo")
+        time.sleep(delay / 2)
+        undo.send_signal(signal.SIGKILL)
+        undo.wait()
+        kept, trashed = where()  # in both at once only as one file, linked twice
+        assert {**kept, **trashed} == texts
+        for _ in range(5):  # each undo puts back one kn rm's articles
+            if not any(trash.rglob("*.txt")):
+                break
+            assert kn_process(root, "rm", "--undo").wait(timeout=120) == 0
+        assert where() == (texts, {})
+
+
+# --- kn check --duplicates ---------------------------------------------------------------
+
+WORDS = (
+    "the minister said on monday that talks with the north would resume next week after "
+    "months of tension over missile tests and new sanctions imposed by the security council "
+    "in new york where diplomats met to discuss the coal exports and the iron ore trade"
+).split()
+
+
+def body(change: int = 0, seed: int = 0) -> str:
+    """A text of 132 words, none twice; `change` of them changed, 7 words apart."""
+    words = [f"{word}{seed}x{n}" for n, word in enumerate(WORDS * 3)]
+    for position in range(change):
+        words[3 + position * 7] = "changed"
+    return " ".join(words) + "\n"
+
+
+def test_check_duplicates_prints_same_and_near_same_bodies(kn, make_archive):
+    make_archive(
+        {
+            "a.txt": article("A", body=body()),
+            "b.txt": article("B", date="2020-01-01", body=body().replace(" ", "  \n")),
+            "c.txt": article("C", body=body(change=1)),
+            "d.txt": article("D", body=body(change=6)),
+            "e.txt": article("E", body=body(seed=1)),
+            "f.txt": article("F", body="\n"),
+            "g.txt": article("G", body="\n"),
+        }
+    )
+    result = kn("check", "--duplicates")
+    assert (result.exit_code, result.stderr) == (1, "")
+    assert result.stdout == "a b 1.000\na c 0.940\nb c 0.940\n"
+
+
+def test_check_duplicates_exits_0_when_there_are_none_and_is_the_same_with_the_store(
+    kn, make_archive
+):
+    make_archive({"a.txt": article("A", body=body()), "b.txt": article("B", body=body(seed=2))})
+    assert (kn("check", "--duplicates").exit_code, kn("check", "--duplicates").stdout) == (0, "")
+    make_archive({"c.txt": article("C", body=body(change=2))})
+    cached = kn("check", "--duplicates", env={"KN_NO_CACHE": ""})
+    again = kn("check", "--duplicates", env={"KN_NO_CACHE": ""})
+    uncached = kn("check", "--duplicates")
+    assert cached.stdout == again.stdout == uncached.stdout == "a c 0.871\n"
