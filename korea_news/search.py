@@ -387,12 +387,12 @@ def grep_lines(
     context = any(around) and not only
     for article, text in texts:
         if context:
-            chosen: list[Any] = list(in_context(pattern, article, text, around, invert, most))
-            lines = chosen
+            picked: list[Any] = list(in_context(pattern, article, text, around, invert, most))
+            lines = picked
         else:
-            chosen = list(islice(_matching(pattern, article, text, invert, wanted), most))
-            lines = list(_records(pattern, article, chosen, (invert, only, wanted)))
-        if chosen:
+            picked = list(islice(_matching(pattern, article, text, invert, wanted), most))
+            lines = list(_records(pattern, article, picked, (invert, only, wanted)))
+        if picked:
             selected[0] += 1
             yield [None, *lines] if context and selected[0] > 1 else lines
 
