@@ -246,6 +246,55 @@ def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive
     assert Path(second.rsplit(" ", 1)[1]).read_text() == "no front matter"
 
 
+@pytest.mark.parametrize(("answer", "code"), [(b"y\r", 0), (b"n\r", 2)])
+def test_an_invalid_edit_on_a_terminal_asks_to_edit_again(
+    seed_archive, tmp_path, process_env, answer, code
+):
+    """As crontab -e does: the problem, then the question; yes opens the editor again on
+    the edited text, no keeps the article as it was and the edited text aside."""
+    import pty
+
+    from conftest import KN
+
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    script = (
+        "runs = Path(sys.argv[0]).with_suffix('.runs')\n"
+        "count = int(runs.read_text()) + 1 if runs.exists() else 1\n"
+        "runs.write_text(str(count))\n"
+        "text = file.read_text()\n"
+        "file.write_text(text.replace('tags: [', 'tags: [[', 1) if count == 1 else"
+        " text.replace('tags: [[', 'tags: [', 1).replace('insincere', 'sincere'))"
+    )
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [KN, "edit", SEED_ID],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=tmp_path,
+        env={**process_env, **editor(tmp_path, script)},
+    )
+    os.close(slave)
+    screen = b""
+    while b"[Y/n]" not in screen:
+        screen += os.read(master, 1024)
+    os.write(master, answer)
+    assert process.wait(timeout=60) == code
+    with contextlib.suppress(OSError):
+        while chunk := os.read(master, 4096):
+            screen += chunk
+    os.close(master)
+    problem = f"kn: {SEED}:6: YAML: did not find expected ',' or ']'\r\nEdit it again? [Y/n]"
+    assert problem.encode() in screen
+    assert (tmp_path / "editor.runs").read_text() == ("2" if code == 0 else "1")
+    if code == 0:
+        assert path.read_bytes() == before.replace(b"insincere", b"sincere")
+    else:
+        assert path.read_bytes() == before
+        assert b"is unchanged; the edited text is kept in " in screen
+
+
 def test_edit_mends_an_article_that_could_not_be_read(kn, make_archive, tmp_path):
     root = make_archive({"bad.txt": "---\ntitle: T\n---\nBody\n"})
     script = "file.write_text(file.read_text().replace('title: T', 'title: T\\ndate: 2020-01-01'))"
