@@ -12,13 +12,14 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
-from . import frontmatter, write
+from . import frontmatter, kept, write
 from .model import InvalidArticle, KnError
 
 if TYPE_CHECKING:
     from .archive import Archive, Entry
 
 TRASH = "-trash"  # the trash is the archive's folder with this after its name: articles-trash/
+PAGES = ".pages"  # the kept pages of the articles of a batch of the trash
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -116,6 +117,7 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
                 write.folder(parent, os.path.join(batch, inside), shown_parent) as target,
             ):
                 write.move((source, file), (target, file), replace=True)  # a new folder
+            _move_page(archive, entry.id, batch, to_trash=True)
         except OSError as error:
             raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
     return os.path.normpath(os.path.join(shown_parent, batch))
@@ -137,29 +139,52 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
     for folder, _, files in sorted(os.walk(os.path.join(parent, batch))):
         inside = os.path.relpath(folder, os.path.join(parent, batch))
         inside = "" if inside == os.curdir else inside
+        if inside.split(os.sep)[0] == PAGES:
+            continue  # each goes back with its article
         for file in sorted(files):
             path = os.path.join(archive.shown_root, inside, file)
-            kept = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
+            in_trash = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
             try:
                 if (taken := ids.get(file[: -len(".txt")])) is not None:
                     here = os.path.join(parent, batch, inside, file)
                     if not os.path.samefile(taken[0].entry(taken[1]).real, here):
                         raise FileExistsError
                     os.unlink(here)  # back already: a killed undo had linked it
-                    back.append(path)
-                    continue
-                with (
-                    write.folder(parent, os.path.join(batch, inside), shown_parent) as source,
-                    write.folder(archive.root, inside, archive.shown_root) as target,
-                ):
-                    write.move((source, file), (target, file))
+                else:
+                    with (
+                        write.folder(parent, os.path.join(batch, inside), shown_parent) as source,
+                        write.folder(archive.root, inside, archive.shown_root) as target,
+                    ):
+                        write.move((source, file), (target, file))
                 back.append(path)
             except FileExistsError:
-                left.append(f"{kept}: its ID is taken again: left in the trash")
+                left.append(f"{in_trash}: its ID is taken again: left in the trash")
             except (OSError, KnError) as error:
                 why = error.strerror if isinstance(error, OSError) else str(error)
-                left.append(f"{kept}: cannot put it back: {why}")
+                left.append(f"{in_trash}: cannot put it back: {why}")
+            else:
+                try:
+                    _move_page(archive, file[: -len(".txt")], batch, to_trash=False)
+                except (OSError, KnError):
+                    left.append(f"{in_trash}: put back, but not its kept page (in {PAGES}/)")
     for folder, _, _ in sorted(os.walk(os.path.join(parent, batch)), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(folder)  # the batch's folders, once empty
     return back, left
+
+
+def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) -> None:
+    """Move the page kept for an article (kept.py), if any, into a batch of the trash or
+    back from it, never over another."""
+    parent, _, shown_parent = trash(archive)
+    pages = os.path.relpath(os.path.dirname(kept.page_path(archive.root, article_id)), parent)
+    source, target = (
+        (pages, os.path.join(batch, PAGES)) if to_trash else (os.path.join(batch, PAGES), pages)
+    )
+    name = f"{article_id}.gz"
+    if os.path.lexists(os.path.join(parent, source, name)):
+        with (
+            write.folder(parent, source, shown_parent, make=False) as source_fd,
+            write.folder(parent, target, shown_parent) as target_fd,
+        ):
+            write.move((source_fd, name), (target_fd, name))

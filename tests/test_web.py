@@ -610,6 +610,24 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
 
 
+def test_rm_takes_the_kept_page_to_the_trash_and_undo_puts_it_back(kn, empty, tmp_path):
+    added = kn("add", str(PAGES / "storm.html"))
+    storm = added.stdout.strip().rsplit("/", 1)[1].removesuffix(".txt")
+    page = tmp_path / "articles.kn" / "pages" / f"{storm}.gz"
+    kept = page.read_bytes()
+    assert kn("rm", "--yes", storm).exit_code == 0
+    assert not page.exists()
+    (tmp_path / "note.txt").write_text("A note\n\nText.\n", encoding="utf-8")
+    kn("add", str(tmp_path / "note.txt"), "--id", storm)  # its ID taken by a plain text
+    assert kn("show", "--original", storm).exit_code == 2  # not the removed article's page
+    next(empty.rglob(f"{storm}.txt")).unlink()  # the note is gone: the ID is free again
+    undone = kn("rm", "--undo")
+    assert undone.exit_code == 0, undone.stderr
+    assert page.read_bytes() == kept
+    assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
+    assert [p for p in (tmp_path / "articles-trash").rglob("*") if p.is_file()] == []
+
+
 def test_show_original_of_an_article_with_no_page_is_one_line(kn, empty, tmp_path):
     (tmp_path / "note.txt").write_text("A note\n\nText.\n", encoding="utf-8")
     kn("add", str(tmp_path / "note.txt"), "--date", "2020-01-01")
