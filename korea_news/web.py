@@ -24,6 +24,8 @@ from typing import Any
 from .model import KnError, is_url
 
 MAX_BYTES = 20 * 1024 * 1024
+MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long articles
+SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
 MAX_REDIRECTS = 5
 
 
@@ -87,9 +89,17 @@ def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
     URL is its canonical one, else the one its browser noted (see saved_from)."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
+    if tree is not None and _text_size(tree) > MAX_TEXT:  # extraction would take minutes
+        raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
     claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
+    dates = trafilatura.settings.set_date_params(extensive=len(page) <= SEARCHED)
     found = tree is not None and trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_tables=True
+        tree,
+        url=url,
+        with_metadata=True,
+        include_tables=True,
+        fast=True,
+        date_extraction_params=dates,
     )
     if not found or found.body is None:
         raise KnError("no article text could be found in the page")
@@ -111,6 +121,12 @@ def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
     elif canonical and normal(canonical) != normal(url or ""):
         fields["canonical"] = canonical
     return {key: value for key, value in fields.items() if value}, "\n\n".join(blocks) + "\n"
+
+
+def _text_size(tree: Any) -> int:
+    """How many characters of text a parsed page holds outside its scripts and styles."""
+    scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
+    return len(tree.xpath("string()")) - scripts
 
 
 def _same_site(one: str, other: str) -> bool:

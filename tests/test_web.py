@@ -516,6 +516,31 @@ def test_every_query_string_counts_in_a_url(kn, empty, site):
     assert "already archived as" in again.stderr and len(stored(empty)) == 2
 
 
+def test_a_page_of_more_text_than_articles_hold_is_refused(kn, empty, tmp_path):
+    words = "<li>One short line of a very long list</li>" * 70_000  # 2.4 MB of text, 3 MB
+    (tmp_path / "long.html").write_text(f"<html><body><article><ul>{words}</ul></article>")
+    result = kn("add", str(tmp_path / "long.html"))
+    assert (
+        result.stderr == f"kn: {tmp_path / 'long.html'}: a page of over 2 MB of text: no article\n"
+    )
+    assert result.exit_code == 2 and stored(empty) == []
+
+
+def test_a_page_heavy_with_scripts_is_read_and_a_small_one_searched_for_its_date(
+    kn, empty, tmp_path
+):
+    story = "<h1>Rains close schools</h1>" + "<p>Heavy rain closed schools across the city.</p>" * 8
+    dated = f"<html><body><article>{story}<p>Published 14 January 2024</p></article>"
+    (tmp_path / "dated.html").write_text(dated)
+    scripts = "<script>var state = '" + "x" * 3_000_000 + "';</script>"
+    (tmp_path / "heavy.html").write_text(f"<html><head>{scripts}</head><body>{story}</body>")
+    assert kn("add", str(tmp_path / "dated.html"), "--id", "dated").exit_code == 0
+    assert kn("add", str(tmp_path / "heavy.html"), "--id", "heavy").exit_code == 0
+    dates = [str(fields["date"]) for fields, _ in stored(empty)]
+    assert dates == ["2024-01-14", dt.date.today().isoformat()]
+    assert "Heavy rain closed schools" in kn("show", "heavy").stdout
+
+
 @pytest.mark.parametrize("how", ["file", "stdin"])
 def test_a_saved_page_over_20_mb_is_refused_at_once(kn, empty, tmp_path, how):
     page = b"<html><body>" + b"<p>Words of a paragraph.</p>" * 800_000
