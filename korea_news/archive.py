@@ -249,9 +249,8 @@ class Archive:
             ids = sorted(by_id, key=key)
             keys = ids if key is None else [key(i) for i in ids]
             middle = bisect.bisect(keys, name)
-            near = {
-                keys[i]: ids[i] for i in range(max(middle - 200, 0), middle + 200) if i < len(ids)
-            }
+            window = range(max(middle - 200, 0), min(middle + 200, len(ids)))
+            near = {keys[i]: ids[i] for i in window}
             close.update(near[k] for k in difflib.get_close_matches(name, list(near), 3, 0.5))
         hint = f"; did you mean {' or '.join(sorted(close)[:3])}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")
