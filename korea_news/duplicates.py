@@ -63,19 +63,6 @@ def digest(text: str) -> str:
     return found.hexdigest()
 
 
-class _Words(dict[str, int]):
-    """Each word's CRC-32, made once per distinct word (forgotten past 2**18 of them)."""
-
-    def __missing__(self, word: str) -> int:
-        if len(self) >= 1 << 18:
-            self.clear()
-        value = self[word] = zlib.crc32(word.encode("utf-8", "surrogatepass"))
-        return value
-
-
-_words = _Words()
-
-
 def shingles(opened: reader.Opened) -> list[int]:
     """The hashes of the 5-word shingles of a body's indexed start (model.INDEXED), in order."""
     ids: list[int] = []
@@ -84,7 +71,7 @@ def shingles(opened: reader.Opened) -> list[int]:
         if size >= INDEXED:
             break
         words = _WORD.findall(unicodedata.normalize("NFC", piece[: INDEXED - size]).casefold())
-        ids += map(_words.__getitem__, words)
+        ids += [zlib.crc32(word.encode("utf-8", "surrogatepass")) for word in words]
         size += len(piece)
     if len(ids) < SHINGLE:  # a body under five words: the hash of its words
         return [hash(tuple(ids))] if ids else []
