@@ -30,17 +30,15 @@ def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
             how = "--archive" if option else ENV_ARCHIVE
             raise KnError(f"archive {chosen} ({how}) is not a folder")
         return chosen
-    folder, parent = cwd, os.path.dirname(cwd)
-    while True:
-        if os.path.isdir(os.path.join(folder, FOLDER)):
-            return os.path.join(folder, FOLDER)
-        if parent == folder:
-            break
-        folder, parent = parent, os.path.dirname(parent)
-    raise KnError(
-        f"no archive found: no {FOLDER}/ folder here or above; "
-        f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
-    )
+    folder = cwd
+    while not os.path.isdir(os.path.join(folder, FOLDER)):
+        if folder == os.path.dirname(folder):
+            raise KnError(
+                f"no archive found: no {FOLDER}/ folder here or above; "
+                f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
+            )
+        folder = os.path.dirname(folder)
+    return os.path.join(folder, FOLDER)
 
 
 def init(folder: str) -> str:
