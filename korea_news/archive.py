@@ -201,10 +201,9 @@ class Archive:
             raise Unreadable(entry.path, 1, f"cannot read: {error.strerror}") from None
 
     def find(self, name: str) -> Entry:
-        """The article named by an ID, a unique prefix (of it or its part after the date), or
-        a path. Of the scan's problems, only those of its ID go to on_error."""
+        """The article named by an ID, a unique prefix (also after the date), or a path."""
         found = self._named(name, self.ids())
-        for problem in self.problems:
+        for problem in self.problems:  # of the scan's problems, only its own ID's are told
             if os.path.basename(problem.path) == f"{found.id}{SUFFIX}":
                 self.on_error(problem)
         return found
@@ -262,9 +261,8 @@ class Archive:
         return reader.open_article(entry.real, entry.path, entry.id)
 
     def add(self, draft: Draft, dry_run: bool = False, chosen: bool = False) -> tuple[Draft, str]:
-        """Store a draft under its ID or, unless `chosen` (--id), the next free one (ID-2, ...):
-        the draft as stored and its path. Never overwrites (write.create); `dry_run` writes
-        nothing, but takes the ID."""
+        """Store a draft under its ID or, unless `chosen` (--id), the next free one (ID-2, ...)."""
+        # Never over a file (write.create), even of another kn; `dry_run` only takes the ID.
         ids = self.ids()
         year = f"{day_of(draft.article.date).year:04d}"
         shown, real = os.path.join(self.shown_root, year), os.path.join(self.root, year)

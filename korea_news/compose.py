@@ -81,8 +81,7 @@ MAX_INPUT = 1 << 28  # bytes: more than any article (yes | kn add - would never 
 
 
 def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[str, str]:
-    """A plain text's first non-empty line and what follows, as title and body; with
-    `title_from` "first-sentence", its first sentence and the whole text."""
+    """A plain text's title and body: its first non-empty line (if a title) and the rest."""
     start = len(text) - len(text.lstrip())
     end = text.find("\n", start)
     end = len(text) if end < 0 else end
@@ -190,8 +189,7 @@ def read_input(name: str) -> str | bytes:
 
 
 def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str | None:
-    """What `kn add` says of an input already archived: with -v (`talk` 1) of a feed's known
-    links ("skipped") too, nothing with -q (-1)."""
+    """What `kn add` says of an input already archived: by `talk`, -1 (-q) to 1 (-v)."""
     if talk < 0 or (done == "skipped" and talk < 1):
         return None
     if made is None:
@@ -217,8 +215,7 @@ _HTML_START = re.compile(
 
 
 class Adder:
-    """Adds inputs to an archive with `kn add`'s options: files, stdin, pages and URLs. The
-    store is synced quietly when first needed: other files' problems are not add's to tell."""
+    """Adds inputs to an archive with `kn add`'s options: files, stdin, pages and URLs."""
 
     def __init__(
         self,
@@ -278,8 +275,7 @@ class Adder:
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
-        """(draft, path, "added" or "new"), of a text already in: "same" or "same text"; of a
-        known URL, (None, ID, "same" or "skipped"). A feed's link (`linked`) is never a file."""
+        """(draft or None, path or ID, "added", "new", "same", "same text" or "skipped")."""
         try:
             if linked and not is_url(name):
                 raise KnError("a feed's link that is no http or https address: left out")
@@ -348,7 +344,7 @@ class Adder:
         return None
 
     def _store(self) -> Store:
-        if self.synced is None:
+        if self.synced is None:  # quietly: other files' problems are not add's to tell
             from .store import Store
 
             self.synced = Store(self.archive, persistent=self.archive.use_cache)

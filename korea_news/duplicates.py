@@ -39,8 +39,7 @@ _EMPTY = -(1 << 63)  # no value: hash() never returns it
 
 
 class Digest:
-    """The digest of a body given in pieces of whole lines (as reader.py hands them out):
-    the same for bodies that differ only in Unicode normal form and white space."""
+    """The digest of a body given in whole lines, blind to Unicode normal form and white space."""
 
     def __init__(self) -> None:
         self._hash = hashlib.blake2b(digest_size=16)

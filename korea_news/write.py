@@ -1,7 +1,6 @@
 """Every write to the archive: files created or replaced whole, and moved, never through a
 symbolic link. Folders are opened one name at a time (O_NOFOLLOW) and files written relative
-to the open folder, so nothing can swap a link in between the check and the write.
-"""
+to the open folder, so nothing can swap a link in between the check and the write."""
 
 from __future__ import annotations
 
