@@ -103,10 +103,7 @@ class Archive:
         if escaped(self.shown_root) != self.shown_root:  # every path printed starts with it
             message = "is not UTF-8, which kn prints paths in: rename it, or run kn in its parent"
             raise KnError(f"the archive's path {escaped(self.shown_root)} {message}")
-        self.on_error = on_error
-        self.progress = progress
-        self.use_cache = use_cache
-        self._cut = len(self.root) + 1  # where a real path inside the archive starts
+        self.on_error, self.progress, self.use_cache = on_error, progress, use_cache
         self._scanned: list[Folder] | None = None
         self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
         self._by_id: dict[str, tuple[Folder, int]] | None = None  # see ids()
@@ -146,7 +143,7 @@ class Archive:
                 names = [name for name in names if name not in seen]
             seen.update(dict.fromkeys(names, shown))
             if names:
-                found.append(Folder(folder[self._cut :], shown, folder, names, links))
+                found.append(Folder(folder[len(self.root) + 1 :], shown, folder, names, links))
         self._scanned = found
         return found
 
