@@ -36,9 +36,7 @@ def slug(title: str) -> str:
             break
         result = longer
     if not result and words:  # one word longer than the limit: cut inside it
-        result = words[0][:SLUG_MAX]
-        while len(result.encode()) > SLUG_BYTES:
-            result = result[:-1]
+        result = words[0][:SLUG_MAX].encode()[:SLUG_BYTES].decode(errors="ignore")
     return result
 
 
@@ -82,10 +80,8 @@ MAX_INPUT = 1 << 28  # bytes: more than any article (yes | kn add - would never 
 
 def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[str, str]:
     """A plain text's title and body: its first non-empty line (if a title) and the rest."""
-    start = len(text) - len(text.lstrip())
-    end = text.find("\n", start)
-    end = len(text) if end < 0 else end
-    line = text[start:end].strip()
+    first, _, body = text.lstrip().partition("\n")
+    line = first.strip()
     if title_from == "first-sentence":
         sentence = SENTENCE_END.split(line, 1)[0]
         if len(sentence) > TITLE_MAX:  # cut at a word, with an ellipsis
@@ -95,7 +91,6 @@ def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[st
         why = f"{len(line)} characters" if len(line) > TITLE_MAX else "several sentences"
         hint = "give --title, or --title-from first-sentence"
         raise InvalidArticle(name, 1, f"the first line is no title ({why}): {hint}")
-    body = text[end + 1 :]
     if not body.strip():
         message = "only a title, no body: give --title to keep the text as the body"
         raise InvalidArticle(name, 1, message)
