@@ -1,10 +1,8 @@
-"""Find the archive, scan its folders, resolve names, and add articles atomically.
-
-Reading the articles at scale is store.py's; reading one file is reader.py's.
-"""
+"""Find the archive, scan its folders, resolve names, and add articles atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import unicodedata
@@ -19,8 +17,6 @@ ENV_ARCHIVE = "KN_ARCHIVE"
 FOLDER = "articles"
 SUFFIX = ".txt"
 
-OnError = Callable[[InvalidArticle], None]
-
 
 def _raise(error: InvalidArticle) -> None:
     raise error
@@ -34,17 +30,15 @@ def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
             how = "--archive" if option else ENV_ARCHIVE
             raise KnError(f"archive {chosen} ({how}) is not a folder")
         return chosen
-    folder, parent = cwd, os.path.dirname(cwd)
-    while True:
-        if os.path.isdir(os.path.join(folder, FOLDER)):
-            return os.path.join(folder, FOLDER)
-        if parent == folder:
-            break
-        folder, parent = parent, os.path.dirname(parent)
-    raise KnError(
-        f"no archive found: no {FOLDER}/ folder here or above; "
-        f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
-    )
+    folder = cwd
+    while not os.path.isdir(os.path.join(folder, FOLDER)):
+        if folder == os.path.dirname(folder):
+            raise KnError(
+                f"no archive found: no {FOLDER}/ folder here or above; "
+                f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
+            )
+        folder = os.path.dirname(folder)
+    return os.path.join(folder, FOLDER)
 
 
 def init(folder: str) -> str:
@@ -93,37 +87,26 @@ Progress = Callable[[int, bool], None]  # files read so far, and whether that is
 
 
 class Archive:
-    """The articles below one folder; problems with single files go to `on_error`.
-
-    With `use_cache`, what reading finds is kept in the derived store (store.py);
-    `progress` hears how many files a sync has read.
-    """
+    """The articles below one folder; problems with single files go to `on_error`."""
 
     def __init__(
         self,
         root: str | os.PathLike[str],
-        cwd: str | None = None,
-        on_error: OnError = _raise,
-        use_cache: bool = False,
+        on_error: Callable[[InvalidArticle], None] = _raise,
+        use_cache: bool = False,  # keep what reading finds in the store (store.py)
         progress: Progress | None = None,
     ) -> None:
         self.root = os.path.realpath(root)
-        here = os.path.realpath(cwd or os.getcwd())
+        here = os.path.realpath(os.getcwd())
         inside = self.root == here or self.root.startswith(here.rstrip(os.sep) + os.sep)
         self.shown_root = os.path.relpath(self.root, here) if inside else self.root
         if escaped(self.shown_root) != self.shown_root:  # every path printed starts with it
             message = "is not UTF-8, which kn prints paths in: rename it, or run kn in its parent"
             raise KnError(f"the archive's path {escaped(self.shown_root)} {message}")
-        self.on_error = on_error
-        self.progress = progress
-        self.use_cache = use_cache
-        self._cut = len(self.root) + 1  # where a real path inside the archive starts
+        self.on_error, self.progress, self.use_cache = on_error, progress, use_cache
         self._scanned: list[Folder] | None = None
         self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
         self._by_id: dict[str, tuple[Folder, int]] | None = None  # see ids()
-
-    def contains(self, real: str) -> bool:
-        return real == self.root or real.startswith(self.root + os.sep)
 
     def entries(self) -> Iterator[Entry]:
         """Every article file, in a stable order: see scan()."""
@@ -132,12 +115,9 @@ class Archive:
                 yield folder.entry(position)
 
     def scan(self) -> list[Folder]:
-        """Every folder that holds article files, in walk order, and the files' names.
-
-        A folder comes before its subfolders, which come in name order; hidden files
-        and folders are skipped. Symbolic links out of the archive and second files of one ID
-        are left out, and kept in `problems` for the caller to tell. Scanned once.
-        """
+        """The folders that hold article files, each before its subfolders (in name order)."""
+        # Hidden files, links out of the archive and second files of one ID are left out,
+        # and kept in `problems` for the caller to tell.
         if self._scanned is not None:
             return self._scanned
         found = []
@@ -156,17 +136,19 @@ class Archive:
                 (f"{folder}{os.sep}{name}", f"{shown}{os.sep}{name}") for name in reversed(below)
             )
             if not seen.keys().isdisjoint(names):  # a file of an ID seen before: leave it out
-                names = self._firsts(names, shown, seen)
+                for name in names:
+                    if name in seen:
+                        path, also = f"{shown}{os.sep}{name}", f"{seen[name]}{os.sep}{name}"
+                        self.problems.append(InvalidArticle(path, 1, f"duplicate ID, also {also}"))
+                names = [name for name in names if name not in seen]
             seen.update(dict.fromkeys(names, shown))
             if names:
-                found.append(Folder(folder[self._cut :], shown, folder, names, links))
+                found.append(Folder(folder[len(self.root) + 1 :], shown, folder, names, links))
         self._scanned = found
         return found
 
     def _list(self, folder: str, shown: str, links: dict[str, str]) -> tuple[list[str], list[str]]:
-        """A folder's article files, and its subfolders in name order, hidden ones left
-        out. Symbolic links to files of the archive go into `links`; other links and files
-        that are neither are reported and left out."""
+        """A folder's article files (links to the archive's in `links`) and subfolders."""
         names: list[str] = []
         below: list[str] = []
         with os.scandir(folder) as scan:
@@ -181,12 +163,14 @@ class Archive:
                     continue
                 elif item.is_dir(follow_symlinks=False):
                     below.append(name)
-                elif item.is_symlink():
-                    if name.endswith(SUFFIX):
-                        real = self._resolved(item.path, f"{shown}{os.sep}{name}")
-                        if real is not None:
-                            names.append(name)
-                            links[name] = real
+                elif item.is_symlink() and name.endswith(SUFFIX):
+                    real = os.path.realpath(item.path)
+                    if real.startswith(self.root + os.sep) and os.path.isfile(real):
+                        names.append(name)
+                        links[name] = real
+                    else:
+                        message = "symbolic link to a file outside the archive, or to no file"
+                        self.problems.append(InvalidArticle(f"{shown}{os.sep}{name}", 1, message))
                 elif name.endswith(SUFFIX):  # a device, a socket, a named pipe ...
                     problem = InvalidArticle(f"{shown}{os.sep}{name}", 1, "not a regular file")
                     self.problems.append(problem)
@@ -195,41 +179,15 @@ class Archive:
         return self._utf8(names, shown, "file"), self._utf8(sorted(below), shown, "folder")
 
     def _utf8(self, names: list[str], shown: str, kind: str) -> list[str]:
-        """The names that are UTF-8; the others are reported, and left out: no path that
-        kn prints, in a line or in JSON, can hold them (Python reads them as surrogates)."""
-        try:
+        """The names that are UTF-8; the others, which no printed path can hold, reported."""
+        with contextlib.suppress(UnicodeEncodeError):
             "/".join(names).encode()
             return names
-        except UnicodeEncodeError:
-            pass
-        kept = []
         for name in names:
-            if escaped(name) == name:
-                kept.append(name)
-            else:
+            if escaped(name) != name:
                 message = f"{kind} name is not UTF-8: left out (rename it)"
                 self.problems.append(InvalidArticle(f"{shown}{os.sep}{escaped(name)}", 1, message))
-        return kept
-
-    def _firsts(self, names: list[str], shown: str, seen: dict[str, str]) -> list[str]:
-        """The names whose IDs no earlier folder has; the others are reported."""
-        firsts = []
-        for name in names:
-            if name in seen:
-                path, also = f"{shown}{os.sep}{name}", f"{seen[name]}{os.sep}{name}"
-                self.problems.append(InvalidArticle(path, 1, f"duplicate ID, also {also}"))
-            else:
-                firsts.append(name)
-        return firsts
-
-    def _resolved(self, link: str, path: str) -> str | None:
-        """Where a symbolic link leads, if to a file of the archive; else None, reported."""
-        real = os.path.realpath(link)
-        if self.contains(real) and os.path.isfile(real):
-            return real
-        message = "symbolic link to a file outside the archive, or to no file"
-        self.problems.append(InvalidArticle(path, 1, message))
-        return None
+        return [name for name in names if escaped(name) == name]
 
     def read_bytes(self, entry: Entry) -> bytes:
         """The bytes of an article file, exactly as stored."""
@@ -240,18 +198,15 @@ class Archive:
             raise Unreadable(entry.path, 1, f"cannot read: {error.strerror}") from None
 
     def find(self, name: str) -> Entry:
-        """The article named by an exact ID, a unique ID prefix (of the whole ID, or of the
-        part after its date), or a path to its file. Of the scan's problems, those of the
-        file found (a second file of its ID) go to on_error; the others are not its own."""
+        """The article named by an ID, a unique prefix (also after the date), or a path."""
         found = self._named(name, self.ids())
-        for problem in self.problems:
+        for problem in self.problems:  # of the scan's problems, only its own ID's are told
             if os.path.basename(problem.path) == f"{found.id}{SUFFIX}":
                 self.on_error(problem)
         return found
 
     def ids(self) -> dict[str, tuple[Folder, int]]:
-        """Each ID's folder and position in it, from the scan: made once, for find() and
-        add() alike, however many names or inputs a command has."""
+        """Each ID's folder and position in it, made once per Archive for find() and add()."""
         if self._by_id is None:
             self._by_id = {
                 file[:-4]: (folder, position)
@@ -288,9 +243,8 @@ class Archive:
             ids = sorted(by_id, key=key)
             keys = ids if key is None else [key(i) for i in ids]
             middle = bisect.bisect(keys, name)
-            near = {
-                keys[i]: ids[i] for i in range(max(middle - 200, 0), middle + 200) if i < len(ids)
-            }
+            window = range(max(middle - 200, 0), min(middle + 200, len(ids)))
+            near = {keys[i]: ids[i] for i in window}
             close.update(near[k] for k in difflib.get_close_matches(name, list(near), 3, 0.5))
         hint = f"; did you mean {' or '.join(sorted(close)[:3])}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")
@@ -304,14 +258,8 @@ class Archive:
         return reader.open_article(entry.real, entry.path, entry.id)
 
     def add(self, draft: Draft, dry_run: bool = False, chosen: bool = False) -> tuple[Draft, str]:
-        """Store a new article under its draft's ID or, unless that ID was `chosen` (--id),
-        the next free one (ID-2, ID-3, ...): the draft as stored, and its path. With
-        `dry_run`, nothing is written, but the ID counts as taken.
-
-        Never overwrites: the file appears whole or not at all, and link() never replaces a
-        file, so that two kn adding at once take two IDs. The IDs taken are looked up once
-        per Archive.
-        """
+        """Store a draft under its ID or, unless `chosen` (--id), the next free one (ID-2, ...)."""
+        # Never over a file (write.create), even of another kn; `dry_run` only takes the ID.
         ids = self.ids()
         year = f"{day_of(draft.article.date).year:04d}"
         shown, real = os.path.join(self.shown_root, year), os.path.join(self.root, year)

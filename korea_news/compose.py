@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import frontmatter
 from .duplicates import digest
-from .model import Article, Date, Draft, InvalidArticle, KnError, is_url
+from .model import Article, Date, Draft, InvalidArticle, KnError, day_of, is_url
 from .structure import SENTENCE_END
 
 if TYPE_CHECKING:
@@ -26,27 +26,23 @@ SLUG_BYTES = 200  # and bytes: with the date, a suffix and .txt, a file name wit
 NAME_BYTES = 255  # the longest file name of most file systems
 
 
-def slug(title: str, limit: int = SLUG_MAX) -> str:
-    """Lower case, words joined by hyphens, cut at a word to at most `limit` characters
-    (and SLUG_BYTES bytes): Latin letters without their accents (ç: c), the letters of
-    other scripts kept as they are (북한), in NFC."""
+def slug(title: str) -> str:
+    """Lower-case words joined by hyphens, cut at a word (SLUG_MAX); ç as c, 북한 kept, NFC."""
     words = _words(title)
     result = ""
     for word in words:
         longer = f"{result}-{word}" if result else word
-        if len(longer) > limit or len(longer.encode()) > SLUG_BYTES:
+        if len(longer) > SLUG_MAX or len(longer.encode()) > SLUG_BYTES:
             break
         result = longer
     if not result and words:  # one word longer than the limit: cut inside it
-        result = words[0][:limit]
-        while len(result.encode()) > SLUG_BYTES:
-            result = result[:-1]
+        result = words[0][:SLUG_MAX].encode()[:SLUG_BYTES].decode(errors="ignore")
     return result
 
 
 def _words(title: str) -> list[str]:
-    """A title's words, lower case: runs of letters, digits and the marks on them. A
-    character with a Latin form (é, ﬁ, Ａ) is written so; a mark after it goes with it."""
+    # Runs of letters, digits and their marks; a character with a Latin form (é, ﬁ, Ａ) is
+    # written so, and a mark after it goes with it.
     words, word, folded = [], "", False
     for char in unicodedata.normalize("NFC", title):
         kind = unicodedata.category(char)[0]
@@ -64,8 +60,7 @@ def _words(title: str) -> list[str]:
 
 
 def is_slug(text: str) -> bool:
-    """Whether text is a slug: words of lower-case letters and digits (of any script, NFC)
-    joined by single hyphens, and short enough to be a file name."""
+    """Whether text is a slug (as slug() makes them) short enough to be a file name."""
     return (
         unicodedata.normalize("NFC", text) == text
         and len(f"{text}.txt".encode()) <= NAME_BYTES
@@ -75,9 +70,8 @@ def is_slug(text: str) -> bool:
 
 def default_id(date: Date, title: str, body: str) -> str:
     """DATE-slug-of-the-title; a title with no letter or digit gets a short digest instead."""
-    day = date.date() if isinstance(date, dt.datetime) else date
     words = slug(title) or hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:10]
-    return f"{day.isoformat()}-{words}"
+    return f"{day_of(date).isoformat()}-{words}"
 
 
 TITLE_MAX = 200  # a first line longer than this is a paragraph, not a title
@@ -85,36 +79,29 @@ MAX_INPUT = 1 << 28  # bytes: more than any article (yes | kn add - would never 
 
 
 def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[str, str]:
-    """The title and the body of a plain text: its first non-empty line and what follows
-    it, as is. A first line that is no plausible title (over TITLE_MAX characters, or
-    several sentences) is refused, unless `title_from` is "first-sentence": then the
-    title is the text's first sentence, and the body the whole text."""
-    start = len(text) - len(text.lstrip())
-    end = text.find("\n", start)
-    end = len(text) if end < 0 else end
-    line = text[start:end].strip()
+    """A plain text's title and body: its first non-empty line (if a title) and the rest."""
+    first, _, body = text.lstrip().partition("\n")
+    line = first.strip()
     if title_from == "first-sentence":
         sentence = SENTENCE_END.split(line, 1)[0]
-        return (sentence if len(sentence) <= TITLE_MAX else _cut(sentence)), text
+        if len(sentence) > TITLE_MAX:  # cut at a word, with an ellipsis
+            sentence = sentence[: TITLE_MAX - 1].rsplit(" ", 1)[0] + "…"
+        return sentence, text
     if len(line) > TITLE_MAX or SENTENCE_END.search(line):
         why = f"{len(line)} characters" if len(line) > TITLE_MAX else "several sentences"
         hint = "give --title, or --title-from first-sentence"
         raise InvalidArticle(name, 1, f"the first line is no title ({why}): {hint}")
-    body = text[end + 1 :]
     if not body.strip():
         message = "only a title, no body: give --title to keep the text as the body"
         raise InvalidArticle(name, 1, message)
     return line, body
 
 
-def _cut(text: str) -> str:
-    """Text cut at a word to at most TITLE_MAX characters, with an ellipsis."""
-    return text[: TITLE_MAX - 1].rsplit(" ", 1)[0] + "…"
+_NOT_EMPTY = ("title", "source", "url", "author", "tag", "id")  # options that hold a value
 
 
 def check_options(options: Mapping[str, Any]) -> None:
-    """Refuse, naming the option, what no article could hold: text that is not UTF-8 (a
-    character cut in half by `cut -c`), an empty field, a date that is none."""
+    """Refuse, naming the option, text that is not UTF-8, an empty field or a bad date."""
     for key, values in options.items():
         option = {"authors": "author", "tags": "tag", "feeds": "feed"}.get(key, key)
         for value in values if isinstance(values, tuple) else (values,):
@@ -135,10 +122,7 @@ def check_options(options: Mapping[str, Any]) -> None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
 
 
-_NOT_EMPTY = ("title", "source", "url", "author", "tag", "id")  # options that hold a value
-
-
-def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | None = None) -> Draft:
+def draft(text: str, name: str, options: Mapping[str, Any]) -> Draft:
     """The article that `kn add` makes of a text and the command's options."""
     fields: dict[str, Any] = {}
     if frontmatter.has_front_matter(text):
@@ -150,18 +134,12 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
         body = text
     else:
         fields["title"], body = split_plain(text, name, options.get("title_from"))
-    given = {
-        "title": options.get("title"),
-        "date": options.get("date"),
-        "source": options.get("source"),
-        "url": options.get("url"),
-        "authors": list(options.get("authors") or ()) or None,
-        "tags": list(options.get("tags") or ()) or None,
-    }
+    given = {key: options.get(key) for key in ("title", "date", "source", "url")}
+    given |= {key: list(options.get(key) or ()) or None for key in ("authors", "tags")}
     fields.update({key: value for key, value in given.items() if value is not None})
     if not fields.get("title"):
         raise InvalidArticle(name, 1, "no title: give --title")
-    fields.setdefault("date", today or dt.date.today())
+    fields.setdefault("date", dt.date.today())
     date = frontmatter.parse_date(fields["date"])
     if date is None:
         raise InvalidArticle(name, 1, f"date {fields['date']!r} is not a date")
@@ -181,9 +159,7 @@ def draft(text: str, name: str, options: Mapping[str, Any], today: dt.date | Non
 
 
 def read_input(name: str) -> str | bytes:
-    """The text of an input file (or stdin for -): UTF-8, not empty, not binary; or the
-    bytes of an HTML page, whatever its encoding (its extractor reads the charset)."""
-    shown = name
+    """An input's UTF-8 text (- for stdin), or an HTML page's bytes (whatever its charset)."""
     try:
         with contextlib.nullcontext(sys.stdin.buffer) if name == "-" else open(name, "rb") as file:
             data = file.read(1 << 16)  # a binary file (/dev/zero) is told by its start
@@ -192,24 +168,23 @@ def read_input(name: str) -> str | bytes:
     except IsADirectoryError:
         raise KnError("is a folder, not a text file") from None
     except OSError as error:
-        raise InvalidArticle(shown, 1, f"cannot read: {error.strerror}") from None
+        raise InvalidArticle(name, 1, f"cannot read: {error.strerror}") from None
     if len(data) > MAX_INPUT:
-        raise InvalidArticle(shown, 1, f"larger than {MAX_INPUT >> 20} MB: no article")
+        raise InvalidArticle(name, 1, f"larger than {MAX_INPUT >> 20} MB: no article")
     if is_html(name, data):
         from .web import MAX_BYTES
 
         if len(data) > MAX_BYTES:  # as for a URL: extraction would take minutes
             raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
         return data
-    text = frontmatter.decode(data, shown)
+    text = frontmatter.decode(data, name)
     if not text.strip():
-        raise InvalidArticle(shown, 1, "empty: nothing to add")
+        raise InvalidArticle(name, 1, "empty: nothing to add")
     return text
 
 
 def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str | None:
-    """What `kn add` says on stderr of an input already archived: nothing with -q (`talk`
-    -1), nor of a feed's link known before it was fetched ("skipped") but with -v (1)."""
+    """What `kn add` says of an input already archived: by `talk`, -1 (-q) to 1 (-v)."""
     if talk < 0 or (done == "skipped" and talk < 1):
         return None
     if made is None:
@@ -219,9 +194,7 @@ def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str 
 
 
 def is_html(name: str, data: bytes) -> bool:
-    """Whether an input is an HTML page: its name ends with .html, .htm or .xhtml, or it
-    starts with a doctype or an <html>, <head> or <body> tag, after any XML declaration
-    and comments (such as the `<!-- saved from url=... -->` that browsers write first)."""
+    """Whether an input is an HTML page: by its name, or a start such as <!doctype html>."""
     if name.lower().endswith((".html", ".htm", ".xhtml")):
         return True
     start = data[:4096].removeprefix(b"\xef\xbb\xbf").decode("latin-1")
@@ -237,12 +210,7 @@ _HTML_START = re.compile(
 
 
 class Adder:
-    """Adds inputs to an archive, one call of `kn add`: files, - for stdin, and web pages
-    (saved, or at a URL; see web.py). `options` are `kn add`'s, "timeout" and "delay" among
-    them, and "dry_run", "quiet" and "verbose". The archive's store is synced when the
-    first input needs it, for the texts already in (the same text is one article, whatever
-    its metadata) and the URLs, looked up once (one URL, one article); what is wrong with
-    other files is not add's to tell."""
+    """Adds inputs to an archive with `kn add`'s options: files, stdin, pages and URLs."""
 
     def __init__(
         self,
@@ -261,8 +229,7 @@ class Adder:
         self.seen: dict[str, Any] | None = None  # what the web told the last runs (kept.py)
 
     def done(self, failed: bool) -> None:
-        """Every input added: the progress line (if any) goes; what the feeds answered is
-        kept unless an input failed (the next run then asks for every feed again)."""
+        """End the progress line; keep what the feeds answered, unless an input `failed`."""
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
         if self.seen is not None and not self.dry_run:
@@ -278,8 +245,7 @@ class Adder:
                 raise KnError(f"{kept.folder(self.archive.root)}: cannot write: {error}") from None
 
     def again(self, name: str) -> list[str]:
-        """Extract an article's kept page anew, keeping its ID and the fields it has (the
-        page's new ones added); the lines of a diff of its file (none: unchanged)."""
+        """Extract an article's kept page anew (its fields kept): the lines of the diff."""
         import difflib
 
         from . import kept, web
@@ -304,12 +270,7 @@ class Adder:
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
-        """An input's draft as stored, its path, and "added" ("new" with `dry_run`); or the
-        article that holds its text already, as a draft, its path, and "same" or "same
-        text" (its metadata differs); for a URL already archived, no draft and that
-        article's ID ("skipped" for a feed's link known before fetching). Every problem is
-        told with the input's name first. A feed's link (`linked`) is fetched if it is a
-        web address, never read as a file."""
+        """(draft or None, path or ID, "added", "new", "same", "same text" or "skipped")."""
         try:
             if linked and not is_url(name):
                 raise KnError("a feed's link that is no http or https address: left out")
@@ -367,9 +328,8 @@ class Adder:
         return made, path, done
 
     def _same(self, made: Draft, body: str) -> tuple[Draft, str, str] | None:
-        """The article that holds this text already, whatever its metadata: the same
-        title and body, each in NFC with its white space made single spaces."""
-        kept = self.store().same_body(body)
+        """The article with this title and body already (duplicates.digest), whatever else."""
+        kept = self._store().same_body(body)
         title = digest(made.article.title)
         for article in (*self.added.get(body, ()), *kept):
             if digest(article.title) == title:
@@ -378,9 +338,8 @@ class Adder:
                 return replace(made, id=article.id, article=article), article.path, done
         return None
 
-    def store(self) -> Store:
-        """The archive's store, synced once, quietly."""
-        if self.synced is None:
+    def _store(self) -> Store:
+        if self.synced is None:  # quietly: other files' problems are not add's to tell
             from .store import Store
 
             self.synced = Store(self.archive, persistent=self.archive.use_cache)
@@ -388,9 +347,7 @@ class Adder:
         return self.synced
 
     def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[str, str]:
-        """A web page as the text of an article file (its fields and main text), and its
-        URL: the canonical one, else the one it was fetched from. A fetched page keeps
-        the `link` it was asked for, where that differs, and the time of fetching."""
+        """A page as an article file's text, and its URL; a fetched one keeps `link` and time."""
         from . import web
 
         fields, body = web.article(page, url)
@@ -403,8 +360,7 @@ class Adder:
         return frontmatter.dump(fields) + body, fields.get("url", "")
 
     def feed(self, feed: str) -> list[str]:
-        """The page URLs of a feed, oldest first (web.py); none if its URL answers that
-        it has not changed since the last run."""
+        """A feed's page URLs, oldest first; none if it has not changed since the last run."""
         from . import web
 
         seen = self._state()
@@ -433,7 +389,7 @@ class Adder:
 
         if self.urls is None:  # newest first: of two articles with one URL, the oldest
             self.urls = dict(self._state()["links"])
-            for a in self.store().articles():
+            for a in self._store().articles():
                 for url in (a.url, a.extra.get("link")):
                     if isinstance(url, str):
                         self.urls[web.normal(url)] = a.id

@@ -1,15 +1,10 @@
-"""Same and near-same texts: pure, no files.
+"""Same and near-same texts.
 
-- `Digest`: what makes two bodies "the same text" for `kn add`: equal once in Unicode's
-  NFC form with every run of white space made one space.
-- `sketch` and `near`: `kn check --duplicates`. A body's words (NFC, case folded) make
-  5-word shingles; a sketch keeps, of the shingles' hashes, the smallest in each of BINS
-  bins (one-permutation MinHash). Bodies that agree on both bins of one of the BANDS bands
-  are candidates (LSH), and each candidate pair is measured exactly: the Jaccard index of
-  the two sets of shingles, kept when at least THRESHOLD.
-
-Hashes are deterministic: a word is its CRC-32, a shingle the hash of a tuple of ints
-(which Python does not salt), so the same archive gives the same pairs in every run.
+`Digest`: "the same text" for `kn add`, equal in NFC with each run of white space one space.
+`near`, for `kn check --duplicates`: a body's 5-word shingles are sketched by the least hash
+in each of BINS bins (one-permutation MinHash); bodies agreeing on a band are candidates
+(LSH), kept when the Jaccard index of their shingles is at least THRESHOLD. Hashes are
+deterministic (a word's CRC-32; ints and their tuples are not salted): the same pairs each run.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ import re
 import unicodedata
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from itertools import combinations, repeat
 from typing import TYPE_CHECKING
@@ -44,8 +39,7 @@ _EMPTY = -(1 << 63)  # no value: hash() never returns it
 
 
 class Digest:
-    """The digest of a body given in pieces of whole lines (as reader.py hands them out):
-    the same for bodies that differ only in Unicode normal form and white space."""
+    """The digest of a body given in whole lines, blind to Unicode normal form and white space."""
 
     def __init__(self) -> None:
         self._hash = hashlib.blake2b(digest_size=16)
@@ -68,35 +62,25 @@ def digest(text: str) -> str:
     return found.hexdigest()
 
 
-class _Words(dict[str, int]):
-    """Each word's CRC-32, made once per distinct word (forgotten past 2**18 of them)."""
-
-    def __missing__(self, word: str) -> int:
-        if len(self) >= 1 << 18:
-            self.clear()
-        value = self[word] = zlib.crc32(word.encode("utf-8", "surrogatepass"))
-        return value
-
-
-_words = _Words()
-
-
-def shingles(pieces: Iterable[str]) -> list[int]:
-    """The hashes of a body's 5-word shingles, repeated as they come (of a body under five
-    words, the hash of its words)."""
+def shingles(opened: reader.Opened) -> list[int]:
+    """The hashes of the 5-word shingles of a body's indexed start (model.INDEXED), in order."""
     ids: list[int] = []
-    for piece in pieces:
-        words = _WORD.findall(unicodedata.normalize("NFC", piece).casefold())
-        ids += map(_words.__getitem__, words)
-    if len(ids) < SHINGLE:
+    size = 0
+    for _, piece in opened.body():
+        if size >= INDEXED:
+            break
+        words = _WORD.findall(unicodedata.normalize("NFC", piece[: INDEXED - size]).casefold())
+        ids += [zlib.crc32(word.encode("utf-8", "surrogatepass")) for word in words]
+        size += len(piece)
+    if len(ids) < SHINGLE:  # a body under five words: the hash of its words
         return [hash(tuple(ids))] if ids else []
     return list(map(hash, zip(*(ids[start:] for start in range(SHINGLE)), strict=False)))
 
 
 def sketch(hashes: list[int]) -> bytes:
-    """The least hash in each of BINS bins (by its low bits); a bin that none falls in
-    takes the next filled one's, mixed with the distance (densified, so that a short body's
-    empty bins agree only with a body that is alike)."""
+    """The least hash in each of BINS bins (by its low bits), densified."""
+    # An empty bin takes the next filled one's, mixed with the distance: a short body's
+    # empty bins then agree only with a body that is alike.
     ordered = sorted(hashes, reverse=True)  # the dict keeps the last, so the least
     least = dict(zip(map(operator.and_, ordered, repeat(BINS - 1)), ordered, strict=True))
     values = [least.get(bin, _EMPTY) for bin in range(BINS)]
@@ -109,8 +93,7 @@ def sketch(hashes: list[int]) -> bytes:
 
 
 def candidates(sketches: list[bytes]) -> Iterator[tuple[int, int]]:
-    """The pairs of positions whose sketches agree on a whole band, and on AGREE bins in all,
-    each once, in order."""
+    """The pairs of positions whose sketches agree on a whole band and on AGREE bins, in order."""
     found: set[tuple[int, int]] = set()
     width = ROWS * 8
     for start in range(0, BINS * 8, width):
@@ -127,8 +110,7 @@ def candidates(sketches: list[bytes]) -> Iterator[tuple[int, int]]:
 
 
 def similarity(first: set[int], second: set[int]) -> float:
-    """The Jaccard index of two sets of shingles, rounded down to 3 decimals; 0.0 below
-    THRESHOLD."""
+    """The Jaccard index of two sets, rounded down to 3 decimals; 0.0 below THRESHOLD."""
     shared = len(first & second)
     union = len(first) + len(second) - shared
     if not union or shared < THRESHOLD * union:
@@ -136,30 +118,12 @@ def similarity(first: set[int], second: set[int]) -> float:
     return math.floor(shared * 1000 / union) / 1000
 
 
-def body_shingles(opened: reader.Opened) -> list[int]:
-    """The shingles of an opened article's body: of the characters that the text index
-    keeps of it (model.INDEXED)."""
-
-    def start() -> Iterator[str]:
-        size = 0
-        for _, piece in opened.body():
-            if size >= INDEXED:
-                return
-            yield piece[: INDEXED - size]
-            size += len(piece)
-
-    return shingles(start())
-
-
 def _sketch(opened: reader.Opened) -> tuple[bytes, bool]:
-    """An opened article's sketch, to keep (Store.derived)."""
-    return sketch(body_shingles(opened)), True
+    return sketch(shingles(opened)), True  # to keep (Store.derived)
 
 
 def near(store: Store) -> list[tuple[Article, Article, float]]:
-    """The pairs of articles whose bodies are the same or near the same (see the module's
-    text), each in ID order: the most alike first, then by their IDs. An empty body is
-    alike to none."""
+    """The pairs of same or near-same bodies (empty ones alike to none), most alike first."""
     articles, digests, sketches = [], [], []
     nothing = sketch([])
     for article, (made, body) in store.derived("sketch", _sketch, more=", digest"):
@@ -181,7 +145,7 @@ def near(store: Store) -> list[tuple[Article, Article, float]]:
                     measured.clear()
                 article = articles[position]
                 with reader.open_article(article.path, article.path, article.id, article) as opened:
-                    measured[digests[position]] = set(body_shingles(opened))
+                    measured[digests[position]] = set(shingles(opened))
         alike = similarity(measured[digests[first]], measured[digests[second]])
         if alike:
             pairs.append((alike, first, second))

@@ -1,11 +1,6 @@
 """Every write to the archive: files created or replaced whole, and moved, never through a
-symbolic link.
-
-A folder is opened one name at a time from the archive's own folder, never following a
-link (O_NOFOLLOW), and each file is written relative to that open folder: a year folder
-that is a link out of the archive, or a file where a folder should be, is an error, and
-nothing can swap one in between the check and the write.
-"""
+symbolic link. Folders are opened one name at a time (O_NOFOLLOW) and files written relative
+to the open folder, so nothing can swap a link in between the check and the write."""
 
 from __future__ import annotations
 
@@ -19,12 +14,12 @@ from collections.abc import Iterator
 from .model import KnError
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
 @contextlib.contextmanager
 def folder(root: str, inside: str, shown: str, make: bool = True) -> Iterator[int]:
-    """The folder `inside` the folder `root` (made if missing, with `make`), open: its
-    descriptor. `shown` is how `root` is shown to the user."""
+    """The folder `inside` below `root`, open (made if missing, with `make`); `shown` names root."""
     fd = os.open(root, _FOLDER)
     try:
         for name in [part for part in inside.split(os.sep) if part]:
@@ -49,33 +44,29 @@ def folder(root: str, inside: str, shown: str, make: bool = True) -> Iterator[in
 
 
 def create(fd: int, name: str, data: bytes, like: os.stat_result | None = None) -> None:
-    """Create the file `name` in the open folder `fd`, whole or not at all (with the mode
-    and owner of the file `like`, if any); FileExistsError if it exists.
-
-    The data goes to an unnamed file (O_TMPFILE) that is linked into place once it is
-    complete, so even a killed process leaves nothing behind. Where the system has no
-    unnamed files, a hidden temporary file is linked instead and then removed. link()
-    never replaces an existing file: that is what makes two concurrent adds safe.
-    """
+    """Create `name` in the open folder `fd` whole or not at all; FileExistsError if it exists."""
+    # Written to an unnamed file (O_TMPFILE), or else a hidden one, then linked into place:
+    # a killed process leaves nothing, and link() never replaces a file (two adds at once).
     made = _unnamed(fd, data, like)
-    if made is None:
-        temporary = _named(fd, data, like)
-        try:
-            os.link(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
-        finally:
-            os.unlink(temporary, dir_fd=fd)
-    else:
+    if made is not None:
         try:
             os.link(f"/proc/self/fd/{made}", name, dst_dir_fd=fd, follow_symlinks=True)
         finally:
             os.close(made)
+    else:
+        temporary = f".kn-{secrets.token_hex(8)}.tmp"
+        made = os.open(temporary, _NEW, 0o666, dir_fd=fd)
+        try:
+            _fill(made, data, like)
+            os.link(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
+        finally:
+            os.close(made)
+            os.unlink(temporary, dir_fd=fd)
     os.fsync(fd)
 
 
 def replace(fd: int, name: str, data: bytes) -> None:
-    """Put `data` in place of the file `name` of the open folder `fd`, whole or not at
-    all, with that file's mode (and owner, where allowed): created under a passing name,
-    then renamed over it."""
+    """Put `data` in place of `name` in the open folder `fd`, whole, with that file's mode."""
     temporary = f".kn-{secrets.token_hex(8)}.tmp"
     create(fd, temporary, data, os.stat(name, dir_fd=fd, follow_symlinks=False))
     try:
@@ -88,27 +79,19 @@ def replace(fd: int, name: str, data: bytes) -> None:
 
 
 def move(source: tuple[int, str], target: tuple[int, str], replace: bool = False) -> None:
-    """Move a file (or a link) from one open folder to another, on one file system; never
-    over a file unless `replace`. FileExistsError if the target exists."""
-    (source_fd, source_name), (target_fd, target_name) = source, target
+    """Move a file or link between open folders; over an existing one only with `replace`."""
+    (src_fd, src), (dst_fd, dst) = source, target
     if replace:
-        os.rename(source_name, target_name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
+        os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
     else:
-        os.link(
-            source_name,
-            target_name,
-            src_dir_fd=source_fd,
-            dst_dir_fd=target_fd,
-            follow_symlinks=False,
-        )
-        os.unlink(source_name, dir_fd=source_fd)
-    os.fsync(target_fd)
-    os.fsync(source_fd)
+        os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+        os.unlink(src, dir_fd=src_fd)
+    os.fsync(dst_fd)
+    os.fsync(src_fd)
 
 
 def _unnamed(fd: int, data: bytes, like: os.stat_result | None) -> int | None:
-    """An unnamed file in the open folder holding `data`, open; None where the system
-    has none (or no /proc to link it by)."""
+    """An open unnamed file holding `data`; None without O_TMPFILE or /proc to link it by."""
     if not os.path.isdir("/proc/self/fd"):
         return None
     try:
@@ -121,20 +104,6 @@ def _unnamed(fd: int, data: bytes, like: os.stat_result | None) -> int | None:
         os.close(made)
         raise
     return made
-
-
-def _named(fd: int, data: bytes, like: os.stat_result | None) -> str:
-    """A hidden file of the open folder holding `data`: its name."""
-    name = f".kn-{secrets.token_hex(8)}.tmp"
-    made = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666, dir_fd=fd)
-    try:
-        _fill(made, data, like)
-    except BaseException:
-        os.unlink(name, dir_fd=fd)
-        raise
-    finally:
-        os.close(made)
-    return name
 
 
 def _fill(fd: int, data: bytes, like: os.stat_result | None) -> None:
