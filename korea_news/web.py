@@ -162,6 +162,8 @@ def _blocks(body: Any) -> Iterator[str]:
                 " | ".join(c.ljust(n) for c, n in zip(row, sizes, strict=True)) for row in rows
             )
             yield "\n".join(f"| {line} |" for line in lines)
+        elif element.tag == "head":  # a heading ends like no sentence, so kn reads it as one
+            yield _text(element).rstrip(":：")
         else:
             yield _text(element)
 

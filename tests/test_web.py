@@ -516,6 +516,17 @@ def test_every_query_string_counts_in_a_url(kn, empty, site):
     assert "already archived as" in again.stderr and len(stored(empty)) == 2
 
 
+def test_a_heading_ending_with_a_colon_is_still_the_heading_of_its_lists(kn, empty, tmp_path):
+    story = "<p>Prices fell this week across the country, shops said.</p>" * 3
+    where = "<h2>Where to buy:</h2><p>Stock is short.</p><ul><li>Shop A</li><li>Shop B</li></ul>"
+    page = f"<html><head><title>Cards</title></head><body><article>{story}{where}</article>"
+    (tmp_path / "cards.html").write_text(page)
+    assert kn("add", str(tmp_path / "cards.html"), "--id", "cards").exit_code == 0
+    assert (
+        kn("facts", "cards").stdout == "cards\tWhere to buy\tShop A\ncards\tWhere to buy\tShop B\n"
+    )
+
+
 def test_a_page_of_more_text_than_articles_hold_is_refused(kn, empty, tmp_path):
     words = "<li>One short line of a very long list</li>" * 70_000  # 2.4 MB of text, 3 MB
     (tmp_path / "long.html").write_text(f"<html><body><article><ul>{words}</ul></article>")
