@@ -62,6 +62,9 @@ class Entry(NamedTuple):
     path: str  # as shown to the user
     real: str  # absolute, symlinks resolved
 
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "path": self.path}
+
 
 class Folder(NamedTuple):
     """The article files of one archive folder, in the order the folder lists them."""

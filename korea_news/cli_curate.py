@@ -18,9 +18,9 @@ from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
 @click.argument(
     "names", metavar="ARTICLE...", nargs=-1, required=True, shell_complete=options.complete_ids
 )
-@options.global_options()
+@options.command_options("PATH lines; json: {id, path}.", "")
 @click.pass_obj
-def path(state: State, /, names: tuple[str, ...]) -> None:
+def path(state: State, /, names: tuple[str, ...], fmt: str) -> None:
     """Print the path of each article named (ID, unique prefix or path; -: names from stdin).
 
     \b
@@ -29,7 +29,7 @@ def path(state: State, /, names: tuple[str, ...]) -> None:
       kn find sanctions | cut -f1 | kn path - | xargs -d '\\n' wc -w
     """
     found = state.each(options.named(names), state.archive.find)
-    state.finish(state.output().show(found, lambda entry: entry.path))
+    state.finish(state.output(fmt).show(found, lambda entry: entry.path))
 
 
 @click.command(context_settings={"ignore_unknown_options": True})  # kn tag ID -old +new
@@ -172,9 +172,12 @@ def edit(state: State, /, name: str) -> None:
 @click.option(
     "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
 )
-@options.global_options()
+@options.command_options(
+    "PATH:LINE: message lines; json: {path, line, message}, with --duplicates {ids, similarity}.",
+    "",
+)
 @click.pass_obj
-def check(state: State, /, duplicates: bool) -> None:
+def check(state: State, /, duplicates: bool, fmt: str) -> None:
     """Check every article of the archive; print PATH:LINE: message for each problem.
     With --duplicates: ID ID SIMILARITY for each pair of articles whose bodies are the same
     (1.000) or near the same (a Jaccard index of their 5-word shingles of 0.8 or more).
@@ -192,13 +195,12 @@ def check(state: State, /, duplicates: bool) -> None:
         from .duplicates import near
 
         pairs = near(state.store)
-        state.output().show(pairs, lambda pair: f"{pair[0].id} {pair[1].id} {pair[2]:.3f}")
+        state.output(fmt).show(pairs, lambda p: f"{p.first.id} {p.second.id} {p.similarity:.3f}")
         code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
         click.get_current_context().exit(code)
 
     problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
-    for problem in problems:
-        click.echo(escape.visible(str(problem)) if sys.stdout.isatty() else str(problem))
+    state.output(fmt).show(problems, str)
     if problems:
         files = len({problem.path for problem in problems})
         warn(f"{len(problems)} problem(s) in {files} file(s)")

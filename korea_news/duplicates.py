@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Iterator
 from fractions import Fraction
 from itertools import combinations, repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import reader
 from .model import INDEXED, Article
@@ -122,7 +122,18 @@ def _sketch(opened: reader.Opened) -> tuple[bytes, bool]:
     return sketch(shingles(opened)), True  # to keep (Store.derived)
 
 
-def near(store: Store) -> list[tuple[Article, Article, float]]:
+class Pair(NamedTuple):
+    """Two articles whose bodies are the same (1.0) or near the same, their IDs in order."""
+
+    first: Article
+    second: Article
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ids": [self.first.id, self.second.id], "similarity": self.similarity}
+
+
+def near(store: Store) -> list[Pair]:
     """The pairs of same or near-same bodies (empty ones alike to none), most alike first."""
     articles, digests, sketches = [], [], []
     nothing = sketch([])
@@ -152,5 +163,5 @@ def near(store: Store) -> list[tuple[Article, Article, float]]:
     found = []
     for alike, one, other in pairs:
         a, b = sorted((articles[one], articles[other]), key=lambda article: article.id)
-        found.append((a, b, alike))
-    return sorted(found, key=lambda pair: (-pair[2], pair[0].id, pair[1].id))
+        found.append(Pair(a, b, alike))
+    return sorted(found, key=lambda pair: (-pair.similarity, pair.first.id, pair.second.id))

@@ -34,6 +34,9 @@ class InvalidArticle(KnError):
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "message": self.message}
+
 
 class Unreadable(InvalidArticle):
     """A file that could not be read at all (a permission, a file gone): a problem of the

@@ -4,6 +4,7 @@ changes only what it says, whole or not at all, never through a link."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import stat
@@ -39,6 +40,22 @@ def test_path_prints_each_named_articles_path_and_names_the_unknown(kn, seed_arc
 def test_path_reads_names_from_stdin(kn, seed_archive):
     result = kn("path", "-", input=f"{SEED_ID}\n\n")
     assert (result.exit_code, result.stdout) == (0, f"{SEED}\n")
+
+
+def test_path_and_check_print_json_for_jq(kn, make_archive):
+    make_archive({"a.txt": article("A", body=body()), "b.txt": article("B", body=body())})
+    make_archive({"c.txt": "no front matter\n"})
+    paths = kn("path", "a", "b", "--format", "jsonl")
+    assert [json.loads(line) for line in paths.stdout.splitlines()] == [
+        {"id": "a", "path": "articles/a.txt"},
+        {"id": "b", "path": "articles/b.txt"},
+    ]
+    pairs = kn("check", "--duplicates", "--format", "json")
+    assert json.loads(pairs.stdout) == [{"ids": ["a", "b"], "similarity": 1.0}]
+    problems = kn("check", "--format", "json")
+    assert problems.exit_code == 1
+    [problem] = json.loads(problems.stdout)
+    assert (problem["path"], problem["line"]) == ("articles/c.txt", 1) and problem["message"]
 
 
 # --- kn tag ----------------------------------------------------------------------------
