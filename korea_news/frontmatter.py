@@ -69,42 +69,29 @@ def decode(
     return text.removeprefix(BOM) if first else text
 
 
-def _is_fence(line: str, closing: bool) -> bool:
-    line = line.rstrip(" \t\r")
-    return line == "---" or (closing and line == "...")
-
-
 def has_front_matter(text: str) -> bool:
     """Whether text starts with a front-matter line, `---`."""
-    return _is_fence(text.split("\n", 1)[0], closing=False)
+    return _OPENING.match(text) is not None
 
 
 def split(text: str, path: str) -> Parts:
     """Cut text into its front matter and body; the body is kept exactly as stored."""
-    first_end = text.find("\n")
-    first = text if first_end < 0 else text[:first_end]
-    if not _is_fence(first, closing=False):
+    opening = _OPENING.match(text)
+    if opening is None:
         if not text.strip():
             raise InvalidArticle(path, 1, "empty file, not an article")
         raise InvalidArticle(path, 1, "no front matter: the first line must be ---")
-    start = first_end + 1 if first_end >= 0 else len(text)
+    start = opening.end() + 1
     closing = _CLOSING.search(text, start)
     if closing is None:
         raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
-    end = text.find("\n", closing.end())
-    body_start = len(text) if end < 0 else end + 1
     body_line = text.count("\n", 0, closing.start()) + 2
-    return Parts(text[start : closing.start()], text[body_start:], body_line)
+    # The closing line ends at a line break or at the end of the text.
+    return Parts(text[start : closing.start()], text[closing.end() + 1 :], body_line)
 
 
-# The line that closes the front matter, as _is_fence() reads it.
+_OPENING = re.compile(r"---[ \t\r]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
-
-
-def _scalar_key(node: yaml.Node) -> str | None:
-    import yaml
-
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
 
 
 def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
@@ -123,7 +110,7 @@ def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
         if isinstance(node, yaml.MappingNode):
             first_line: dict[str, int] = {}
             for key, value in node.value:
-                name = _scalar_key(key)
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
                 line = offset + key.start_mark.line
                 if name is not None and name in first_line:
                     raise InvalidArticle(
@@ -144,11 +131,8 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
     """
     import yaml
 
-    loader: Any
-    try:
-        loader = yaml.CSafeLoader(front_matter)
-    except AttributeError:  # PyYAML built without libyaml
-        loader = yaml.SafeLoader(front_matter)
+    # libyaml's loader where PyYAML was built with it: many times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
     try:
         node = loader.get_single_node()
         if node is None:
