@@ -94,12 +94,13 @@ _OPENING = re.compile(r"---[ \t\r]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
-def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
-    """Refuse duplicate keys and alias bombs before anything is built from the nodes."""
+def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, int]:
+    """Refuse duplicate keys and alias bombs before anything is built from the nodes; the
+    file line of each of the root's keys."""
     import yaml
 
-    stack = [root]
-    seen = 0
+    stack: list[yaml.Node] = [root]
+    seen, key_lines = 0, []  # the file line of each key, a mapping at a time, root first
     while stack:
         node = stack.pop()
         seen += 1
@@ -109,6 +110,7 @@ def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
             )
         if isinstance(node, yaml.MappingNode):
             first_line: dict[str, int] = {}
+            key_lines.append(first_line)
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
                 line = offset + key.start_mark.line
@@ -118,17 +120,15 @@ def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
                     )
                 if name is not None:
                     first_line[name] = line
-                stack.append(key)
-                stack.append(value)
+                stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+    return key_lines[0]
 
 
 def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
-    """The front matter's mapping, and the file line of each top-level key.
-
-    `offset` is the file line of the front matter's first line.
-    """
+    """The front matter's mapping, and the file line of each top-level key (`offset`: the
+    file line of the front matter's first line)."""
     import yaml
 
     # libyaml's loader where PyYAML was built with it: many times faster.
@@ -140,12 +140,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         if not isinstance(node, yaml.MappingNode):
             line = offset + node.start_mark.line
             raise InvalidArticle(path, line, "front matter is not a mapping of key: value lines")
-        _check_nodes(node, path, offset)
-        lines = {
-            str(key.value): offset + key.start_mark.line
-            for key, _ in node.value
-            if isinstance(key, yaml.ScalarNode)
-        }
+        lines = _check_nodes(node, path, offset)
         try:
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError) as error:  # such as 2017-02-30
