@@ -1,8 +1,5 @@
-"""Split, parse and write the YAML front matter of an article file.
-
-Every problem is raised as `InvalidArticle(path, line, message)`, where `line`
-is the line in the file (front matter included), so that an editor can jump to it.
-"""
+"""Split, parse and write the YAML front matter of an article file: every problem is an
+`InvalidArticle(path, line, message)` with the line in the file, for an editor to jump to."""
 
 from __future__ import annotations
 
@@ -47,9 +44,8 @@ def decode(
     final: bool = True,
     first: bool = True,
 ) -> str:
-    """The text of an article file, or of a piece of one that starts on file line `line`
-    (decoded by `utf8`, incrementally; `first`: the file's first piece): UTF-8, a leading
-    BOM dropped, no NUL bytes."""
+    """The UTF-8 text of an article file, or of a piece of one from file line `line` (by
+    `utf8`, incrementally), without NUL bytes and the first piece's BOM."""
     if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
@@ -269,25 +265,22 @@ def to_article(
     meta: Mapping[Any, Any], lines: Mapping[str, int], path: str, article_id: str, body_line: int
 ) -> Article:
     """Check the fields of a front-matter mapping and build the article."""
-
-    def line_of(key: str) -> int:
-        return lines.get(key, 1)
-
-    title = _text(meta, "title", line_of("title"), path)
+    title_line, date_line = lines.get("title", 1), lines.get("date", 1)
+    title = _text(meta, "title", title_line, path)
     if title is None or not title.strip():
-        raise InvalidArticle(path, line_of("title"), "title is missing or empty")
-    if "date" not in meta or meta["date"] is None:
-        raise InvalidArticle(path, line_of("date"), "date is missing")
+        raise InvalidArticle(path, title_line, "title is missing or empty")
+    if meta.get("date") is None:
+        raise InvalidArticle(path, date_line, "date is missing")
     date = parse_date(meta["date"])
     if date is None:
         given = repr(_plain(meta["date"]))  # cut short: it may be a number of 4,000 digits
         given = given if len(given) <= 60 else f"{given[:56]}...{given[-1]}"
         message = f"date {given} is not YYYY-MM-DD or an ISO 8601 date-time"
-        raise InvalidArticle(path, line_of("date"), message)
-    source, url = (_text(meta, key, line_of(key), path) for key in ("source", "url"))
-    authors, tags = (_texts(meta, key, line_of(key), path) for key in ("authors", "tags"))
+        raise InvalidArticle(path, date_line, message)
+    source, url = (_text(meta, key, lines.get(key, 1), path) for key in ("source", "url"))
+    authors, tags = (_texts(meta, key, lines.get(key, 1), path) for key in ("authors", "tags"))
     extra = {str(_plain(k)): _plain(v) for k, v in meta.items() if k not in FIELDS}
-    fields = (source, url, authors, tags, extra, line_of("title"), body_line)
+    fields = (source, url, authors, tags, extra, title_line, body_line)
     return Article(article_id, path, title, date, *fields)
 
 
