@@ -10,8 +10,6 @@ from typing import Any
 
 Date = dt.date | dt.datetime
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
 INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
 
 
