@@ -127,10 +127,9 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
             start = i
             while i < len(lines) and lines[i].startswith("|"):
                 i += 1
-            rows = (row.strip().strip("|").split("|") for row in lines[start:i])
-            blocks.append(
-                Table(first_line + start, tuple(tuple(c.strip() for c in r) for r in rows))
-            )
+            cells = (row.strip().strip("|").split("|") for row in lines[start:i])
+            rows = tuple(tuple(cell.strip() for cell in row) for row in cells)
+            blocks.append(Table(first_line + start, rows))
         elif _item(line):
             lead_in = _lead_in(blocks)
             i, items = _list_items(lines, i, first_line)
