@@ -102,9 +102,8 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, in
         node = stack.pop()
         seen += 1
         if seen > MAX_NODES:
-            raise InvalidArticle(
-                path, offset, f"front matter is too large (over {MAX_NODES} values with aliases)"
-            )
+            message = f"front matter is too large (over {MAX_NODES} values with aliases)"
+            raise InvalidArticle(path, offset, message)
         if isinstance(node, yaml.MappingNode):
             first_line: dict[str, int] = {}
             key_lines.append(first_line)
@@ -112,9 +111,8 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, in
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
                 line = offset + key.start_mark.line
                 if name is not None and name in first_line:
-                    raise InvalidArticle(
-                        path, line, f"duplicate key {name!r} (first on line {first_line[name]})"
-                    )
+                    message = f"duplicate key {name!r} (first on line {first_line[name]})"
+                    raise InvalidArticle(path, line, message)
                 if name is not None:
                     first_line[name] = line
                 stack.extend((key, value))

@@ -1,7 +1,6 @@
-"""An article body read once into blocks: paragraphs, headings, bullet lists and rules.
-
-`kn show` renders these blocks and `kn facts` selects the lists, so the two always agree
-on what is a heading and what is a list. Real web text is ragged; what is read as what:
+"""An article body read once into blocks, which `kn show` renders and whose lists `kn facts`
+selects: the two always agree on what is a heading and what is a list. Real web text is
+ragged; what is read as what:
 
 - an item starts with `-`, `*`, `–`, or `1.` / `1)` and a space, or with a glyph (`•`,
   `▪`, `‣`, `◦`, `·`, `・`), with or without a space (`•41% of voters`): so `-5%` and
@@ -14,8 +13,7 @@ on what is a heading and what is a list. Real web text is ragged; what is read a
 - a heading is a short line standing alone that reads as a title; a photo credit
   (`JANE DOE/GETTY IMAGES`) never is one;
 - a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
-  sentence), else the nearest heading above.
-"""
+  sentence), else the nearest heading above."""
 
 from __future__ import annotations
 
