@@ -1,11 +1,9 @@
-"""Split, parse and write the YAML front matter of an article file.
-
-Every problem is raised as `InvalidArticle(path, line, message)`, where `line`
-is the line in the file (front matter included), so that an editor can jump to it.
-"""
+"""Split, parse and write the YAML front matter of an article file: every problem is an
+`InvalidArticle(path, line, message)` with the line in the file, for an editor to jump to."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import math
 import re
@@ -47,9 +45,8 @@ def decode(
     final: bool = True,
     first: bool = True,
 ) -> str:
-    """The text of an article file, or of a piece of one that starts on file line `line`
-    (decoded by `utf8`, incrementally; `first`: the file's first piece): UTF-8, a leading
-    BOM dropped, no NUL bytes."""
+    """The UTF-8 text of an article file, or of a piece of one from file line `line` (by
+    `utf8`, incrementally), without NUL bytes and the first piece's BOM."""
     if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
@@ -69,86 +66,68 @@ def decode(
     return text.removeprefix(BOM) if first else text
 
 
-def _is_fence(line: str, closing: bool) -> bool:
-    line = line.rstrip(" \t\r")
-    return line == "---" or (closing and line == "...")
-
-
 def has_front_matter(text: str) -> bool:
     """Whether text starts with a front-matter line, `---`."""
-    return _is_fence(text.split("\n", 1)[0], closing=False)
+    return _OPENING.match(text) is not None
 
 
 def split(text: str, path: str) -> Parts:
     """Cut text into its front matter and body; the body is kept exactly as stored."""
-    first_end = text.find("\n")
-    first = text if first_end < 0 else text[:first_end]
-    if not _is_fence(first, closing=False):
+    opening = _OPENING.match(text)
+    if opening is None:
         if not text.strip():
             raise InvalidArticle(path, 1, "empty file, not an article")
         raise InvalidArticle(path, 1, "no front matter: the first line must be ---")
-    start = first_end + 1 if first_end >= 0 else len(text)
+    start = opening.end() + 1
     closing = _CLOSING.search(text, start)
     if closing is None:
         raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
-    end = text.find("\n", closing.end())
-    body_start = len(text) if end < 0 else end + 1
     body_line = text.count("\n", 0, closing.start()) + 2
-    return Parts(text[start : closing.start()], text[body_start:], body_line)
+    # The closing line ends at a line break or at the end of the text.
+    return Parts(text[start : closing.start()], text[closing.end() + 1 :], body_line)
 
 
-# The line that closes the front matter, as _is_fence() reads it.
+_OPENING = re.compile(r"---[ \t\r]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
-def _scalar_key(node: yaml.Node) -> str | None:
+def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, int]:
+    """Refuse duplicate keys and alias bombs before anything is built from the nodes; the
+    file line of each of the root's keys."""
     import yaml
 
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _check_nodes(root: yaml.Node, path: str, offset: int) -> None:
-    """Refuse duplicate keys and alias bombs before anything is built from the nodes."""
-    import yaml
-
-    stack = [root]
-    seen = 0
+    stack: list[yaml.Node] = [root]
+    seen, key_lines = 0, []  # the file line of each key, a mapping at a time, root first
     while stack:
         node = stack.pop()
         seen += 1
         if seen > MAX_NODES:
-            raise InvalidArticle(
-                path, offset, f"front matter is too large (over {MAX_NODES} values with aliases)"
-            )
+            message = f"front matter is too large (over {MAX_NODES} values with aliases)"
+            raise InvalidArticle(path, offset, message)
         if isinstance(node, yaml.MappingNode):
             first_line: dict[str, int] = {}
+            key_lines.append(first_line)
             for key, value in node.value:
-                name = _scalar_key(key)
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
                 line = offset + key.start_mark.line
                 if name is not None and name in first_line:
-                    raise InvalidArticle(
-                        path, line, f"duplicate key {name!r} (first on line {first_line[name]})"
-                    )
+                    message = f"duplicate key {name!r} (first on line {first_line[name]})"
+                    raise InvalidArticle(path, line, message)
                 if name is not None:
                     first_line[name] = line
-                stack.append(key)
-                stack.append(value)
+                stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+    return key_lines[0]
 
 
 def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
-    """The front matter's mapping, and the file line of each top-level key.
-
-    `offset` is the file line of the front matter's first line.
-    """
+    """The front matter's mapping, and the file line of each top-level key (`offset`: the
+    file line of the front matter's first line)."""
     import yaml
 
-    loader: Any
-    try:
-        loader = yaml.CSafeLoader(front_matter)
-    except AttributeError:  # PyYAML built without libyaml
-        loader = yaml.SafeLoader(front_matter)
+    # libyaml's loader where PyYAML was built with it: many times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -156,12 +135,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         if not isinstance(node, yaml.MappingNode):
             line = offset + node.start_mark.line
             raise InvalidArticle(path, line, "front matter is not a mapping of key: value lines")
-        _check_nodes(node, path, offset)
-        lines = {
-            str(key.value): offset + key.start_mark.line
-            for key, _ in node.value
-            if isinstance(key, yaml.ScalarNode)
-        }
+        lines = _check_nodes(node, path, offset)
         try:
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError) as error:  # such as 2017-02-30
@@ -232,8 +206,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, bytes):
-        import base64
-
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Mapping):
         return {str(_plain(k)): _plain(v) for k, v in value.items()}
@@ -290,25 +262,22 @@ def to_article(
     meta: Mapping[Any, Any], lines: Mapping[str, int], path: str, article_id: str, body_line: int
 ) -> Article:
     """Check the fields of a front-matter mapping and build the article."""
-
-    def line_of(key: str) -> int:
-        return lines.get(key, 1)
-
-    title = _text(meta, "title", line_of("title"), path)
+    title_line, date_line = lines.get("title", 1), lines.get("date", 1)
+    title = _text(meta, "title", title_line, path)
     if title is None or not title.strip():
-        raise InvalidArticle(path, line_of("title"), "title is missing or empty")
-    if "date" not in meta or meta["date"] is None:
-        raise InvalidArticle(path, line_of("date"), "date is missing")
+        raise InvalidArticle(path, title_line, "title is missing or empty")
+    if meta.get("date") is None:
+        raise InvalidArticle(path, date_line, "date is missing")
     date = parse_date(meta["date"])
     if date is None:
         given = repr(_plain(meta["date"]))  # cut short: it may be a number of 4,000 digits
         given = given if len(given) <= 60 else f"{given[:56]}...{given[-1]}"
         message = f"date {given} is not YYYY-MM-DD or an ISO 8601 date-time"
-        raise InvalidArticle(path, line_of("date"), message)
-    source, url = (_text(meta, key, line_of(key), path) for key in ("source", "url"))
-    authors, tags = (_texts(meta, key, line_of(key), path) for key in ("authors", "tags"))
+        raise InvalidArticle(path, date_line, message)
+    source, url = (_text(meta, key, lines.get(key, 1), path) for key in ("source", "url"))
+    authors, tags = (_texts(meta, key, lines.get(key, 1), path) for key in ("authors", "tags"))
     extra = {str(_plain(k)): _plain(v) for k, v in meta.items() if k not in FIELDS}
-    fields = (source, url, authors, tags, extra, line_of("title"), body_line)
+    fields = (source, url, authors, tags, extra, title_line, body_line)
     return Article(article_id, path, title, date, *fields)
 
 

@@ -10,8 +10,6 @@ from typing import Any
 
 Date = dt.date | dt.datetime
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
 INDEXED = 1 << 20  # characters of a body kept in the text index: a longer one is always read
 
 
@@ -39,8 +37,7 @@ class InvalidArticle(KnError):
 
 
 class Unreadable(InvalidArticle):
-    """A file that could not be read at all (a permission, a file gone): a problem of the
-    moment, which the cache never keeps."""
+    """A file that could not be read at all (no permission, gone): the cache never keeps it."""
 
     __slots__ = ()
 
@@ -55,27 +52,20 @@ def day_of(value: Date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
-
-
 def timestamp(value: Date) -> float:
     """Seconds since the epoch, for ordering; naive times and plain dates count as UTC."""
     if not isinstance(value, dt.datetime):
-        return (value.toordinal() - _EPOCH_DAY) * 86400.0
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.timestamp()
+        value = dt.datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=value.tzinfo or dt.UTC).timestamp()
 
 
 @dataclass(slots=True)
 class Article:
     """One article's front matter and where its body starts; the body is read on demand.
 
-    `path` is as the user sees it: relative to the current directory where the
-    archive lies below it, so that it can be opened from the shell as printed.
-    (Not frozen, as the other records are: a listing makes 10^5 of them, and a frozen
-    dataclass is made five times slower. Nothing changes one once made.)
-    """
+    `path` is relative to the current directory where the archive lies below it: it opens
+    from the shell as printed. Not frozen: a listing makes 10^5, and frozen is five times
+    slower to make; nothing changes one once made."""
 
     id: str
     path: str

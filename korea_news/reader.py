@@ -1,16 +1,12 @@
-"""Read one article file: the one place that decides what an article is.
-
-Every command reads files through `open_article`, with the store or without it: the store
-(store.py) only keeps what this module derived. A file is read in pieces of whole lines, so
-that even a 200 MB article never sits in memory whole: its front matter is parsed from
-the first piece, and its body is handed out piece by piece. A file is an article only if
-all of it is UTF-8 text without NUL bytes: `Opened.rest()` checks what the reader left.
-A body that the store's text index holds whole is handed to search as `Kept`, the same way.
-"""
+"""Read one article file: the one place that decides what an article is (the store only
+keeps what this module derived). A file is read in pieces of whole lines, so that even a
+200 MB article never sits in memory whole; it is an article only if all of it is UTF-8 text
+without NUL bytes (`Opened.rest()` checks what the reader left)."""
 
 from __future__ import annotations
 
 import codecs
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -22,11 +18,8 @@ PIECE = 1 << 22  # bytes read at a time after that
 
 
 def open_article(real: str, path: str, article_id: str, known: Article | None = None) -> Opened:
-    """An article file opened: its front matter parsed (unless the article is `known`, as
-    the cache keeps it), its body not yet read.
-
-    Raises InvalidArticle (Unreadable when the file cannot be opened at all).
-    """
+    """An article file opened, its body not yet read and its front matter parsed, unless the
+    article is `known` as the store keeps it; raises InvalidArticle (or Unreadable)."""
     try:
         fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:
@@ -38,11 +31,9 @@ def open_article(real: str, path: str, article_id: str, known: Article | None = 
         raise
 
 
-def read_whole(
-    real: str, path: str, article_id: str, known: Article | None = None
-) -> tuple[Article, str]:
+def read_whole(real: str, path: str, article_id: str) -> tuple[Article, str]:
     """An article and its whole body, for the commands that print or compare bodies."""
-    with open_article(real, path, article_id, known) as opened:
+    with open_article(real, path, article_id) as opened:
         return opened.article, "".join(text for _, text in opened.body())
 
 
@@ -50,39 +41,35 @@ class Opened:
     """An article file being read: `article`, the `head` (the text before the body), and
     the body as pieces of whole lines through `body()`. Use it as a context manager."""
 
-    def __init__(self, fd: int, path: str, article_id: str, known: Article | None = None) -> None:
+    def __init__(self, fd: int, path: str, article_id: str, known: Article | None) -> None:
         self._fd = fd
-        self._pieces = _pieces(fd, path)
-        text = next(self._pieces, (1, ""))[1]
-        if known is not None:  # the cache knows where the body starts
-            start = _line_start(text, known.body_line)
-            if start >= 0:
-                self.article, self.head = known, text[:start]
-                self._first: tuple[int, str] | None = (known.body_line, text[start:])
-                return
-        while True:
-            try:
-                parts = frontmatter.split(text, path)
-                break
-            except InvalidArticle:
-                more = next(self._pieces, None)
-                if more is None:
-                    raise
-                text += more[1]
-        if known is None:
-            meta, lines = frontmatter.load(parts.front_matter, path)
-            known = frontmatter.to_article(meta, lines, path, article_id, parts.body_line)
-        self.article = known
-        self.head = text[: len(text) - len(parts.body)]
-        self._first = (parts.body_line, parts.body)
+        pieces = _pieces(fd, path)
+        text = next(pieces, (1, ""))[1]
+        # The store knows where the body starts, unless the first piece does not hold it.
+        start = -1 if known is None else _line_start(text, known.body_line)
+        if known is not None and start >= 0:
+            body_line = known.body_line
+        else:
+            while True:
+                try:
+                    parts = frontmatter.split(text, path)
+                    break
+                except InvalidArticle:
+                    more = next(pieces, None)
+                    if more is None:
+                        raise
+                    text += more[1]
+            if known is None:
+                meta, lines = frontmatter.load(parts.front_matter, path)
+                known = frontmatter.to_article(meta, lines, path, article_id, parts.body_line)
+            body_line, start = parts.body_line, len(text) - len(parts.body)
+        self.article, self.head = known, text[:start]
+        first = [(body_line, text[start:])] if start < len(text) else []
+        self._body = itertools.chain(first, pieces)
 
     def body(self) -> Iterator[tuple[int, str]]:
         """The body in pieces of whole lines, each with the file line it starts on."""
-        if self._first is not None:
-            first, self._first = self._first, None
-            if first[1]:
-                yield first
-        yield from self._pieces
+        return self._body
 
     def title_line(self) -> str:
         """The file's `title:` line, as stored."""
@@ -95,16 +82,13 @@ class Opened:
         for _ in self.body():
             pass
 
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
     def __enter__(self) -> Opened:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class Kept:
@@ -138,12 +122,8 @@ def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
     """A file's text in pieces of whole lines, each with its first line's number, as
     frontmatter.decode() accepts it; InvalidArticle names the line of a problem."""
     data = _read(fd, FIRST, path, 1)
-    if len(data) < FIRST:  # the whole file: nearly every article
-        text = frontmatter.decode(data, path)
-        if text:
-            yield 1, text
-        return
-    utf8 = codecs.getincrementaldecoder("utf-8")("strict").decode
+    # Nearly every article is all read at once: then it needs no incremental decoder.
+    utf8 = None if len(data) < FIRST else codecs.getincrementaldecoder("utf-8")("strict").decode
     line, pending, size = 1, "", FIRST
     while True:
         final = len(data) < size  # a regular file reads short only at its end

@@ -1,7 +1,6 @@
-"""An article body read once into blocks: paragraphs, headings, bullet lists and rules.
-
-`kn show` renders these blocks and `kn facts` selects the lists, so the two always agree
-on what is a heading and what is a list. Real web text is ragged; what is read as what:
+"""An article body read once into blocks, which `kn show` renders and whose lists `kn facts`
+selects: the two always agree on what is a heading and what is a list. Real web text is
+ragged; what is read as what:
 
 - an item starts with `-`, `*`, `–`, or `1.` / `1)` and a space, or with a glyph (`•`,
   `▪`, `‣`, `◦`, `·`, `・`), with or without a space (`•41% of voters`): so `-5%` and
@@ -14,8 +13,7 @@ on what is a heading and what is a list. Real web text is ragged; what is read a
 - a heading is a short line standing alone that reads as a title; a photo credit
   (`JANE DOE/GETTY IMAGES`) never is one;
 - a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
-  sentence), else the nearest heading above.
-"""
+  sentence), else the nearest heading above."""
 
 from __future__ import annotations
 
@@ -101,12 +99,6 @@ def is_heading(line: str) -> bool:
     return first != "" and not first.islower()  # a capital, a digit, or Hangul, kana, han
 
 
-def _lines(body: str) -> list[str]:
-    # Split on newlines only (not str.splitlines, which also splits on form feeds
-    # and other separators), so that line numbers agree with grep and editors.
-    return [line[:-1] if line.endswith("\r") else line for line in body.split("\n")]
-
-
 def _item(line: str) -> re.Match[str] | None:
     """A list item's marker and text, if the line is one: it holds a letter or a digit."""
     found = BULLET.match(line)
@@ -117,7 +109,8 @@ def _item(line: str) -> re.Match[str] | None:
 
 def parse(body: str, first_line: int = 1) -> list[Block]:
     """The blocks of a body whose first line is line `first_line` of its file."""
-    lines = _lines(body)
+    # On newlines only (str.splitlines also splits on form feeds...): as grep numbers lines.
+    lines = [line.removesuffix("\r") for line in body.split("\n")]
     blocks: list[Block] = []
     heading: str | None = None
     i = 0
@@ -132,10 +125,9 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
             start = i
             while i < len(lines) and lines[i].startswith("|"):
                 i += 1
-            rows = (row.strip().strip("|").split("|") for row in lines[start:i])
-            blocks.append(
-                Table(first_line + start, tuple(tuple(c.strip() for c in r) for r in rows))
-            )
+            cells = (row.strip().strip("|").split("|") for row in lines[start:i])
+            rows = tuple(tuple(cell.strip() for cell in row) for row in cells)
+            blocks.append(Table(first_line + start, rows))
         elif _item(line):
             lead_in = _lead_in(blocks)
             i, items = _list_items(lines, i, first_line)
@@ -178,12 +170,6 @@ def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
     )
 
 
-def _paragraph_end(lines: list[str], i: int) -> int:
-    while i < len(lines) and lines[i].strip():
-        i += 1
-    return i
-
-
 def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:
     """Two or more paragraphs from line index i that start with one dash and a space: where
     they end and their items; None if there are fewer."""
@@ -193,7 +179,9 @@ def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]]
     items: list[Item] = []
     end = i
     while i < len(lines) and (start := DASHED.match(lines[i])) and start[1] == found[1]:
-        end = _paragraph_end(lines, i)
+        end = i
+        while end < len(lines) and lines[end].strip():
+            end += 1
         text = " ".join(line.strip() for line in lines[i:end])[len(start[0]) :]
         items.append(Item(first_line + i, found[1], text))
         i = end
@@ -249,7 +237,6 @@ FactRow = tuple[int, str, str]  # line, heading, text
 
 
 def facts_of(title: str, body: str, first_line: int) -> tuple[FactRow, ...]:
-    """A body's facts, (line, heading, text) in document order; `first_line` is the file
-    line the body starts on, and a list with no heading stands under the `title`."""
+    """A body's facts as rows, from its first line's number in the file (see facts())."""
     found = facts(parse(body, first_line), title)
     return tuple((item.line, heading, item.text) for heading, item in found)
