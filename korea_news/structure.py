@@ -9,7 +9,8 @@ ragged; what is read as what:
 - two or more paragraphs in a row that each start with the same dash and a space (`― `,
   `— `) are a list; one alone (an attribution, `— John Smith`) is a paragraph;
 - a line of nothing but `* - – — _ ~ •` and spaces is a rule (`* * *`): no item, no heading;
-- lines that start with `|` are a table (as kn add writes a page's tables), a row a line;
+- lines that start with `|` are a table (as kn add writes a page's tables), a row a line,
+  its cells between bars (`\\|` is a bar inside a cell);
 - a heading is a short line standing alone that reads as a title; a photo credit
   (`JANE DOE/GETTY IMAGES`) never is one;
 - a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
@@ -25,6 +26,7 @@ BULLET = re.compile(
     r"|[-*–](?=[ \t])|\d{1,3}[.)](?=[ \t]))"  # a dash, a star or a number, and a space
     r"[ \t]*(\S.*)"
 )
+CELL_BAR = re.compile(r"(?<!\\)\|")  # a bar between cells; `\|` is one inside a cell
 DASHED = re.compile(r"([―—])[ \t]+(?=\S)")
 RULE = re.compile(r"[ \t]*[-*–—_~•][-*–—_~• \t]*")
 # A photo credit: capitals with an agency's name, capitalised names around a slash, or
@@ -125,8 +127,7 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
             start = i
             while i < len(lines) and lines[i].startswith("|"):
                 i += 1
-            cells = (row.strip().strip("|").split("|") for row in lines[start:i])
-            rows = tuple(tuple(cell.strip() for cell in row) for row in cells)
+            rows = tuple(_cells(row) for row in lines[start:i])
             blocks.append(Table(first_line + start, rows))
         elif _item(line):
             lead_in = _lead_in(blocks)
@@ -188,6 +189,14 @@ def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]]
         while i < len(lines) and not lines[i].strip():
             i += 1
     return (end, items) if len(items) > 1 else None
+
+
+def _cells(row: str) -> tuple[str, ...]:
+    """The cells of a table's row, `| cell | cell |`, the last bar optional."""
+    cells = CELL_BAR.split(row.strip())[1:]
+    if len(cells) > 1 and not cells[-1]:
+        cells.pop()
+    return tuple(cell.strip().replace("\\|", "|") for cell in cells)
 
 
 def _lead_in(blocks: list[Block]) -> str | None:

@@ -142,7 +142,7 @@ def _same_site(one: str, other: str) -> bool:
 def _blocks(body: Any) -> Iterator[str]:
     """The text of trafilatura's XML, block by block: a heading or a paragraph (<lb/> a
     line break); a list as `  • item` lines, an ordered one as `  1. item`; a table as
-    `| cell | cell |` rows, its columns aligned."""
+    `| cell | cell |` rows, its columns aligned (a `|` in a cell as `\\|`)."""
     for element in body:
         if element.tag == "list":
             items = [" ".join(_text(item).split()) for item in element.findall("item")]
@@ -153,7 +153,7 @@ def _blocks(body: Any) -> Iterator[str]:
             )
         elif element.tag == "table":
             cells = (row.findall("cell") for row in element.iter("row"))
-            rows = [[" ".join(_text(cell).split()) for cell in row] for row in cells]
+            rows = [[" ".join(_text(c).split()).replace("|", "\\|") for c in row] for row in cells]
             rows = [row for row in rows if any(row)]
             width = max(map(len, rows), default=0)
             rows = [row + [""] * (width - len(row)) for row in rows]

@@ -751,3 +751,15 @@ def test_show_draws_a_pages_table_in_columns_and_grep_reads_its_rows(kn, empty):
     assert "  Party        Seats Change\n  Liberal      177   +41\n" in shown
     found = kn("search", "-F", "Conservative").stdout
     assert found.endswith(":| Conservative | 121   | -38    |\n")
+
+
+def test_a_bar_in_a_table_cell_stays_in_its_cell(kn, empty, tmp_path):
+    from conftest import strip_ansi
+
+    rows = "<tr><td>Party</td><td>Seats</td></tr><tr><td>Left | Green</td><td>12</td></tr>"
+    story = "<p>The count ended on Sunday night, officials said.</p>" * 3
+    page = f"<html><head><title>Seats</title></head><body><article>{story}<table>{rows}</table>"
+    (tmp_path / "seats.html").write_text(page)
+    assert kn("add", str(tmp_path / "seats.html"), "--id", "seats").exit_code == 0
+    shown = strip_ansi(kn("--color", "always", "show", "seats", env={"COLUMNS": "80"}).stdout)
+    assert "  Left | Green 12\n" in "\n".join(line.rstrip() for line in shown.splitlines())
