@@ -97,8 +97,8 @@ def is_heading(line: str) -> bool:
         return False
     if text.rstrip(CLOSING_QUOTES)[-1:] in SENTENCE_MARKS or CREDIT.match(text):
         return False
-    first = next((c for c in text if c.isalnum()), "")
-    return first != "" and not first.islower()  # a capital, a digit, or Hangul, kana, han
+    first = next((word for word in text.split() if any(c.isalnum() for c in word)), "")
+    return first != "" and not first.islower()  # a capital (iPhone too), a digit, or Hangul
 
 
 def _item(line: str) -> re.Match[str] | None:
