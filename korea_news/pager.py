@@ -8,24 +8,15 @@ from typing import TextIO
 
 
 def page(stream: TextIO, text: str, height: int | None) -> None:
-    """Write text to a terminal, through the pager when it is taller than `height` lines;
-    as it is with no height (no paging), or no pager asked for (an empty value, or `cat`)."""
+    """Write text to a terminal, through the pager when it has `height` lines or more."""
     command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
     if height is None or command in ("", "cat") or text.count("\n") < height:
         stream.write(text)
         return
-    stream.flush()
-    if not _run(command, text):  # the shell could not run it: the text is shown without it
-        print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
-        stream.write(text)
-
-
-def _run(command: str, text: str) -> bool:
-    """Show `text` through the pager `command` (by the shell), and wait for it to end;
-    False if the shell could not run it (126 or 127)."""
     import signal
     import subprocess
 
+    stream.flush()
     process = subprocess.Popen(
         command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
     )
@@ -40,4 +31,6 @@ def _run(command: str, text: str) -> bool:
     finally:
         process.wait()
         signal.signal(signal.SIGINT, interrupt)
-    return process.returncode not in (126, 127)
+    if process.returncode in (126, 127):  # the shell could not run it: shown without it
+        print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
+        stream.write(text)
