@@ -26,7 +26,7 @@ _path: Callable[[Article], str] = operator.attrgetter("path")
 @click.version_option(package_name="korea-news", prog_name="kn")
 @options.global_options(before=True)
 @click.pass_context
-def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> None:
+def cli(ctx: click.Context, archive_option: str | None, color: str, no_cache: bool) -> None:
     """kn: an archive of news articles, in plain text with YAML front matter.
 
     \b
@@ -34,7 +34,7 @@ def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> 
       kn list --tag sanctions --since 2017-08
       kn show 2017-08-07-north
     """
-    ctx.obj = State(archive, color, no_cache)
+    ctx.obj = State(archive_option, color, no_cache)
 
 
 def command(text: str, limit: str = "-n", **settings: Any) -> Callable[[F], click.Command]:
