@@ -22,7 +22,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 _path: Callable[[Article], str] = operator.attrgetter("path")
 
 
-@click.group(cls=KnGroup, context_settings={"max_content_width": 100})
+# The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
+CURATING = ("check", "edit", "path", "rm", "tag")
+
+
+@click.group(
+    cls=KnGroup,
+    lazy={name: f"korea_news.cli_curate.{name}" for name in CURATING},
+    context_settings={"max_content_width": 100},
+)
 @click.version_option(package_name="korea-news", prog_name="kn")
 @options.global_options(before=True)
 @click.pass_context
@@ -320,15 +328,3 @@ def init_archive(folder: str) -> None:
       kn init && kn add story.txt
     """
     click.echo(init(folder), err=True)
-
-
-from . import cli_curate  # noqa: E402  check, path, tag, rm and edit
-
-for _curating in (
-    cli_curate.check,
-    cli_curate.path,
-    cli_curate.tag,
-    cli_curate.rm,
-    cli_curate.edit,
-):
-    cli.add_command(_curating)

@@ -80,7 +80,24 @@ class State:
 
 
 class KnGroup(click.Group):
-    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes."""
+    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes; a
+    `lazy` command (its name: "module.attribute") is imported only when it is asked for."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **settings: Any) -> None:
+        super().__init__(*args, **settings)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy:
+            return super().get_command(ctx, name)
+        import importlib
+
+        module, _, attribute = self.lazy[name].rpartition(".")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -107,8 +124,7 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion: the article IDs that start with what was typed, or whose part
-    after the date does (북한 completes 2024-01-14-북한-...), as names are resolved."""
+    """Shell completion: the IDs that start with what was typed, with or without their date."""
     import unicodedata
 
     from click.shell_completion import CompletionItem
