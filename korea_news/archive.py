@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
-from . import reader, write
+from . import reader
 from .model import Article, ArticleNotFound, Draft, InvalidArticle, KnError, Unreadable, day_of
 
 ENV_ARCHIVE = "KN_ARCHIVE"
@@ -312,6 +312,8 @@ class Archive:
         file, so that two kn adding at once take two IDs. The IDs taken are looked up once
         per Archive.
         """
+        from . import write  # here, not at the top: kn starts sooner
+
         ids = self.ids()
         year = f"{day_of(draft.article.date).year:04d}"
         shown, real = os.path.join(self.shown_root, year), os.path.join(self.root, year)
