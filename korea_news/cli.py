@@ -19,9 +19,6 @@ from .stats import BY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_path: Callable[[Article], str] = operator.attrgetter("path")
-
-
 # The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
 CURATING = ("check", "edit", "path", "rm", "tag")
 
@@ -151,7 +148,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
-        listed = out.show(islice(hits, options.limit(params)), _path, end="\0" if null else "\n")
+        path = operator.attrgetter("path")
+        listed = out.show(islice(hits, options.limit(params)), path, end="\0" if null else "\n")
         state.finish(selected[0] if unmatched else listed)
     if count:
         hits = counts(compiled, texts, invert, most)

@@ -62,9 +62,7 @@ class Output:
     `force` is False (search keeps grep's coloured lines).
     """
 
-    def __init__(
-        self, fmt: str = "text", color: str = "auto", pager: bool = True, force: bool = True
-    ) -> None:
+    def __init__(self, fmt: str, color: str, pager: bool, force: bool) -> None:
         self.stream = sys.stdout
         self.format = fmt
         tty = _isatty(self.stream)
@@ -91,9 +89,8 @@ class Output:
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",
     ) -> int:
-        """Print records: as `plain` lines or JSON in a pipe, by `render` on a terminal
-        (with no `render`, the plain lines, control characters escaped), through the pager
-        when taller than the screen; return how many."""
+        """Print records, as `plain` lines or JSON in a pipe, by `render` (else as escaped
+        `plain` lines) on a terminal, paged when taller than the screen; return how many."""
         if not self.terminal:
             line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
             return self.write_lines(map(line, records), end)
