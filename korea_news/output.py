@@ -10,7 +10,6 @@ from functools import cached_property
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
-from . import pager
 from .escape import JSON_ESCAPES, field, visible
 from .model import Article, Bucket, Count, Document, Fact, Hit, Match, iso
 
@@ -102,8 +101,37 @@ class Output:
                 if items:
                     render(self, items)
             text = capture.get()
-        pager.page(self.stream, text, self.console.size.height if self.pager else None)
+        self._page(text)
         return len(items)
+
+    def _page(self, text: str) -> None:
+        """Write text, through the pager when taller than the screen, as git runs it:
+        `$KN_PAGER`, then `$PAGER`, then `less -FRX`."""
+        command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
+        if not self.pager or command in ("", "cat") or text.count("\n") < self.console.height:
+            self.stream.write(text)
+            return
+        import signal
+        import subprocess
+
+        self.stream.flush()
+        process = subprocess.Popen(
+            command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
+        )
+        # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            assert process.stdin is not None
+            process.stdin.write(text.encode("utf-8"))
+            process.stdin.close()
+        except BrokenPipeError:  # the reader quit the pager early, or it never started
+            pass
+        finally:
+            process.wait()
+            signal.signal(signal.SIGINT, interrupt)
+        if process.returncode in (126, 127):  # the shell could not run it: shown without it
+            print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
+            self.stream.write(text)
 
     def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
         """Write rendered records: one a line, or as one JSON array; return how many."""
@@ -308,9 +336,7 @@ def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
 
 
-def match_line(
-    match: Match | Count | None, color: bool = False, null: bool = False, named: bool = True
-) -> str:
+def match_line(match: Match | Count | None, color: bool, null: bool, named: bool) -> str:
     """PATH:LINE:TEXT as grep -Hn prints it (PATH-LINE-TEXT for a line of context; PATH,
     NUL, LINE:TEXT with -0, as grep -HnZ; LINE:TEXT with no PATH, as grep -hn); a count as
     PATH:COUNT; None, between two groups of lines with context, as `--`."""
