@@ -19,13 +19,11 @@ from .stats import BY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 # The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
-CURATING = ("check", "edit", "path", "rm", "tag")
-
-
 @click.group(
     cls=KnGroup,
-    lazy={name: f"korea_news.cli_curate.{name}" for name in CURATING},
+    lazy={name: f"korea_news.cli_curate.{name}" for name in ("check", "edit", "path", "rm", "tag")},
     context_settings={"max_content_width": 100},
 )
 @click.version_option(package_name="korea-news", prog_name="kn")
