@@ -64,9 +64,8 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     found = state.store.articles(reverse=params["reverse"])
     if select.active:
         found = filter(select.matches, found)
-    out = state.output(fmt)
     shown = islice(found, options.limit(params))
-    state.finish(out.show(shown, output.article_line, output.article_table))
+    state.finish(state.output(fmt).show(shown, output.article_line, output.article_table))
 
 
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
