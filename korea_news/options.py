@@ -80,8 +80,8 @@ class State:
 
 
 class KnGroup(click.Group):
-    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes; a
-    `lazy` command (its name: "module.attribute") is imported only when it is asked for."""
+    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes;
+    `lazy` maps names to commands ("module.attribute") imported only when asked for."""
 
     def __init__(self, *args: Any, lazy: dict[str, str], **settings: Any) -> None:
         super().__init__(*args, **settings)
