@@ -37,11 +37,12 @@ def _run() -> "NoReturn":
     if sys.stdout is None:  # as grep says on a write error
         warn("cannot write: standard output is closed")
         _exit(EXIT_ERROR)
-    for stream in (sys.stdout, sys.stderr):  # UTF-8 whatever the locale
+    # UTF-8 whatever the locale; in a pipe, buffered even under PYTHONUNBUFFERED.
+    for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(encoding="utf-8")
     if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.isatty():
-        sys.stdout.reconfigure(line_buffering=False, write_through=False)  # PYTHONUNBUFFERED
+        sys.stdout.reconfigure(line_buffering=False, write_through=False)
     code: int | str | None = EXIT_ERROR
     try:
         cli.main(prog_name="kn")
