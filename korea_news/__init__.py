@@ -1,8 +1,7 @@
 """kn: a command-line archive of news articles stored as plain text with YAML front matter."""
 
-# Nothing is imported here until it is asked for (not even __future__): the console script
-# imports this package before main() can catch a Ctrl-C, and a Ctrl-C while it imports
-# anything would print a traceback.
+# Nothing is imported until asked for (not even __future__): the console script imports this
+# package before main() can catch a Ctrl-C, which would print a traceback during an import.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -22,7 +21,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> "Any":
-    if name == "__version__":  # read from the package metadata only when asked for
+    if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
         try:

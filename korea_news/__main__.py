@@ -1,8 +1,7 @@
 """The `kn` process: `python -m korea_news` and the console script's `main()`.
 
-It turns whatever ends the command into an exit code and one line on stderr: no Python
-traceback ever reaches the user. kn's modules are imported inside main(), so that a
-Ctrl-C in the first tens of milliseconds, while Python imports them, ends quietly too.
+Whatever ends a command becomes an exit code and one line on stderr: no Python traceback
+ever reaches the user, not even for a Ctrl-C while Python imports kn (inside main()).
 """
 
 # Only modules that Python loads before any program runs: importing them runs no code, in
@@ -14,15 +13,6 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
-
-
-def _utf8_output() -> None:
-    """UTF-8 whatever the locale, and buffered in a pipe even under PYTHONUNBUFFERED."""
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(encoding="utf-8")
-    if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.isatty():
-        sys.stdout.reconfigure(line_buffering=False, write_through=False)
 
 
 def main() -> "NoReturn":
@@ -40,15 +30,19 @@ def main() -> "NoReturn":
 
 def _run() -> "NoReturn":
     from .cli import cli
-    from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PIPE, warn
-    from .output import silence
+    from .options import EXIT_ERROR, EXIT_INTERRUPTED, warn
 
     if sys.stderr is None:  # closed before kn started: no messages, the exit code still tells
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if sys.stdout is None:  # as grep says on a write error
         warn("cannot write: standard output is closed")
         _exit(EXIT_ERROR)
-    _utf8_output()
+    # UTF-8 whatever the locale; in a pipe, buffered even under PYTHONUNBUFFERED.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
+    if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.isatty():
+        sys.stdout.reconfigure(line_buffering=False, write_through=False)
     code: int | str | None = EXIT_ERROR
     try:
         cli.main(prog_name="kn")
@@ -56,12 +50,8 @@ def _run() -> "NoReturn":
         code = done.code
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
-    except BrokenPipeError:
-        silence()
-        code = EXIT_PIPE
     except OSError as error:  # kn reports its reads itself: this is a write that failed
-        _write_failed(error)
-        code = EXIT_ERROR
+        code = _write_failed(error)
     except Exception as error:  # a bug: say so in one line, not a traceback
         if os.environ.get("KN_DEBUG"):
             raise
@@ -69,26 +59,25 @@ def _run() -> "NoReturn":
     _exit(code)
 
 
-def _write_failed(error: OSError) -> None:
-    """Say that the output could not be written (a full disk, say), as grep does."""
-    from .options import warn
+def _write_failed(error: OSError) -> int:
+    """What is still buffered can go nowhere: drop it, and say why (a full disk, say) unless
+    the reader went away, as grep does."""
+    from .options import EXIT_ERROR, EXIT_PIPE, warn
     from .output import silence
 
-    silence()  # what is still buffered can go nowhere either
+    silence()
+    if isinstance(error, BrokenPipeError):
+        return EXIT_PIPE
     warn(f"cannot write: {error.strerror or error}")
+    return EXIT_ERROR
 
 
 def _exit(code: int | str | None) -> "NoReturn":
-    """Flush the output and end the process at once.
-
-    The interpreter's own ending would free every object one by one: tens of milliseconds
-    after a walk of 10^5 articles, for memory the system takes back anyway. Nothing of
-    kn's is left to do by then (the cache is saved as each walk ends).
-    """
+    """Flush the output and end the process at once: the interpreter's own ending would
+    free 10^5 articles one by one, for memory the system takes back anyway."""
     import contextlib
 
-    from .options import EXIT_ERROR, EXIT_PIPE, warn
-    from .output import silence
+    from .options import EXIT_ERROR, warn
 
     if isinstance(code, str):  # sys.exit("message"), as Python itself reports it
         warn(code)
@@ -96,12 +85,8 @@ def _exit(code: int | str | None) -> "NoReturn":
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except BrokenPipeError:
-        silence()
-        code = EXIT_PIPE
     except OSError as error:
-        _write_failed(error)
-        code = EXIT_ERROR
+        code = _write_failed(error)
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     os._exit(code or 0)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
-from . import reader, write
+from . import reader
 from .model import Article, ArticleNotFound, Draft, InvalidArticle, KnError, Unreadable, day_of
 
 ENV_ARCHIVE = "KN_ARCHIVE"
@@ -263,6 +263,8 @@ class Archive:
     def add(self, draft: Draft, dry_run: bool = False, chosen: bool = False) -> tuple[Draft, str]:
         """Store a draft under its ID or, unless `chosen` (--id), the next free one (ID-2, ...)."""
         # Never over a file (write.create), even of another kn; `dry_run` only takes the ID.
+        from . import write  # here, not at the top: kn starts sooner
+
         ids = self.ids()
         year = f"{day_of(draft.article.date).year:04d}"
         shown, real = os.path.join(self.shown_root, year), os.path.join(self.root, year)

@@ -19,14 +19,17 @@ from .stats import BY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_path: Callable[[Article], str] = operator.attrgetter("path")
 
-
-@click.group(cls=KnGroup, context_settings={"max_content_width": 100})
+# The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
+@click.group(
+    cls=KnGroup,
+    lazy={name: f"korea_news.cli_curate.{name}" for name in ("check", "edit", "path", "rm", "tag")},
+    context_settings={"max_content_width": 100},
+)
 @click.version_option(package_name="korea-news", prog_name="kn")
 @options.global_options(before=True)
 @click.pass_context
-def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> None:
+def cli(ctx: click.Context, archive_option: str | None, color: str, no_cache: bool) -> None:
     """kn: an archive of news articles, in plain text with YAML front matter.
 
     \b
@@ -34,7 +37,7 @@ def cli(ctx: click.Context, archive: str | None, color: str, no_cache: bool) -> 
       kn list --tag sanctions --since 2017-08
       kn show 2017-08-07-north
     """
-    ctx.obj = State(archive, color, no_cache)
+    ctx.obj = State(archive_option, color, no_cache)
 
 
 def command(text: str, limit: str = "-n", **settings: Any) -> Callable[[F], click.Command]:
@@ -61,9 +64,8 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     found = state.store.articles(reverse=params["reverse"])
     if select.active:
         found = filter(select.matches, found)
-    out = state.output(fmt)
     shown = islice(found, options.limit(params))
-    state.finish(out.show(shown, output.article_line, output.article_table))
+    state.finish(state.output(fmt).show(shown, output.article_line, output.article_table))
 
 
 @command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
@@ -143,7 +145,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
-        listed = out.show(islice(hits, options.limit(params)), _path, end="\0" if null else "\n")
+        path = operator.attrgetter("path")
+        listed = out.show(islice(hits, options.limit(params)), path, end="\0" if null else "\n")
         state.finish(selected[0] if unmatched else listed)
     if count:
         hits = counts(compiled, texts, invert, most)
@@ -320,15 +323,3 @@ def init_archive(folder: str) -> None:
       kn init && kn add story.txt
     """
     click.echo(init(folder), err=True)
-
-
-from . import cli_curate  # noqa: E402  check, path, tag, rm and edit
-
-for _curating in (
-    cli_curate.check,
-    cli_curate.path,
-    cli_curate.tag,
-    cli_curate.rm,
-    cli_curate.edit,
-):
-    cli.add_command(_curating)

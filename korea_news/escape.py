@@ -18,8 +18,7 @@ JSON_ESCAPES = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED
 
 
 def visible(text: str) -> str:
-    """Text safe for a terminal: control characters (and the bytes of a name that is not
-    UTF-8) shown as `\\xNN`, bidirectional controls as `\\uNNNN`."""
+    """Text safe for a terminal: control characters, bidi controls and undecodable bytes escaped."""
     return text.translate(_VISIBLE)
 
 

@@ -14,7 +14,7 @@ import click
 
 from . import escape, output, query
 from .archive import Archive, locate
-from .model import Article, KnError
+from .model import KnError
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +35,7 @@ class State:
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option, self.color, self.no_cache = archive, color, no_cache
         self.failed = False
-        self.pager = True  # --no-pager turns it off
+        self.no_pager = False
 
     def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""
@@ -50,16 +50,12 @@ class State:
             root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
         )
 
-    def articles(self) -> Iterable[Article]:
-        return self.store.articles()
-
     @cached_property
     def store(self) -> Store:
         return self.synced()
 
     def synced(self, ranks: bool = False) -> Store:
-        """The archive's derived store, in step with its files (`ranks`: with the text
-        index, even where the store is one in memory)."""
+        """The archive's store, in step with its files (`ranks`: with the text index, always)."""
         store = Store(self.archive, persistent=self.archive.use_cache, ranks=ranks)
         store.sync()
         return store
@@ -75,7 +71,7 @@ class State:
         return done
 
     def output(self, fmt: str = "text", force: bool = True) -> output.Output:
-        return output.Output(fmt, self.color, self.pager, force)
+        return output.Output(fmt, self.color, not self.no_pager, force)
 
     def finish(self, count: int) -> NoReturn:
         """Exit as grep does: 0 found, 1 nothing, 2 if any article could not be read."""
@@ -84,7 +80,24 @@ class State:
 
 
 class KnGroup(click.Group):
-    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes."""
+    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes;
+    `lazy` maps names to commands ("module.attribute") imported only when asked for."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **settings: Any) -> None:
+        super().__init__(*args, **settings)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy:
+            return super().get_command(ctx, name)
+        import importlib
+
+        module, _, attribute = self.lazy[name].rpartition(".")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -111,8 +124,7 @@ def named(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Shell completion: the article IDs that start with what was typed, or whose part
-    after the date does (북한 completes 2024-01-14-북한-...), as names are resolved."""
+    """Shell completion: the IDs that start with what was typed, with or without their date."""
     import unicodedata
 
     from click.shell_completion import CompletionItem
@@ -121,31 +133,25 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
     typed = unicodedata.normalize("NFC", incomplete)
     try:
-        root = locate(ctx.find_root().params.get("archive"), dict(os.environ), os.getcwd())
+        root = locate(ctx.find_root().params.get("archive_option"), dict(os.environ), os.getcwd())
         ids = sorted(e.id for e in Archive(root, on_error=lambda error: None).entries())
     except (KnError, OSError):
         return []
     return [CompletionItem(i) for i in ids if i.startswith(typed) or undated(i).startswith(typed)]
 
 
-def _no_pager(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    """--no-pager: the command's output is never paged."""
-    if value and ctx.obj is not None:
-        ctx.obj.pager = False
-
-
-def _after(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    """A global option given after the command counts as if given before it."""
+def _to_state(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A command's option kept in the state: a global one counts as if given before it."""
     if value is not None and value is not False and ctx.obj is not None:
-        setattr(ctx.obj, {"archive": "archive_option"}.get(param.name or "", param.name), value)
+        setattr(ctx.obj, param.name or "", value)
 
 
 def global_options(before: bool = False) -> Callable[[F], F]:
     """--archive, --color and --no-cache: the group's own (`before`), or a command's."""
-    after: dict[str, Any] = {} if before else {"expose_value": False, "callback": _after}
+    after: dict[str, Any] = {} if before else {"expose_value": False, "callback": _to_state}
     colors = click.Choice(output.COLORS)
     declared = [
-        click.option("--archive", metavar="DIR", help=f"The archive (default: ${ENV}, else the nearest articles/).", **after),
+        click.option("--archive", "archive_option", metavar="DIR", help="The archive (default: $KN_ARCHIVE, else the nearest articles/).", **after),
         click.option("--color", type=colors, default="auto" if before else None, help="Colour: auto, always or never.", **after),
         click.option("--no-cache", is_flag=True, help="Do not use or update the cache ($KN_NO_CACHE=1).", **after),
     ]  # fmt: skip
@@ -158,7 +164,7 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
     limits = ["-n", "--limit"] if limit == "-n" else ["--limit"]
     declared = [
         click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="text", show_default=True, help=text),
-        click.option("--no-pager", is_flag=True, expose_value=False, callback=_no_pager, help="Never page, even when taller than the screen."),
+        click.option("--no-pager", is_flag=True, expose_value=False, callback=_to_state, help="Never page, even when taller than the screen."),
         global_options(),
     ]  # fmt: skip
     if limit:
@@ -253,6 +259,3 @@ def filters(params: dict[str, Any]) -> query.Filter:
     return query.Filter.from_options(
         params["since"], params["until"], params["tags"], params["source"], params["where"]
     )
-
-
-ENV = "KN_ARCHIVE"

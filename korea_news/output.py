@@ -1,18 +1,15 @@
-"""Everything kn prints: plain lines and JSON for pipes, rich rendering for a terminal.
-
-This is the only module that imports rich, and it does so only for the terminal
-rendering: a piped command never pays for it.
-"""
+"""Everything kn prints: plain lines and JSON for pipes, rich rendering for a terminal (the
+one module that imports rich, only when it renders: a piped command never pays for it)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
-from . import pager
 from .escape import JSON_ESCAPES, field, visible
 from .model import Article, Bucket, Count, Document, Fact, Hit, Match, iso
 
@@ -40,8 +37,7 @@ WIDEST = 1000  # the most columns taken from $COLUMNS: COLUMNS=30000000 would pr
 
 
 def _size() -> tuple[int, int]:
-    """The screen's width (at most WIDEST) and height, as shutil tells them: given to rich,
-    which never reads $COLUMNS itself (`COLUMNS=²` would stop it)."""
+    """The screen's size as shutil tells it: rich's own reading of $COLUMNS fails on `²`."""
     import shutil
 
     columns, lines = shutil.get_terminal_size()
@@ -54,22 +50,18 @@ def _json_line(record: Any, indent: int | None = None) -> str:  # a record with 
     return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(JSON_ESCAPES)
 
 
-def _json_item(record: Any) -> str:
-    """A record as an item of a JSON array, indented under its brackets."""
+def _json_item(record: Any) -> str:  # an item of a JSON array, indented under its brackets
     return _json_line(record, indent=2).replace("\n", "\n  ")
 
 
 class Output:
     """Writes a command's records in the format asked for, to a terminal or a pipe.
 
-    `--color always` means the terminal rendering whatever stdout is (for fzf's preview),
-    unless the command renders on a terminal what it prints in a pipe (`force` False:
-    search keeps grep's coloured lines).
+    `--color always` renders as on a terminal whatever stdout is (for fzf's preview), unless
+    `force` is False (search keeps grep's coloured lines).
     """
 
-    def __init__(
-        self, fmt: str = "text", color: str = "auto", pager: bool = True, force: bool = True
-    ) -> None:
+    def __init__(self, fmt: str, color: str, pager: bool, force: bool) -> None:
         self.stream = sys.stdout
         self.format = fmt
         tty = _isatty(self.stream)
@@ -78,7 +70,6 @@ class Output:
         )
         self.terminal = fmt == "text" and (tty or (force and color == "always"))
         self.pager = pager and tty and not _dumb()
-        self._console: Console | None = None
 
     def added(self, article: Article, path: str) -> None:
         """A new article: a confirmation on a terminal, its path in a pipe."""
@@ -97,9 +88,8 @@ class Output:
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",
     ) -> int:
-        """Print records: as `plain` lines or JSON in a pipe, by `render` on a terminal
-        (with no `render`, the plain lines, control characters escaped), through the pager
-        when taller than the screen; return how many."""
+        """Print records, as `plain` lines or JSON in a pipe, by `render` (else as escaped
+        `plain` lines) on a terminal, paged when taller than the screen; return how many."""
         if not self.terminal:
             line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
             return self.write_lines(map(line, records), end)
@@ -111,8 +101,37 @@ class Output:
                 if items:
                     render(self, items)
             text = capture.get()
-        pager.page(self.stream, text, self.console.size.height if self.pager else None)
+        self._page(text)
         return len(items)
+
+    def _page(self, text: str) -> None:
+        """Write text, through the pager when taller than the screen, as git runs it:
+        `$KN_PAGER`, then `$PAGER`, then `less -FRX`."""
+        command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
+        if not self.pager or command in ("", "cat") or text.count("\n") < self.console.height:
+            self.stream.write(text)
+            return
+        import signal
+        import subprocess
+
+        self.stream.flush()
+        process = subprocess.Popen(
+            command, shell=True, stdin=subprocess.PIPE, env={"LESS": "FRX", **os.environ}
+        )
+        # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            assert process.stdin is not None
+            process.stdin.write(text.encode("utf-8"))
+            process.stdin.close()
+        except BrokenPipeError:  # the reader quit the pager early, or it never started
+            pass
+        finally:
+            process.wait()
+            signal.signal(signal.SIGINT, interrupt)
+        if process.returncode in (126, 127):  # the shell could not run it: shown without it
+            print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
+            self.stream.write(text)
 
     def write_lines(self, lines: Iterable[str], end: str = "\n") -> int:
         """Write rendered records: one a line, or as one JSON array; return how many."""
@@ -128,26 +147,22 @@ class Output:
             count += len(batch)
         return count
 
-    # --- the terminal -------------------------------------------------------------
-
-    @property
+    @cached_property
     def console(self) -> Console:
-        if self._console is None:
-            from rich.console import Console
+        from rich.console import Console
 
-            width, height = _size()
-            self._console = Console(
-                file=self.stream,
-                force_terminal=self.terminal and not _dumb(),
-                color_system="auto" if self.color else None,
-                no_color=not self.color,
-                width=width,
-                height=height,
-                highlight=False,
-                markup=False,
-                emoji=False,
-            )
-        return self._console
+        width, height = _size()
+        return Console(
+            file=self.stream,
+            force_terminal=self.terminal and not _dumb(),
+            color_system="auto" if self.color else None,
+            no_color=not self.color,
+            width=width,
+            height=height,
+            highlight=False,
+            markup=False,
+            emoji=False,
+        )
 
     def print(self, *renderables: RenderableType) -> None:
         for renderable in renderables:
@@ -169,8 +184,7 @@ def raw(data: bytes) -> None:
 
 
 def progress(what: str = "reading articles") -> Callable[[int, bool], None] | None:
-    """A progress line on stderr while many files are read, on a terminal only; cleared
-    when told that all is done (a sync tells it on Ctrl-C too)."""
+    """A progress line on stderr, on a terminal only; cleared when told that all is done."""
     if not _isatty(sys.stderr) or _dumb():
         return None
     shown: list[Any] = []
@@ -211,9 +225,6 @@ def _grid(*columns: dict[str, Any]) -> Table:
     return grid
 
 
-# --- kn list -------------------------------------------------------------------------
-
-
 def article_line(article: Article) -> str:
     """ID, DATE, SOURCE and TITLE, separated by tabs."""
     line = f"{article.id}\t{article.date.isoformat()}\t{article.source or ''}\t{article.title}"
@@ -250,9 +261,6 @@ def article_table(out: Output, articles: list[Article]) -> None:
         row = [article.id, iso(article.date), *(values[name] for name, _ in columns)]
         table.add_row(*map(_text, row))
     out.print(table)
-
-
-# --- kn show -------------------------------------------------------------------------
 
 
 def metadata(article: Article) -> str:
@@ -325,14 +333,10 @@ def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
     return items
 
 
-# --- kn search -----------------------------------------------------------------------
-
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
 
 
-def match_line(
-    match: Match | Count | None, color: bool = False, null: bool = False, named: bool = True
-) -> str:
+def match_line(match: Match | Count | None, color: bool, null: bool, named: bool) -> str:
     """PATH:LINE:TEXT as grep -Hn prints it (PATH-LINE-TEXT for a line of context; PATH,
     NUL, LINE:TEXT with -0, as grep -HnZ; LINE:TEXT with no PATH, as grep -hn); a count as
     PATH:COUNT; None, between two groups of lines with context, as `--`."""
@@ -383,9 +387,6 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: str) -> Text:
     return shown
 
 
-# --- kn find -------------------------------------------------------------------------
-
-
 def hit_line(hit: Hit) -> str:
     """ID, SCORE and TITLE, separated by tabs."""
     return f"{field(hit.article.id)}\t{hit.score:.6g}\t{field(hit.article.title)}"
@@ -406,9 +407,6 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     out.print(*views)
 
 
-# --- kn stats ------------------------------------------------------------------------
-
-
 def bucket_line(bucket: Bucket) -> str:  # BUCKET and COUNT, by a tab
     return f"{field(bucket.bucket)}\t{bucket.count}"
 
@@ -427,9 +425,6 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
         bar = "█" * int(size) or ("▏" if bucket.count else "")
         rows.add_row(_text(bucket.bucket), Text(bar, style="magenta"), str(bucket.count))
     out.print(rows)
-
-
-# --- kn facts ------------------------------------------------------------------------
 
 
 def fact_line(fact: Fact) -> str:

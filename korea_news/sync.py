@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import halves, reader
-from .duplicates import Digest
-from .find import grams
 from .model import INDEXED, InvalidArticle, Unreadable, timestamp
 
 if TYPE_CHECKING:
@@ -128,6 +126,8 @@ class Sync:
     def _read(self, folder: Folder, name: str, found: Stat | None) -> dict[str, Any] | None:
         """What the reader derives from one file, as a row of `files` (its stat None when
         it changed too recently to be trusted); None if it could not be read at all."""
+        from .duplicates import Digest  # here, not at the top: kn starts sooner
+
         path, article_id = folder.path_of(name), name[:-4]
         row: dict[str, Any] = {"stat": None}
         if found is not None and time.time_ns() - max(found[3], found[4]) > RACY_NS:
@@ -157,6 +157,8 @@ class Sync:
         return row
 
     def _insert(self, inside: str, name: str, row: dict[str, Any]) -> None:
+        from .find import grams  # here, not at the top: kn starts sooner
+
         body = row.pop("body", None)
         row.update(folder=inside, name=name)
         names = ", ".join(row)
