@@ -1,17 +1,8 @@
-"""The derived store: one SQLite database per archive, and the one place that reads the
-archive at scale.
+"""The derived store: one SQLite database per archive, the one place that reads it at scale.
 
-The files are the truth. The database remembers what the one reader (reader.py) derived
-from each file, the article's fields, its facts, or why it is no article, and indexes
-titles and bodies in FTS5, which narrows which files a search reads and ranks them for
-kn find. Every command first calls `sync()` (sync.py), then asks for articles in order.
-
-The database lives in $XDG_CACHE_HOME/kn/ (a relative XDG_CACHE_HOME is ignored). One that
-is damaged, of another schema, no regular file, locked for longer than LOCK_S, or in a
-folder that cannot be written is worked around: kn removes and rebuilds a damaged one, and
-otherwise answers from the files through a database in memory, the same code without the
-text index and facts (with the index, in a temporary file, for kn find). `--no-cache` asks
-for that too.
+The files are the truth; the database keeps what reader.py derived from each, and an FTS5
+index that narrows searches and ranks kn find. A damaged database is rebuilt; one that
+cannot be used (locked past LOCK_S, unwritable, --no-cache) gives way to one in memory.
 """
 
 from __future__ import annotations
@@ -77,8 +68,7 @@ _COLUMNS = f"id, {_LISTED}"
 
 
 def check(root: str) -> list[InvalidArticle]:
-    """Every problem of an archive's files, empty bodies among them, sorted by path and
-    line: each file is read whole, into a store in memory (`kn check`)."""
+    """Every problem of an archive's files, empty bodies included, by path and line."""
     try:
         os.listdir(root)
     except OSError as error:
@@ -100,11 +90,7 @@ def location(root: str) -> str:
 
 
 class Store:
-    """An archive's derived store: `sync()`, then `articles()`, `facts()`, `problems()`.
-
-    With `persistent` False, or where the database cannot be used, it lives in memory and
-    keeps neither the text index nor facts: every file is read, as without a store.
-    """
+    """An archive's derived store: `sync()`, then `articles()`, `facts()`, `problems()`."""
 
     def __init__(self, archive: Archive, persistent: bool = True, ranks: bool = False) -> None:
         self.archive = archive
@@ -119,8 +105,7 @@ class Store:
     # --- opening ------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        """The database, rebuilt if it is damaged or of another schema; in memory where it
-        cannot be had (then self.path is emptied)."""
+        """The database, rebuilt if damaged; in memory (self.path emptied) if unusable."""
         for _ in range(2):
             if not self.path:
                 break
@@ -191,9 +176,7 @@ class Store:
     # --- sync ---------------------------------------------------------------------------
 
     def sync(self, tell: bool = True) -> None:
-        """Bring the store up to date with the files; tell (unless not to) the scan's
-        problems and each file's that is no article (archive.on_error), in walk order.
-        Where the database fails meanwhile, the files are read into one in memory instead."""
+        """Bring the store up to date with the files, and tell their problems (on_error)."""
         self.folders = self.archive.scan()
         self.shown = {folder.inside: folder.shown for folder in self.folders}
         try:
@@ -212,8 +195,7 @@ class Store:
         Sync(self).run()
 
     def _in_memory(self, error: sqlite3.Error) -> None:
-        """The database failed: from now on, one in memory, synced with the files. A
-        damaged one is removed, to be built anew by the next kn."""
+        """The database failed: go on with one in memory (a damaged one is removed)."""
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
         if not isinstance(error, sqlite3.OperationalError):  # not a lock, a full disk ...
@@ -225,8 +207,7 @@ class Store:
     # --- answers ------------------------------------------------------------------------
 
     def problems(self) -> list[InvalidArticle]:
-        """The files that are no article, or could not be read, and what the scan found
-        wrong, in walk order."""
+        """The files that are no article or could not be read, and the scan's, in walk order."""
         found = [*self.archive.problems, *self.unreadable]
         for inside, name, line, message in self.db.execute(
             "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
@@ -244,16 +225,14 @@ class Store:
     def articles(
         self, required: Required | None = None, reverse: bool = False
     ) -> Iterator[Article]:
-        """The articles, newest first (then by ID); with `required`, those whose text may
-        hold the words (a superset of the matches: see narrow())."""
+        """The articles, newest first (then by ID); with `required`, those that may hold it."""
         for article, _ in self._rows(required, reverse, ""):
             yield article
 
     def texts(
         self, required: Required | None, reverse: bool, select: Callable[[Article], bool] | None
     ) -> Iterator[tuple[Article, reader.Opened | reader.Kept]]:
-        """The articles in order that `select` keeps and whose text may hold the words,
-        each with its text: as the index keeps it, or its file opened (search)."""
+        """The articles that `select` keeps and may hold `required`, each with its text."""
         for article, (body,) in self._rows(required, reverse, _BODY if self.index else ", NULL"):
             if select is not None and not select(article):
                 continue
@@ -279,9 +258,7 @@ class Store:
         return (article for article, _ in self._select(query, [digest]))
 
     def derived(self, column: str, derive: Derive, reverse: bool = False, more: str = "") -> Any:
-        """(article, what `derive` makes of its file, with the columns `more` names) in
-        order: derived the first time, and kept in `column` from then on, when derive()
-        says it may be (in batches, each whole)."""
+        """(article, what `derive` makes of its file) in order, kept in `column` once made."""
         pending: list[tuple[Any, int]] = []
         for article, (kept, rowid, *rest) in self._rows(None, reverse, f", {column}, rowid{more}"):
             if kept is None:
@@ -300,16 +277,14 @@ class Store:
         self._keep(column, pending)
 
     def _keep(self, column: str, pending: list[tuple[Any, int]]) -> None:
-        """Keep what was derived meanwhile (in the database it was read from, if it is
-        still the one in use)."""
+        """Keep what was derived meanwhile, unless the database gave way to one in memory."""
         with contextlib.suppress(sqlite3.Error), self.writing():
             if self.index:
                 self.db.executemany(f"UPDATE files SET {column} = ? WHERE rowid = ?", pending)
         pending.clear()
 
     def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
-        """(article, what `more` selects) in order. A database that fails meanwhile is
-        left for one in memory, and the rows go on after the last one given."""
+        """(article, what `more` selects) in order, going on in memory if the database fails."""
         last: Article | None = None
         while True:
             try:
@@ -351,9 +326,7 @@ class Store:
         return self._select(query, values)
 
     def ranked(self, match: str, reverse: bool = False) -> Iterator[tuple[Article, float, int]]:
-        """The articles whose text matches an FTS5 query (see find.py), best first (then
-        newest, then by ID): each with its score, and its rowid for body(). A database
-        that fails meanwhile is left for one in memory, and the ranking goes on."""
+        """The articles matching an FTS5 query (find.py), best first, with score and rowid."""
         given = 0
         while True:
             try:
