@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import narrow, reader
 from .archive import Archive, Folder
+from .find import WEIGHTS
 from .frontmatter import parse_date
 from .model import INDEXED, NO_EXTRA, Article, InvalidArticle, KnError, timestamp
 from .narrow import Required
@@ -106,9 +107,7 @@ class Store:
 
     def _open(self) -> sqlite3.Connection:
         """The database, rebuilt if damaged; in memory (self.path emptied) if unusable."""
-        for _ in range(2):
-            if not self.path:
-                break
+        for _ in range(2 if self.path else 0):  # a damaged one is removed, then tried again
             try:
                 return self._connect()
             except _Damaged:
@@ -180,7 +179,7 @@ class Store:
         self.folders = self.archive.scan()
         self.shown = {folder.inside: folder.shown for folder in self.folders}
         try:
-            self._sync()
+            Sync(self).run()
             problems = self.problems()
         except sqlite3.Error as error:
             if not self.path:
@@ -191,9 +190,6 @@ class Store:
         for problem in problems if tell else ():
             self.archive.on_error(problem)
 
-    def _sync(self) -> None:
-        Sync(self).run()
-
     def _in_memory(self, error: sqlite3.Error) -> None:
         """The database failed: go on with one in memory (a damaged one is removed)."""
         with contextlib.suppress(sqlite3.Error):
@@ -202,7 +198,7 @@ class Store:
             self._remove()
         self.path, self.index, self.unreadable = "", self.ranks, []
         self.db = self._open()
-        self._sync()
+        Sync(self).run()
 
     # --- answers ------------------------------------------------------------------------
 
@@ -222,11 +218,9 @@ class Store:
         for inside, name, line in self.db.execute(query):
             yield InvalidArticle(self._path(inside, name), line, "empty body")
 
-    def articles(
-        self, required: Required | None = None, reverse: bool = False
-    ) -> Iterator[Article]:
-        """The articles, newest first (then by ID); with `required`, those that may hold it."""
-        for article, _ in self._rows(required, reverse, ""):
+    def articles(self, reverse: bool = False) -> Iterator[Article]:
+        """The articles, newest first (then by ID)."""
+        for article, _ in self._rows(None, reverse, ""):
             yield article
 
     def texts(
@@ -314,13 +308,10 @@ class Store:
             )
             values.append(match)
         if after is not None:
-            ts, article_id = timestamp(after.date), after.id
-            where += (
-                " AND (ts > ? OR ts = ? AND id < ?)"
-                if reverse
-                else " AND (ts < ? OR ts = ? AND id > ?)"
-            )
-            values += [ts, ts, article_id]
+            ts = timestamp(after.date)
+            ts_next, id_next = (">", "<") if reverse else ("<", ">")
+            where += f" AND (ts {ts_next} ? OR ts = ? AND id {id_next} ?)"
+            values += [ts, ts, after.id]
         order = "ts, id DESC" if reverse else "ts DESC, id"
         query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
         return self._select(query, values)
@@ -343,8 +334,6 @@ class Store:
                 self._in_memory(error)
 
     def _ranked(self, match: str, reverse: bool) -> Iterator[tuple[Article, float, int]]:
-        from .find import WEIGHTS
-
         score = f"-bm25(text, {', '.join(map(str, WEIGHTS))})"
         order = "2, ts, id DESC" if reverse else "2 DESC, ts DESC, id"
         ranking = self.db.execute(
