@@ -103,8 +103,6 @@ class Store:
         self.shown: dict[str, str] = {}  # each folder's path as shown, in walk order
         self.unreadable: list[InvalidArticle] = []
 
-    # --- opening ------------------------------------------------------------------------
-
     def _open(self) -> sqlite3.Connection:
         """The database, rebuilt if damaged; in memory (self.path emptied) if unusable."""
         for _ in range(2 if self.path else 0):  # a damaged one is removed, then tried again
@@ -172,8 +170,6 @@ class Store:
                 db.execute("ROLLBACK")
             raise
 
-    # --- sync ---------------------------------------------------------------------------
-
     def sync(self, tell: bool = True) -> None:
         """Bring the store up to date with the files, and tell their problems (on_error)."""
         self.folders = self.archive.scan()
@@ -199,8 +195,6 @@ class Store:
         self.path, self.index, self.unreadable = "", self.ranks, []
         self.db = self._open()
         Sync(self).run()
-
-    # --- answers ------------------------------------------------------------------------
 
     def problems(self) -> list[InvalidArticle]:
         """The files that are no article or could not be read, and the scan's, in walk order."""
