@@ -13,7 +13,7 @@ import json
 import os
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import halves, reader
@@ -41,7 +41,7 @@ class Sync:
     def __init__(self, store: Store) -> None:
         self.store, self.db = store, store.db
         self.many = False  # whether this sync reads MANY files
-        self.progress = _Progress(store.archive.progress)
+        self.show, self.read = store.archive.progress, 0  # the progress line, files read
 
     def run(self) -> None:
         """Compare, read what changed, commit in batches; remove what went away."""
@@ -70,7 +70,8 @@ class Sync:
                     self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM vocabulary")
                     self.db.execute("DELETE FROM terms WHERE term = ''")
         finally:
-            self.progress.done()
+            if self.show is not None and self.read >= PROGRESS_EVERY:
+                self.show(self.read, True)
 
     def _changed(self, folder: Folder, stats: array[int]) -> tuple[list[int], set[str], set[str]]:
         """The positions of the files changed or new, the names of those gone, and stored."""
@@ -90,7 +91,9 @@ class Sync:
             rows = []
             for position in changed[start : start + BATCH]:
                 row = self._read(folder, folder.names[position], _stat(stats, position))
-                self.progress.step()
+                self.read += 1
+                if self.show is not None and self.read % PROGRESS_EVERY == 0:
+                    self.show(self.read, False)
                 trusted = trusted and row is not None and row["stat"] is not None
                 rows.append((folder.names[position], row))
             last = start + BATCH >= len(changed)
@@ -202,19 +205,3 @@ def _stats(folders: Sequence[Folder]) -> bytes:
 def _stat(stats: array[int], position: int) -> Stat | None:
     found = stats[position * _FIELDS : (position + 1) * _FIELDS]
     return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
-
-
-class _Progress:
-    """The progress line of a sync that reads many files (on a terminal: output.progress)."""
-
-    def __init__(self, show: Callable[[int, bool], None] | None) -> None:
-        self.show, self.count = show, 0
-
-    def step(self) -> None:
-        self.count += 1
-        if self.show is not None and self.count % PROGRESS_EVERY == 0:
-            self.show(self.count, False)
-
-    def done(self) -> None:
-        if self.show is not None and self.count >= PROGRESS_EVERY:
-            self.show(self.count, True)
