@@ -73,10 +73,8 @@ class Filter:
         day = day_of(article.date)
         if (self.since and day < self.since) or (self.until and day > self.until):
             return False
-        if self.tags:
-            have = {tag.casefold() for tag in article.tags}
-            if not all(tag in have for tag in self.tags):
-                return False
+        if self.tags and not set(self.tags) <= {tag.casefold() for tag in article.tags}:
+            return False
         if self.source is not None and self.source not in (article.source or "").casefold():
             return False
         return all(_has(article, key, value) for key, value in self.where)
