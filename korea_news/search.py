@@ -149,9 +149,9 @@ class Pattern:
             return self.binary.search(line.encode()) is not None
         return next(self._words(line, 0), None) is not None
 
-    def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
+    def spans(self, line: str) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
-        found = self._words(line, start) if self.words else self.regex.finditer(line, start)
+        found = self._words(line, 0) if self.words else self.regex.finditer(line)
         return tuple(m.span() for m in found if m.end() > m.start())
 
     def _words(self, line: str, position: int) -> Iterator[Any]:
@@ -164,9 +164,7 @@ class Pattern:
             else:
                 position = start + 1
 
-    def lines(
-        self, text: str, first: int, spans: bool = True
-    ) -> Iterator[tuple[int, str, Spans | None]]:
+    def lines(self, text: str, first: int, spans: bool) -> Iterator[tuple[int, str, Spans | None]]:
         """The matching lines of whole lines from line `first`, with spans where found."""
         if "\r" in text or self.words:  # a CRLF line is matched without its CR
             for number, line in _numbered(text, first):
