@@ -370,9 +370,6 @@ class Store:
     def _path(self, inside: str, name: str) -> str:
         return f"{self.shown.get(inside, self.archive.shown_root)}{os.sep}{name}"
 
-    def close(self) -> None:
-        self.db.close()
-
 
 def _facts(opened: reader.Opened) -> tuple[str, bool]:
     """An article's facts as JSON, kept when its whole body is indexed."""
