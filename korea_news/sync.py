@@ -51,7 +51,8 @@ class Sync:
         for folder in folders:
             end = start + len(folder.names) * _FIELDS
             stats, start = every[start:end], end
-            digest = _digest(folder.names, stats)
+            names = "/".join(folder.names).encode("utf-8", "surrogateescape")
+            digest = hashlib.blake2b(names + bytes(stats)).digest()
             if digests.get(folder.inside) != digest:
                 changes.append((folder, stats, digest, *self._changed(folder, stats)))
         self.many = sum(len(change[3]) for change in changes) > MANY
@@ -169,12 +170,6 @@ def _json(value: Any) -> str | None:
 
 def _text(found: Stat | None) -> str | None:
     return None if found is None else " ".join(map(str, found))
-
-
-def _digest(names: list[str], stats: array[int]) -> bytes:
-    digest = hashlib.blake2b("/".join(names).encode("utf-8", "surrogateescape"))
-    digest.update(stats)
-    return digest.digest()
 
 
 def _stats(folders: Sequence[Folder]) -> bytes:
