@@ -246,7 +246,7 @@ class Store:
         return (article for article, _ in self._select(query, [digest]))
 
     def derived(self, column: str, derive: Derive, reverse: bool = False, more: str = "") -> Any:
-        """(article, what `derive` makes of its file) in order, kept in `column` once made."""
+        """(article, what `derive` makes of its file, then `more`) in order, kept in `column`."""
         pending: list[tuple[Any, int]] = []
         for article, (kept, rowid, *rest) in self._rows(None, reverse, f", {column}, rowid{more}"):
             if kept is None:
