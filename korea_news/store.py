@@ -55,9 +55,8 @@ _TABLES = [
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
 ]
-# A few texts pass through a table of the connection's own, whose words are added to
-# `terms` as their batch commits. Many are faster told by one scan of the whole index once
-# they are in: until then, `terms` holds '' (no word): it is not to be narrowed by.
+# A few texts' words reach `terms` through a table of the connection's own; many, by one
+# scan of the whole index at the end (until then `terms` holds '': not to be narrowed by).
 _FRESH = [
     f"CREATE VIRTUAL TABLE temp.fresh USING fts5 ({TEXT}, content='', {_TOKENS})",
     "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
@@ -198,10 +197,9 @@ class Store:
 
     def problems(self) -> list[InvalidArticle]:
         """The files that are no article or could not be read, and the scan's, in walk order."""
+        query = "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
         found = [*self.archive.problems, *self.unreadable]
-        for inside, name, line, message in self.db.execute(
-            "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
-        ):
+        for inside, name, line, message in self.db.execute(query):
             found.append(InvalidArticle(self._path(inside, name), line, message))
         where = {path: place for place, path in enumerate(self.shown.values())}
         return sorted(found, key=lambda p: (where.get(os.path.dirname(p.path), 0), p.path))
