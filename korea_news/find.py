@@ -1,13 +1,9 @@
-"""`kn find`'s query language, made into an FTS5 query that no input can break, and the
-snippet shown with each article found.
+"""`kn find`'s query language, made into an FTS5 query that no input can break; snippets.
 
-A query is words (all required), "phrases", OR between two of them, -word (left out),
-prefix* and title:word (-title:word and title:-word: left out). Every word and phrase
-reaches FTS5 as a quoted string, which its tokenizer splits as it split the text: no
-input is ever read as FTS5's own syntax.
-Korean, Chinese and Japanese write words without spaces, or with particles attached
-(북한이, 북한은): their runs are indexed and looked up as character bigrams, in columns
-of their own (as Lucene's CJK analyzer does), so that a word is found inside longer ones.
+A query is words (all required), "phrases", OR, -word (left out), prefix* and title:word;
+every word reaches FTS5 quoted. Korean, Chinese and Japanese runs are indexed and looked
+up as character bigrams in columns of their own (as Lucene's CJK analyzer does), so that
+a word is found inside longer ones (북한 in 북한이).
 """
 
 from __future__ import annotations
@@ -28,8 +24,7 @@ _BEFORE = 60  # of them, before the first match of a long line
 
 
 def grams(text: str) -> str:
-    """The character bigrams of a text's CJK runs (a lone character as it is), as the
-    index's CJK columns hold them."""
+    """The character bigrams of a text's CJK runs (a lone character as it is)."""
     if text.isascii():
         return ""
     found = []
@@ -94,8 +89,7 @@ class Query:
         return cls(found, re.compile("|".join(shown), re.IGNORECASE))
 
     def snippet(self, body: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-        """The body's line with the most of the query's words (the first of those), cut
-        to SNIPPET characters around the first, and the spans of the words in it."""
+        """The body's line with most of the query's words, cut to SNIPPET, and their spans."""
         best, most = "", 0
         for line in body.splitlines():
             found = {match.group().casefold() for match in self.words.finditer(line)}
@@ -114,8 +108,7 @@ class Query:
 
 
 def _expression(words: str, prefix: bool, title: bool) -> str | None:
-    """An FTS5 expression for a word or phrase: its CJK runs as phrases of bigrams in the
-    CJK columns, the rest as quoted strings; None if it holds no letter or digit."""
+    """An FTS5 expression for a word or phrase; None if it holds no letter or digit."""
     parts = []
     pieces = [piece for piece in re.split(f"({_CJK.pattern})", words) if piece]
     for index, piece in enumerate(pieces):

@@ -1,11 +1,8 @@
-"""Work shared with a second process, on the machine's second core: one entry point, `split`.
+"""Work shared with a forked child on the machine's second core: one entry point, `split`.
 
-A sync stat()s every file of the archive: 10^5 system calls, about half of what a command
-costs at that size, in one process that Python's lock keeps to one core (threads made it
-slower). `split` hands the second half of the folders to a forked child, which writes its
-answer to a pipe. Nothing else crosses: the child touches no database and no output, and
-ends with os._exit. A child that fails, or a machine without fork or a second core, leaves
-all of the work to this process: the answer is the same, only slower.
+A sync stat()s every file: about half of what a command costs at 10^5 files, on one core
+(threads made it slower). The child touches no database and no output, answers through a
+pipe and ends with os._exit; a child that fails leaves all of the work to this process.
 """
 
 from __future__ import annotations
@@ -22,10 +19,11 @@ Item = TypeVar("Item")
 def split(
     work: Callable[[Sequence[Item]], bytes], items: Sequence[Item], sizes: list[int]
 ) -> bytes:
-    """work(items), as work(first half) + work(second half), the halves cut where `sizes`
-    (each item's share of the work) add up to half, the second done by a forked child."""
+    """work(items), as work(first half) + work(second half, by a forked child) by `sizes`."""
     total = sum(sizes)
-    if total < LEAST or not hasattr(os, "fork") or _cores() < 2:
+    affinity = getattr(os, "sched_getaffinity", None)  # the cores this process may run on
+    cores = len(affinity(0)) if affinity else os.cpu_count() or 1
+    if total < LEAST or not hasattr(os, "fork") or cores < 2:
         return work(items)
     cut, done = 0, 0
     while done < total / 2:
@@ -50,10 +48,3 @@ def split(
         pipe.close()
         _, status = os.waitpid(child, 0)
     return first + (second if status == 0 else work(items[cut:]))
-
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1

@@ -1,11 +1,8 @@
 """Which texts a search needs to read: the one entry point `match`, an FTS5 query.
 
-A search's pattern yields, per alternative, word pieces that every match holds
-(search.required_words). Each piece is looked up in `terms` (every word the index has
-held) as a substring, so that `said` finds `unsaid`; the query then asks for the texts
-that hold, for some alternative, one of the words of each piece. A piece in too many
-words, or whose words more than half of the texts hold, narrows nothing: reading them
-all costs less than asking the index which. The index may narrow a search, never answer it.
+Each word piece that every match holds (search.required_words) is looked up in `terms` as
+a substring, so that `said` finds `unsaid`. A piece in too many words, or in more than
+half of the texts, narrows nothing. The index may narrow a search, never answer it.
 """
 
 from __future__ import annotations
@@ -18,8 +15,7 @@ Required = list[list[str]]  # any of the alternatives; all word pieces of one al
 
 
 def match(db: Any, required: Required, files: int) -> str | None:
-    """An FTS5 query for the indexed texts that may match, of `files` in all (a
-    connection to the store, `db`). None: no narrowing; "": no indexed text can match."""
+    """An FTS5 query for the texts of `files` that may match; None: all; "": none indexed."""
     alternatives = []
     for pieces in required:
         clauses: list[str] | None = []
@@ -44,8 +40,7 @@ def match(db: Any, required: Required, files: int) -> str | None:
 
 
 def _rare(db: Any, terms: list[str], files: int) -> bool:
-    """Whether at most half of the texts hold any of these words (a word such as `said`
-    is in three texts of four): fts5vocab's counts."""
+    """Whether at most half of the texts hold any of these words (`said` is in most)."""
     marks = ", ".join("?" * len(terms))
     query = f"SELECT sum(doc) FROM vocabulary WHERE term IN ({marks})"
     return bool((db.execute(query, terms).fetchone()[0] or 0) * 2 <= files)

@@ -1,5 +1,4 @@
-"""Which articles a command selects: the shared filters. (The order is Article.sort_key:
-newest first, then by ID; walk.each() returns rows in that order.)"""
+"""Which articles a command selects: the shared filters (the order is Article.sort_key)."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from .model import Article, KnError, day_of
 
@@ -32,10 +30,6 @@ def period(text: str, end: bool) -> dt.date:
         return dt.date(year, month, day)
     except ValueError:
         raise KnError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
-
-
-def _fold(value: Any) -> str:
-    return str(value).casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +73,9 @@ class Filter:
         day = day_of(article.date)
         if (self.since and day < self.since) or (self.until and day > self.until):
             return False
-        if self.tags:
-            have = {tag.casefold() for tag in article.tags}
-            if not all(tag in have for tag in self.tags):
-                return False
-        if self.source is not None and self.source not in _fold(article.source or ""):
+        if self.tags and not set(self.tags) <= {tag.casefold() for tag in article.tags}:
+            return False
+        if self.source is not None and self.source not in (article.source or "").casefold():
             return False
         return all(_has(article, key, value) for key, value in self.where)
 
@@ -97,4 +89,6 @@ def _has(article: Article, key: str, value: str) -> bool:
         return False
     items = have if isinstance(have, list) else [have]
     wanted = value.casefold()
-    return any(_fold(item) == wanted for item in items if not isinstance(item, dict | list))
+    return any(
+        str(item).casefold() == wanted for item in items if not isinstance(item, dict | list)
+    )

@@ -1,14 +1,8 @@
-"""Search as grep -E does, in time linear in the text: compile patterns, find the
-matching lines and their spans.
+"""Search as grep -E does, in time linear in the text: compile patterns, match lines.
 
-Patterns run on RE2 (google-re2), which never backtracks: no pattern can hang kn. Its
-syntax reads grep -E's patterns (POSIX classes such as [[:digit:]] included); `\\<` and
-`\\>` are read as RE2's `\\b`, and newlines in a pattern separate alternatives, as grep
-does. Pure: it reads no file and knows no store. The store hands it an article and its
-text, having narrowed which files it reads by `Pattern.required`.
-
-A match never spans a line break: a line matches when the pattern matches within it, as
-grep sees lines (split on newlines, a trailing carriage return left out).
+Patterns run on RE2, which never backtracks; `\\<` and `\\>` are read as `\\b`, and
+newlines in a pattern separate alternatives, as grep's. Pure: it reads no file. A match
+never spans a line break, and a CRLF line is matched without its CR.
 """
 
 from __future__ import annotations
@@ -37,8 +31,7 @@ def compile_pattern(
     words: bool = False,
     whole_lines: bool = False,
 ) -> Pattern:
-    """One pattern matching any of `patterns` (each line of each: grep's alternatives),
-    with grep's -F, -i, -w and -x."""
+    """One pattern matching any line of `patterns`, with grep's -F, -i, -w and -x."""
     wanted = [line for pattern in patterns for line in pattern.split("\n")]
     for given in wanted:
         if not is_utf8(given):
@@ -61,7 +54,8 @@ def compile_pattern(
             _compile(flags + source, given)
         raise
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
-    return Pattern(regex, binary, words, _required(sources, ignore_case))
+    required = required_words(sources, re.IGNORECASE if ignore_case else 0)
+    return Pattern(regex, binary, words, required)
 
 
 def _compile(source: str | bytes, given: str) -> Any:
@@ -84,34 +78,22 @@ def _edge(found: re.Match[str]) -> str:
     return r"\b" if found.group() in (r"\<", r"\>") else found.group()
 
 
-def _required(sources: list[str], ignore_case: bool) -> list[list[str]] | None:
-    with warnings.catch_warnings():  # Python's parser frowns on [[:digit:]]: not ours
-        warnings.simplefilter("ignore")
-        return required_words(sources, re.IGNORECASE if ignore_case else 0)
-
-
 MAX_ALTERNATIVES = 32
-_PIECES = re.compile(r"[a-z0-9]{3,}")
+_PIECES = re.compile(r"[a-z0-9]{3,}")  # the word pieces that narrow (the index folds case)
 
 
-def words(text: str) -> list[str]:
-    """The word pieces of a pattern's literal text that narrow a search: runs of three or
-    more ASCII letters and digits, lower case (the text index folds case itself)."""
-    return sorted(set(_PIECES.findall(text.lower())))
-
-
-def required_words(sources: Iterable[str], flags: int = 0) -> list[list[str]] | None:
-    """What any match must contain, as word pieces: any of several sets, all of a set.
-
-    None when some match may need no word at all (then every file must be read).
-    """
+def required_words(sources: Iterable[str], flags: int) -> list[list[str]] | None:
+    """Word pieces any match holds: all of one of the lists; None: maybe no word at all."""
     alternatives: list[list[str]] = []
     try:
         from re import _parser  # type: ignore[attr-defined]
 
         for source in sources:
-            for literals in _literals(_parser.parse(source, flags)):
-                found = words(" ".join(literals))
+            with warnings.catch_warnings():  # Python's parser frowns on [[:digit:]]: not ours
+                warnings.simplefilter("ignore")
+                parsed = _parser.parse(source, flags)
+            for literals in _literals(parsed):
+                found = sorted(set(_PIECES.findall(" ".join(literals).lower())))
                 if not found:
                     return None
                 alternatives.append(found)
@@ -167,15 +149,13 @@ class Pattern:
             return self.binary.search(line.encode()) is not None
         return next(self._words(line, 0), None) is not None
 
-    def spans(self, line: str, start: int = 0) -> tuple[tuple[int, int], ...]:
+    def spans(self, line: str) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
-        found = self._words(line, start) if self.words else self.regex.finditer(line, start)
+        found = self._words(line, 0) if self.words else self.regex.finditer(line)
         return tuple(m.span() for m in found if m.end() > m.start())
 
     def _words(self, line: str, position: int) -> Iterator[Any]:
-        """The matches that stand as words: neither preceded nor followed by a letter,
-        digit or underscore. One that does not is tried again a character further on
-        (grep would first try shorter matches from the same start)."""
+        """The matches that stand as words; one that does not is tried a character on."""
         while position <= len(line) and (found := self.regex.search(line, position)):
             start, end = found.span()
             if end > start and not _word(line, start - 1) and not _word(line, end):
@@ -184,12 +164,8 @@ class Pattern:
             else:
                 position = start + 1
 
-    def lines(
-        self, text: str, first: int, spans: bool = True
-    ) -> Iterator[tuple[int, str, Spans | None]]:
-        """The matching lines of a text of whole lines whose first is line `first`, each
-        with the spans of its matches where the search found them on its way (else None;
-        always None without `spans`)."""
+    def lines(self, text: str, first: int, spans: bool) -> Iterator[tuple[int, str, Spans | None]]:
+        """The matching lines of whole lines from line `first`, with spans where found."""
         if "\r" in text or self.words:  # a CRLF line is matched without its CR
             for number, line in _numbered(text, first):
                 if self.found(line):
@@ -226,8 +202,7 @@ Spans = tuple[tuple[int, int], ...]
 
 
 def _next(data: bytes, start: int, end: int) -> int:
-    """Where a search goes on after a match: at its end, or past an empty match's next
-    character (never inside a character's UTF-8 bytes)."""
+    """Where a search goes on after a match (past an empty one's next UTF-8 character)."""
     if end > start:
         return end
     end += 1
@@ -266,19 +241,9 @@ class Text(Protocol):
 
 
 def matching(
-    pattern: Pattern, article: Article, text: Text, invert: bool = False, most: int | None = None
-) -> Iterator[tuple[int, str]]:
-    """The matching lines of an article, (line number, line), at most `most` (grep -m):
-    its `title:` line if the title matches, then body lines, in order; with `invert`, the
-    lines that do not match (grep -v)."""
-    found = _matching(pattern, article, text, invert, spans=False)
-    return ((number, line) for number, line, _ in islice(found, most))
-
-
-def _matching(
-    pattern: Pattern, article: Article, text: Text, invert: bool, spans: bool = True
+    pattern: Pattern, article: Article, text: Text, invert: bool, spans: bool
 ) -> Iterator[tuple[int, str, Spans | None]]:
-    """As matching(), each line with its spans where they are known already."""
+    """An article's matching lines (grep -v: the others), title first, with spans if known."""
     if any(map(pattern.found, _titles(article))) != invert:
         yield article.title_line, text.title_line(), None
     for first, piece in text.body():
@@ -293,8 +258,7 @@ def _matching(
 def _records(
     pattern: Pattern, article: Article, selected: list[tuple[int, str, Spans | None]], how: Any
 ) -> Iterator[Match]:
-    """The selected lines of an article as records, with the spans of their matches (none
-    with `invert`, or unless `wanted`); with `only`, each match a record of its own (-o)."""
+    """The selected lines as records, with spans if `wanted`; -o: each match a record."""
     invert, only, wanted = how
     for number, line, known in selected:
         title = number == article.title_line
@@ -312,14 +276,12 @@ def _records(
 
 
 def _titles(article: Article) -> list[str]:
-    """The lines of an article's title, as they are matched: split at line feeds only (a
-    block's last one ends its last line)."""
+    """The lines of an article's title as they are matched: split at line feeds only."""
     return article.title.rstrip("\n").split("\n")
 
 
 def _spans(pattern: Pattern, article: Article, line: str) -> Spans:
-    """The spans of the title's matches in its `title:` line, where that line holds the
-    title as it is (not a YAML block, nor quoted with escapes); else none."""
+    """The title's spans in its `title:` line, where it holds the title as it is; else none."""
     at = line.find(article.title, len("title:"))
     if "\n" in article.title or at < 0:
         return ()
@@ -334,10 +296,7 @@ def in_context(
     invert: bool = False,
     most: int | None = None,
 ) -> Iterator[Match | None]:
-    """The matching lines of an article as records, at most `most` (grep -m), each with
-    up to `around` = (before, after) lines of the body as context records (grep -A, -B,
-    -C), and None between two groups that do not touch. The title line is matched alone,
-    without context; after the last match allowed, its context still follows, as grep's."""
+    """The matching lines as records with `around` lines of context, None between groups."""
     before, after = around
     kept: deque[tuple[int, str]] = deque(maxlen=before)
     last, left, count = 0, 0, 0  # the last line given; lines of context still due; matches
@@ -379,10 +338,7 @@ def grep_lines(
     around: tuple[int, int],
     selected: list[int],
 ) -> Iterator[list[Match | None]]:
-    """The records of each article with a line selected (`how`: invert, only, most, and
-    whether the spans are wanted), as grep prints them: see _records() and in_context()
-    (with context, None between two articles too); `selected[0]` counts those articles
-    (grep's exit status: -o may print nothing of a line selected)."""
+    """Each selecting article's records as grep prints them; `selected[0]` counts them."""
     invert, only, most, wanted = how
     context = any(around) and not only
     for article, text in texts:
@@ -390,7 +346,7 @@ def grep_lines(
             picked: list[Any] = list(in_context(pattern, article, text, around, invert, most))
             lines = picked
         else:
-            picked = list(islice(_matching(pattern, article, text, invert, wanted), most))
+            picked = list(islice(matching(pattern, article, text, invert, wanted), most))
             lines = list(_records(pattern, article, picked, (invert, only, wanted)))
         if picked:
             selected[0] += 1
@@ -402,7 +358,7 @@ def counts(
 ) -> Iterator[Count]:
     """How many lines of each article match (grep -c), for the articles with any."""
     for article, text in texts:
-        if found := sum(1 for _ in matching(pattern, article, text, invert, most)):
+        if found := sum(1 for _ in islice(matching(pattern, article, text, invert, False), most)):
             yield Count(article, found)
 
 
@@ -412,11 +368,11 @@ def chosen(
     how: tuple[bool, int | None, bool],
     selected: list[int],
 ) -> Iterator[Article]:
-    """The articles with a line selected (`how`: invert, most, and without one: -L);
-    `selected[0]` counts those with one (grep's exit status, -L's too)."""
+    """The articles with a line selected (-L: without); `selected[0]` counts those with."""
     invert, most, without = how
     for article, text in texts:
-        hit = next(matching(pattern, article, text, invert, most), None) is not None
+        lines = islice(matching(pattern, article, text, invert, False), most)
+        hit = next(lines, None) is not None
         selected[0] += hit
         if hit != without:
             yield article

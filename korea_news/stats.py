@@ -1,7 +1,4 @@
-"""kn stats: how many articles fall in each bucket of time, or of source, tag or author.
-
-Pure: it counts the articles it is given (all, or what kn find found) and reads nothing.
-"""
+"""kn stats: how many articles fall in each bucket of time, source, tag or author (pure)."""
 
 from __future__ import annotations
 
@@ -19,10 +16,7 @@ MOST = 100_000  # time buckets at most: articles from year 1 to 9999, by day, wo
 
 
 def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tuple[str, str]]:
-    """The buckets in order and the articles in each, how many articles were counted, and
-    their first and last day. Time buckets run oldest first over the whole range, empty
-    ones too; the others come biggest first, then by name (an article counts once in each
-    of its tags or authors, and under NONE if it has none)."""
+    """The buckets in order with their counts, the articles counted, first and last day."""
     found: Counter[str] = Counter()
     days: list[dt.date] = []
     for article in articles:
@@ -37,14 +31,15 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
     if not days:
         return [], 0, ("", "")
     first, last = min(days), max(days)
-    if by not in TIMES:
+    span = (str(first), str(last))
+    if by not in TIMES:  # biggest first, then by name
         ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
-        return [Bucket(name, count) for name, count in ordered], len(days), (str(first), str(last))
+        return [Bucket(name, count) for name, count in ordered], len(days), span
     labels = list(islice(_labels(first, last, by), MOST + 1))
     if len(labels) > MOST:
         message = "narrow it with --since and --until, or use a coarser --by"
         raise KnError(f"stats: over {MOST:,} buckets by {by} from {first} to {last}: {message}")
-    return [Bucket(name, found[name]) for name in labels], len(days), (str(first), str(last))
+    return [Bucket(name, found[name]) for name in labels], len(days), span
 
 
 def _label(day: dt.date, by: str) -> str:
@@ -56,16 +51,14 @@ def _label(day: dt.date, by: str) -> str:
 
 def _labels(first: dt.date, last: dt.date, by: str) -> Iterator[str]:
     """Every bucket's label from the first day's to the last's, in order."""
-    step = {"day": 1, "week": 7}.get(by)
-    if step is None:  # months and years: as many as the calendar has
-        months = (last.year - first.year) * 12 + last.month - first.month
-        if by == "year":
-            yield from (f"{year:04}" for year in range(first.year, last.year + 1))
-            return
-        for index in range(months + 1):
+    if by == "year":
+        yield from (f"{year:04}" for year in range(first.year, last.year + 1))
+    elif by == "month":
+        for index in range((last.year - first.year) * 12 + last.month - first.month + 1):
             year, month = divmod(first.month - 1 + index, 12)
             yield f"{first.year + year:04}-{month + 1:02}"
-        return
-    start = first - dt.timedelta(days=first.weekday()) if by == "week" else first
-    for index in range((last - start).days // step + 1):
-        yield _label(start + dt.timedelta(days=index * step), by)
+    else:
+        step = 7 if by == "week" else 1
+        start = first - dt.timedelta(days=first.weekday()) if by == "week" else first
+        for index in range((last - start).days // step + 1):
+            yield _label(start + dt.timedelta(days=index * step), by)

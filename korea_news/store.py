@@ -1,17 +1,8 @@
-"""The derived store: one SQLite database per archive, and the one place that reads the
-archive at scale.
+"""The derived store: one SQLite database per archive, the one place that reads it at scale.
 
-The files are the truth. The database remembers what the one reader (reader.py) derived
-from each file, the article's fields, its facts, or why it is no article, and indexes
-titles and bodies in FTS5, which narrows which files a search reads and ranks them for
-kn find. Every command first calls `sync()` (sync.py), then asks for articles in order.
-
-The database lives in $XDG_CACHE_HOME/kn/ (a relative XDG_CACHE_HOME is ignored). One that
-is damaged, of another schema, no regular file, locked for longer than LOCK_S, or in a
-folder that cannot be written is worked around: kn removes and rebuilds a damaged one, and
-otherwise answers from the files through a database in memory, the same code without the
-text index and facts (with the index, in a temporary file, for kn find). `--no-cache` asks
-for that too.
+The files are the truth; the database keeps what reader.py derived from each, and an FTS5
+index that narrows searches and ranks kn find. A damaged database is rebuilt; one that
+cannot be used (locked past LOCK_S, unwritable, --no-cache) gives way to one in memory.
 """
 
 from __future__ import annotations
@@ -28,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import narrow, reader
 from .archive import Archive, Folder
+from .find import WEIGHTS
 from .frontmatter import parse_date
 from .model import INDEXED, NO_EXTRA, Article, InvalidArticle, KnError, timestamp
 from .narrow import Required
@@ -63,9 +55,8 @@ _TABLES = [
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
 ]
-# A few texts pass through a table of the connection's own, whose words are added to
-# `terms` as their batch commits. Many are faster told by one scan of the whole index once
-# they are in: until then, `terms` holds '' (no word): it is not to be narrowed by.
+# A few texts' words reach `terms` through a table of the connection's own; many, by one
+# scan of the whole index at the end (until then `terms` holds '': not to be narrowed by).
 _FRESH = [
     f"CREATE VIRTUAL TABLE temp.fresh USING fts5 ({TEXT}, content='', {_TOKENS})",
     "CREATE VIRTUAL TABLE temp.fresh_terms USING fts5vocab (temp, fresh, row)",
@@ -77,8 +68,7 @@ _COLUMNS = f"id, {_LISTED}"
 
 
 def check(root: str) -> list[InvalidArticle]:
-    """Every problem of an archive's files, empty bodies among them, sorted by path and
-    line: each file is read whole, into a store in memory (`kn check`)."""
+    """Every problem of an archive's files, empty bodies included, by path and line."""
     try:
         os.listdir(root)
     except OSError as error:
@@ -100,11 +90,7 @@ def location(root: str) -> str:
 
 
 class Store:
-    """An archive's derived store: `sync()`, then `articles()`, `facts()`, `problems()`.
-
-    With `persistent` False, or where the database cannot be used, it lives in memory and
-    keeps neither the text index nor facts: every file is read, as without a store.
-    """
+    """An archive's derived store: `sync()`, then `articles()`, `facts()`, `problems()`."""
 
     def __init__(self, archive: Archive, persistent: bool = True, ranks: bool = False) -> None:
         self.archive = archive
@@ -116,14 +102,9 @@ class Store:
         self.shown: dict[str, str] = {}  # each folder's path as shown, in walk order
         self.unreadable: list[InvalidArticle] = []
 
-    # --- opening ------------------------------------------------------------------------
-
     def _open(self) -> sqlite3.Connection:
-        """The database, rebuilt if it is damaged or of another schema; in memory where it
-        cannot be had (then self.path is emptied)."""
-        for _ in range(2):
-            if not self.path:
-                break
+        """The database, rebuilt if damaged; in memory (self.path emptied) if unusable."""
+        for _ in range(2 if self.path else 0):  # a damaged one is removed, then tried again
             try:
                 return self._connect()
             except _Damaged:
@@ -188,16 +169,12 @@ class Store:
                 db.execute("ROLLBACK")
             raise
 
-    # --- sync ---------------------------------------------------------------------------
-
     def sync(self, tell: bool = True) -> None:
-        """Bring the store up to date with the files; tell (unless not to) the scan's
-        problems and each file's that is no article (archive.on_error), in walk order.
-        Where the database fails meanwhile, the files are read into one in memory instead."""
+        """Bring the store up to date with the files, and tell their problems (on_error)."""
         self.folders = self.archive.scan()
         self.shown = {folder.inside: folder.shown for folder in self.folders}
         try:
-            self._sync()
+            Sync(self).run()
             problems = self.problems()
         except sqlite3.Error as error:
             if not self.path:
@@ -208,29 +185,21 @@ class Store:
         for problem in problems if tell else ():
             self.archive.on_error(problem)
 
-    def _sync(self) -> None:
-        Sync(self).run()
-
     def _in_memory(self, error: sqlite3.Error) -> None:
-        """The database failed: from now on, one in memory, synced with the files. A
-        damaged one is removed, to be built anew by the next kn."""
+        """The database failed: go on with one in memory (a damaged one is removed)."""
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
         if not isinstance(error, sqlite3.OperationalError):  # not a lock, a full disk ...
             self._remove()
         self.path, self.index, self.unreadable = "", self.ranks, []
         self.db = self._open()
-        self._sync()
-
-    # --- answers ------------------------------------------------------------------------
+        Sync(self).run()
 
     def problems(self) -> list[InvalidArticle]:
-        """The files that are no article, or could not be read, and what the scan found
-        wrong, in walk order."""
+        """The files that are no article or could not be read, and the scan's, in walk order."""
+        query = "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
         found = [*self.archive.problems, *self.unreadable]
-        for inside, name, line, message in self.db.execute(
-            "SELECT folder, name, line, problem FROM files WHERE problem IS NOT NULL"
-        ):
+        for inside, name, line, message in self.db.execute(query):
             found.append(InvalidArticle(self._path(inside, name), line, message))
         where = {path: place for place, path in enumerate(self.shown.values())}
         return sorted(found, key=lambda p: (where.get(os.path.dirname(p.path), 0), p.path))
@@ -241,19 +210,15 @@ class Store:
         for inside, name, line in self.db.execute(query):
             yield InvalidArticle(self._path(inside, name), line, "empty body")
 
-    def articles(
-        self, required: Required | None = None, reverse: bool = False
-    ) -> Iterator[Article]:
-        """The articles, newest first (then by ID); with `required`, those whose text may
-        hold the words (a superset of the matches: see narrow())."""
-        for article, _ in self._rows(required, reverse, ""):
+    def articles(self, reverse: bool = False) -> Iterator[Article]:
+        """The articles, newest first (then by ID)."""
+        for article, _ in self._rows(None, reverse, ""):
             yield article
 
     def texts(
         self, required: Required | None, reverse: bool, select: Callable[[Article], bool] | None
     ) -> Iterator[tuple[Article, reader.Opened | reader.Kept]]:
-        """The articles in order that `select` keeps and whose text may hold the words,
-        each with its text: as the index keeps it, or its file opened (search)."""
+        """The articles that `select` keeps and may hold `required`, each with its text."""
         for article, (body,) in self._rows(required, reverse, _BODY if self.index else ", NULL"):
             if select is not None and not select(article):
                 continue
@@ -279,9 +244,7 @@ class Store:
         return (article for article, _ in self._select(query, [digest]))
 
     def derived(self, column: str, derive: Derive, reverse: bool = False, more: str = "") -> Any:
-        """(article, what `derive` makes of its file, with the columns `more` names) in
-        order: derived the first time, and kept in `column` from then on, when derive()
-        says it may be (in batches, each whole)."""
+        """(article, what `derive` makes of its file, then `more`) in order, kept in `column`."""
         pending: list[tuple[Any, int]] = []
         for article, (kept, rowid, *rest) in self._rows(None, reverse, f", {column}, rowid{more}"):
             if kept is None:
@@ -300,16 +263,14 @@ class Store:
         self._keep(column, pending)
 
     def _keep(self, column: str, pending: list[tuple[Any, int]]) -> None:
-        """Keep what was derived meanwhile (in the database it was read from, if it is
-        still the one in use)."""
+        """Keep what was derived meanwhile, unless the database gave way to one in memory."""
         with contextlib.suppress(sqlite3.Error), self.writing():
             if self.index:
                 self.db.executemany(f"UPDATE files SET {column} = ? WHERE rowid = ?", pending)
         pending.clear()
 
     def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
-        """(article, what `more` selects) in order. A database that fails meanwhile is
-        left for one in memory, and the rows go on after the last one given."""
+        """(article, what `more` selects) in order, going on in memory if the database fails."""
         last: Article | None = None
         while True:
             try:
@@ -339,21 +300,16 @@ class Store:
             )
             values.append(match)
         if after is not None:
-            ts, article_id = timestamp(after.date), after.id
-            where += (
-                " AND (ts > ? OR ts = ? AND id < ?)"
-                if reverse
-                else " AND (ts < ? OR ts = ? AND id > ?)"
-            )
-            values += [ts, ts, article_id]
+            ts = timestamp(after.date)
+            ts_next, id_next = (">", "<") if reverse else ("<", ">")
+            where += f" AND (ts {ts_next} ? OR ts = ? AND id {id_next} ?)"
+            values += [ts, ts, after.id]
         order = "ts, id DESC" if reverse else "ts DESC, id"
         query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
         return self._select(query, values)
 
     def ranked(self, match: str, reverse: bool = False) -> Iterator[tuple[Article, float, int]]:
-        """The articles whose text matches an FTS5 query (see find.py), best first (then
-        newest, then by ID): each with its score, and its rowid for body(). A database
-        that fails meanwhile is left for one in memory, and the ranking goes on."""
+        """The articles matching an FTS5 query (find.py), best first, with score and rowid."""
         given = 0
         while True:
             try:
@@ -370,8 +326,6 @@ class Store:
                 self._in_memory(error)
 
     def _ranked(self, match: str, reverse: bool) -> Iterator[tuple[Article, float, int]]:
-        from .find import WEIGHTS
-
         score = f"-bm25(text, {', '.join(map(str, WEIGHTS))})"
         order = "2, ts, id DESC" if reverse else "2 DESC, ts DESC, id"
         ranking = self.db.execute(
@@ -413,9 +367,6 @@ class Store:
 
     def _path(self, inside: str, name: str) -> str:
         return f"{self.shown.get(inside, self.archive.shown_root)}{os.sep}{name}"
-
-    def close(self) -> None:
-        self.db.close()
 
 
 def _facts(opened: reader.Opened) -> tuple[str, bool]:

@@ -1,11 +1,9 @@
 """Bring a store's database up to date with the files (Store.sync).
 
-Each file is stat()ed once; a folder whose digest of names and stats is as stored costs
-nothing more. In another, each file whose (device, inode, size, mtime_ns, ctime_ns)
-differs from its row is read again, outside any transaction, and what was read is
-committed in batches of BATCH files: an interrupted first build keeps the batches it
-finished, and nothing half-done. A file changed within RACY_NS of its reading is stored
-untrusted, to be read again (git's racy rule: a coarse clock may not show a second change).
+A folder whose digest of names and stats is as stored costs one stat() per file; in
+another, each file whose stat changed is read again, committed in batches of BATCH (an
+interrupted first build keeps them). A file changed within RACY_NS of its reading is
+not trusted (git's racy rule: a coarse clock may not show a second change).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import json
 import os
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import halves, reader
@@ -41,6 +39,7 @@ class Sync:
     def __init__(self, store: Store) -> None:
         self.store, self.db = store, store.db
         self.many = False  # whether this sync reads MANY files
+        self.show, self.read = store.archive.progress, 0  # the progress line, files read
 
     def run(self) -> None:
         """Compare, read what changed, commit in batches; remove what went away."""
@@ -50,33 +49,31 @@ class Sync:
         for folder in folders:
             end = start + len(folder.names) * _FIELDS
             stats, start = every[start:end], end
-            digest = _digest(folder.names, stats)
+            names = "/".join(folder.names).encode("utf-8", "surrogateescape")
+            digest = hashlib.blake2b(names + bytes(stats)).digest()
             if digests.get(folder.inside) != digest:
                 changes.append((folder, stats, digest, *self._changed(folder, stats)))
         self.many = sum(len(change[3]) for change in changes) > MANY
-        progress = _Progress(self.store.archive.progress)
         try:
             for folder, stats, digest, *change in changes:
-                self._folder(folder, stats, digest, change, progress)
+                self._folder(folder, stats, digest, change)
             gone = digests.keys() - self.store.shown.keys()
             if gone:
                 with self.store.writing():
                     for inside in gone:
                         self._delete("folder = ?", (inside,))
                         self.db.execute("DELETE FROM folders WHERE inside = ?", (inside,))
-            if (
-                self.store.index
-                and self.db.execute("SELECT 1 FROM terms WHERE term = ''").fetchone()
-            ):
+            unfinished = "SELECT 1 FROM terms WHERE term = ''"
+            if self.store.index and self.db.execute(unfinished).fetchone():
                 with self.store.writing():
                     self.db.execute("INSERT OR IGNORE INTO terms SELECT term FROM vocabulary")
                     self.db.execute("DELETE FROM terms WHERE term = ''")
         finally:
-            progress.done()
+            if self.show is not None and self.read >= PROGRESS_EVERY:
+                self.show(self.read, True)
 
     def _changed(self, folder: Folder, stats: array[int]) -> tuple[list[int], set[str], set[str]]:
-        """The positions of a folder's files that changed or are new, the names of its
-        files that went away, and of those stored."""
+        """The positions of the files changed or new, the names of those gone, and stored."""
         query = "SELECT name, stat FROM files WHERE folder = ?"
         stored = dict(self.db.execute(query, (folder.inside,)))
         changed = [
@@ -86,22 +83,16 @@ class Sync:
         ]
         return changed, stored.keys() - set(folder.names), set(stored)
 
-    def _folder(
-        self,
-        folder: Folder,
-        stats: array[int],
-        digest: bytes,
-        change: list[Any],
-        progress: _Progress,
-    ) -> None:
-        """Re-read a folder's files that changed (`change`: as _changed() tells), in
-        batches; then keep its digest, if every file could be trusted."""
+    def _folder(self, folder: Folder, stats: array[int], digest: bytes, change: list[Any]) -> None:
+        """Re-read a folder's files that changed (`change`: see _changed()) in batches."""
         (changed, gone, stored), trusted = change, True
         for start in range(0, max(len(changed), 1), BATCH):
             rows = []
             for position in changed[start : start + BATCH]:
                 row = self._read(folder, folder.names[position], _stat(stats, position))
-                progress.step()
+                self.read += 1
+                if self.show is not None and self.read % PROGRESS_EVERY == 0:
+                    self.show(self.read, False)
                 trusted = trusted and row is not None and row["stat"] is not None
                 rows.append((folder.names[position], row))
             last = start + BATCH >= len(changed)
@@ -124,8 +115,7 @@ class Sync:
                     self.db.execute("REPLACE INTO folders VALUES (?, ?)", (folder.inside, digest))
 
     def _read(self, folder: Folder, name: str, found: Stat | None) -> dict[str, Any] | None:
-        """What the reader derives from one file, as a row of `files` (its stat None when
-        it changed too recently to be trusted); None if it could not be read at all."""
+        """One file as a row of `files` (stat None: too recent to trust); None if unreadable."""
         from .duplicates import Digest  # here, not at the top: kn starts sooner
 
         path, article_id = folder.path_of(name), name[:-4]
@@ -177,26 +167,15 @@ class Sync:
 
 
 def _json(value: Any) -> str | None:
-    return (
-        json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
-        if value
-        else None
-    )
+    return json.dumps(value, ensure_ascii=False) if value else None
 
 
 def _text(found: Stat | None) -> str | None:
     return None if found is None else " ".join(map(str, found))
 
 
-def _digest(names: list[str], stats: array[int]) -> bytes:
-    digest = hashlib.blake2b("/".join(names).encode("utf-8", "surrogateescape"))
-    digest.update(stats)
-    return digest.digest()
-
-
 def _stats(folders: Sequence[Folder]) -> bytes:
-    """Each file's Stat, one after another (-1s for a file that went away meanwhile), as
-    the bytes of an array of 64-bit integers (halves.split hands them over)."""
+    """Each file's Stat (-1s for one gone) as bytes of 64-bit integers, for halves.split."""
     found: list[int] = []
     add = found.extend
     for folder in folders:
@@ -223,19 +202,3 @@ def _stats(folders: Sequence[Folder]) -> bytes:
 def _stat(stats: array[int], position: int) -> Stat | None:
     found = stats[position * _FIELDS : (position + 1) * _FIELDS]
     return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
-
-
-class _Progress:
-    """The progress line of a sync that reads many files (on a terminal: output.progress)."""
-
-    def __init__(self, show: Callable[[int, bool], None] | None) -> None:
-        self.show, self.count = show, 0
-
-    def step(self) -> None:
-        self.count += 1
-        if self.show is not None and self.count % PROGRESS_EVERY == 0:
-            self.show(self.count, False)
-
-    def done(self) -> None:
-        if self.show is not None and self.count >= PROGRESS_EVERY:
-            self.show(self.count, True)
