@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import frontmatter
+from . import frontmatter, kept
 from .duplicates import digest
 from .model import Article, Date, Draft, InvalidArticle, KnError, day_of, is_url
 from .structure import SENTENCE_END
@@ -189,8 +189,8 @@ def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str 
         return None
     if made is None:
         return f"{name}: already archived as {path}; nothing changed"
-    kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
-    return f"{name}: already in the archive as {made.id} ({path}){kept}; nothing changed"
+    differs = "; the metadata given differs, and the stored article is kept" * (done != "same")
+    return f"{name}: already in the archive as {made.id} ({path}){differs}; nothing changed"
 
 
 def is_html(name: str, data: bytes) -> bool:
@@ -233,8 +233,6 @@ class Adder:
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
         if self.seen is not None and not self.dry_run:
-            from . import kept
-
             answered = self.seen.pop("answered", {})
             self.seen["feeds"].update({} if failed else answered)
             if self.seen == kept.state(self.archive.root):
@@ -248,10 +246,11 @@ class Adder:
         """Extract an article's kept page anew (its fields kept): the lines of the diff."""
         import difflib
 
-        from . import kept, web
+        from . import curate, web
 
         entry = self.archive.find(name)
-        old = self.archive.read_bytes(entry).decode("utf-8", "replace")
+        raw = self.archive.read_bytes(entry)
+        old = raw.decode("utf-8", "replace")
         stored = frontmatter.load(frontmatter.split(old, entry.path).front_matter, entry.path)[0]
         page = kept.page(self.archive.root, entry.id)
         try:
@@ -262,11 +261,8 @@ class Adder:
         made = draft(frontmatter.dump(fields) + body, entry.path, {"id": entry.id})
         texts = (old.split("\n"), made.text.split("\n"))
         diff = list(difflib.unified_diff(*texts, entry.path, entry.path, lineterm=""))
-        try:
-            if diff and not self.dry_run:
-                kept.write(entry.real, made.text.encode("utf-8"))
-        except OSError as error:
-            raise KnError(f"{entry.path}: cannot write: {error.strerror}") from None
+        if diff and not self.dry_run:
+            curate.replace(self.archive, entry, made.text.encode("utf-8"), raw)
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
@@ -319,8 +315,6 @@ class Adder:
             self.urls[web.normal(made.article.url)] = made.id
         done = "new" if self.dry_run else "added"
         if page is not None and done == "added":
-            from . import kept
-
             try:
                 kept.keep_page(self.archive.root, made.id, page)
             except OSError as error:
@@ -329,9 +323,8 @@ class Adder:
 
     def _same(self, made: Draft, body: str) -> tuple[Draft, str, str] | None:
         """The article with this title and body already (duplicates.digest), whatever else."""
-        kept = self._store().same_body(body)
         title = digest(made.article.title)
-        for article in (*self.added.get(body, ()), *kept):
+        for article in (*self.added.get(body, ()), *self._store().same_body(body)):
             if digest(article.title) == title:
                 given = {**made.article.to_dict(), "id": article.id, "path": article.path}
                 done = "same" if given == article.to_dict() else "same text"
@@ -378,8 +371,6 @@ class Adder:
 
     def _state(self) -> dict[str, Any]:
         if self.seen is None:
-            from . import kept
-
             self.seen = kept.state(self.archive.root)
         return self.seen
 
