@@ -48,12 +48,10 @@ def state(root: str) -> dict[str, Any]:
     except (OSError, ValueError):  # none yet, or damaged: the next run asks for everything
         found = {}
     found = found if isinstance(found, dict) else {}
-    feeds, links = (_mapping(found.get(key)) for key in ("feeds", "links"))
+    feeds, links = found.get("feeds"), found.get("links")
+    feeds = feeds if isinstance(feeds, dict) else {}
+    links = links if isinstance(links, dict) else {}
     return {"feeds": feeds, "links": {k: v for k, v in links.items() if isinstance(v, str)}}
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def save_state(root: str, seen: dict[str, Any]) -> None:
