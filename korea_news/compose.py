@@ -349,7 +349,7 @@ class Adder:
         if link and web.normal(link) != web.normal(fields["url"]):
             fields["link"] = link
         if link:
-            fields["fetched"] = web.now()
+            fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         return frontmatter.dump(fields) + body, fields.get("url", "")
 
     def feed(self, feed: str) -> list[str]:

@@ -10,7 +10,6 @@ between blank lines, headings on lines of their own, list items as `  • item` 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import http.client
 import re
 import signal
@@ -26,7 +25,6 @@ from .model import KnError, is_url
 MAX_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long articles
 SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
-MAX_REDIRECTS = 5
 
 
 def normal(url: str) -> str:
@@ -82,15 +80,17 @@ def install() -> str:
     return f"{shlex.quote(sys.executable)} -m pip install {target}"
 
 
-def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
+def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
     """The front-matter fields and the body of a page's main text, in the page's own
     structure (see _blocks). `url` is where it was fetched: a canonical URL is trusted only
     from that host or its registrable domain (else kept as `canonical`). A saved page's
     URL is its canonical one, else the one its browser noted (see saved_from)."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
-    if tree is not None and _text_size(tree) > MAX_TEXT:  # extraction would take minutes
-        raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
+    if tree is not None:  # so much text, outside scripts and styles, would take minutes
+        scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
+        if len(tree.xpath("string()")) - scripts > MAX_TEXT:
+            raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
     claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
     dates = trafilatura.settings.set_date_params(extensive=len(page) <= SEARCHED)
     found = tree is not None and trafilatura.bare_extraction(
@@ -121,12 +121,6 @@ def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
     elif canonical and normal(canonical) != normal(url or ""):
         fields["canonical"] = canonical
     return {key: value for key, value in fields.items() if value}, "\n\n".join(blocks) + "\n"
-
-
-def _text_size(tree: Any) -> int:
-    """How many characters of text a parsed page holds outside its scripts and styles."""
-    scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
-    return len(tree.xpath("string()")) - scripts
 
 
 def _same_site(one: str, other: str) -> bool:
@@ -180,16 +174,14 @@ def _text(element: Any) -> str:
 _SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
 
 
-def saved_from(page: bytes | str) -> str | None:
-    """The web address a saved page was saved from, as its browser noted it; None if none
-    (or not http: a browser notes a local file as about:internet)."""
-    start = page[:4096].decode("latin-1") if isinstance(page, bytes) else page[:4096]
-    found = _SAVED_FROM.search(start)
+def saved_from(page: bytes) -> str | None:
+    """The http(s) address a saved page was saved from, as its browser noted it, if any."""
+    found = _SAVED_FROM.search(page[:4096].decode("latin-1"))
     return found[1] if found else None
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
+    max_redirections = 5
 
     def redirect_request(self, request: Any, *args: Any) -> Any:
         """Only to http and https, at every hop (urllib itself would follow ftp)."""
@@ -232,14 +224,12 @@ def fetch(
         raise KnError(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         raise KnError(str(error.reason)) from None
-    except http.client.InvalidURL as error:
+    except (http.client.InvalidURL, ValueError) as error:  # a space in the host, a bad IDNA name
         raise KnError(f"not a URL that can be fetched ({error})") from None
     except http.client.HTTPException as error:  # a bad status line, header or chunk
         raise KnError(f"not a valid HTTP answer ({type(error).__name__}: {error})") from None
     except OSError as error:
         raise KnError(str(error)) from None
-    except ValueError as error:  # a space in the host, an unclosed [, a bad IDNA name
-        raise KnError(f"not a URL that can be fetched ({error})") from None
 
 
 def _get(
@@ -343,8 +333,3 @@ class Pacer:
         if host in self.last:
             time.sleep(max(0.0, self.last[host] + self.delay - time.monotonic()))
         self.last[host] = time.monotonic()
-
-
-def now() -> str:
-    """The time of fetching, ISO 8601 in UTC."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
