@@ -1,11 +1,8 @@
-"""`kn add` from the web: saved pages, URLs and news feeds (the `korea-news[web]` extra).
+"""`kn add` from the web (the `korea-news[web]` extra): saved pages, URLs and news feeds.
 
-Imported only when an input is HTML, a URL or a feed: the core install never pays for it.
-trafilatura extracts a page's main text and metadata; feedparser reads RSS and Atom (it
-parses a feed from bytes, a saved file as well as a fetched one, where trafilatura's feed
-reader fetches by itself). The page's text becomes an ordinary article: paragraphs
-between blank lines, headings on lines of their own, list items as `  • item` lines.
-"""
+Imported only when an input is HTML, a URL or a feed. trafilatura extracts a page's main
+text, written as an ordinary article (paragraphs, headings, `  • item` lines); feedparser
+reads RSS and Atom from bytes, a saved file's as well as a fetched one's."""
 
 from __future__ import annotations
 
@@ -55,15 +52,12 @@ def _encoded(text: str) -> str:
 
 
 def _library(name: str) -> Any:
+    """A module of the web extra; if missing, KnError with a command that installs the extra
+    from where kn was installed: the folder pip noted (PEP 610's direct_url.json), else PyPI."""
     try:
         return __import__(name)
     except ImportError:
-        raise KnError(f"web pages and feeds need the web extra: {install()}") from None
-
-
-def install() -> str:
-    """A command that installs the web extra from where kn was installed: the folder pip
-    noted (PEP 610's direct_url.json), else the package's name."""
+        pass
     import importlib.metadata
     import json
     import shlex
@@ -77,7 +71,8 @@ def install() -> str:
         where = ""
     where = urllib.request.url2pathname(where[7:]) if where.startswith("file://") else ""
     target = shlex.quote(f"{where or 'korea-news'}[web]")
-    return f"{shlex.quote(sys.executable)} -m pip install {target}"
+    command = f"{shlex.quote(sys.executable)} -m pip install {target}"
+    raise KnError(f"web pages and feeds need the web extra: {command}")
 
 
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
