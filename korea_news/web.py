@@ -194,23 +194,13 @@ class _Expired(Exception):
     """The whole fetch took longer than --timeout (raised by the alarm, mid-read)."""
 
 
-def fetch(
-    url: str, timeout: float, feed: bool = False, seen: dict[str, str] | None = None
-) -> tuple[bytes, str]:
-    """A page's (or, with `feed`, a feed's) bytes and its final URL, all of it within
-    `timeout` seconds; KnError with the reason if it cannot be had (the caller names the
-    URL). `seen` holds a feed's validators (etag, modified): sent, then updated, and
-    NotModified raised if the feed answers that nothing changed."""
-    from . import __version__
-
-    headers = {"User-Agent": f"kn/{__version__} (korea-news)"}
-    seen = {} if seen is None else seen
-    for key, header in (("etag", "If-None-Match"), ("modified", "If-Modified-Since")):
-        if seen.get(key):
-            headers[header] = seen[key]
+def fetch(url: str, timeout: float, seen: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """A page's bytes (or, given a feed's `seen` validators, the feed's) and its final URL,
+    within `timeout` seconds; KnError with the reason if not (the caller names the URL).
+    `seen` (etag, modified) is sent, then updated; NotModified if nothing changed."""
     try:
         with _deadline(timeout):
-            return _get(url, headers, timeout, feed, seen)
+            return _get(url, timeout, seen)
     except (_Expired, TimeoutError):  # the whole fetch, or a socket's wait
         raise KnError(f"no answer within {timeout:g} s (--timeout)") from None
     except urllib.error.HTTPError as error:
@@ -227,9 +217,13 @@ def fetch(
         raise KnError(str(error)) from None
 
 
-def _get(
-    url: str, headers: dict[str, str], timeout: float, feed: bool, seen: dict[str, str]
-) -> tuple[bytes, str]:
+def _get(url: str, timeout: float, seen: dict[str, str] | None) -> tuple[bytes, str]:
+    from . import __version__
+
+    headers = {"User-Agent": f"kn/{__version__} (korea-news)"}
+    for key, header in (("etag", "If-None-Match"), ("modified", "If-Modified-Since")):
+        if seen and seen.get(key):
+            headers[header] = seen[key]
     parts = urllib.parse.urlsplit(url)
     user, at, host = parts.netloc.rpartition("@")
     host = host if host.isascii() else host.encode("idna").decode("ascii")  # 북한.kr
@@ -238,17 +232,17 @@ def _get(
     request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=headers)
     with urllib.request.build_opener(_Redirects).open(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()
-        if kind not in ("text/html", "application/xhtml+xml") and not (feed and "xml" in kind):
+        feed = seen is not None and "xml" in kind
+        if kind not in ("text/html", "application/xhtml+xml") and not feed:
             raise KnError(f"not HTML ({kind})")
         data = response.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
         if response.length:  # the server closed before its Content-Length
             raise KnError(f"cut short: {len(data)} bytes of {len(data) + response.length}")
-        validators = (("etag", "ETag"), ("modified", "Last-Modified"))
-        seen.update(
-            {key: response.headers[name] for key, name in validators if name in response.headers}
-        )
+        for key, name in (("etag", "ETag"), ("modified", "Last-Modified")):
+            if seen is not None and name in response.headers:
+                seen[key] = response.headers[name]
         return data, response.geturl()
 
 
@@ -281,7 +275,7 @@ def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
     where = {}  # a fetched feed's links are read relative to its address
     if is_url(feed):
         try:
-            data, final = fetch(feed, timeout, True, seen)
+            data, final = fetch(feed, timeout, seen)
         except NotModified:
             return
         where = {"content-location": final}
