@@ -25,10 +25,9 @@ SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date,
 
 
 def normal(url: str) -> str:
-    """A URL as compared for "one URL, one article": scheme and host in lower case, no
-    default port, fragment, utm_* parameter or trailing slash, the path percent-encoded
-    (as typed, 기사, or as sent, %EA%B8%B0%EC%82%AC), every other query kept (?12345 too),
-    its parameters sorted."""
+    """A URL as compared for "one URL, one article": scheme and host in lower case; no default
+    port, fragment, utm_* parameter or trailing slash; the path percent-encoded (기사 as
+    %EA%B8%B0%EC%82%AC); every other query parameter kept (?12345 too), sorted."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         port = parts.port
@@ -76,10 +75,9 @@ def _library(name: str) -> Any:
 
 
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
-    """The front-matter fields and the body of a page's main text, in the page's own
-    structure (see _blocks). `url` is where it was fetched: a canonical URL is trusted only
-    from that host or its registrable domain (else kept as `canonical`). A saved page's
-    URL is its canonical one, else the one its browser noted (see saved_from)."""
+    """The front-matter fields and the body of a page's main text. A canonical URL is trusted
+    only on the site of `url`, where the page was fetched (else kept as `canonical`); a saved
+    page's URL is its canonical one, else the one its browser noted (see saved_from)."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
     if tree is not None:  # so much text, outside scripts and styles, would take minutes
@@ -268,9 +266,8 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 
 def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
-    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; KnError
-    with the reason if it cannot be read (the caller names the feed). `seen` holds what
-    the feed's URL last answered (see fetch): none if it has not changed since."""
+    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; none if it has
+    not changed since it answered `seen` (see fetch); KnError with the reason if unreadable."""
     feedparser = _library("feedparser")
     where = {}  # a fetched feed's links are read relative to its address
     if is_url(feed):
