@@ -226,13 +226,13 @@ class Adder:
         self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
         self.pacer: Any = None
         self.progress, self.fetched = progress, 0
-        self.seen: dict[str, Any] | None = None  # what the web told the last runs (kept.py)
+        self.seen = kept.state(archive.root)  # what the web told the last runs
 
     def done(self, failed: bool) -> None:
         """End the progress line; keep what the feeds answered, unless an input `failed`."""
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
-        if self.seen is not None and not self.dry_run:
+        if not self.dry_run:
             answered = self.seen.pop("answered", {})
             self.seen["feeds"].update({} if failed else answered)
             if self.seen == kept.state(self.archive.root):
@@ -293,7 +293,7 @@ class Adder:
             page, final = web.fetch(name, self.options["timeout"])
             text, url = self._page(page, final, name)
             if known := self._known(final, url):
-                self._state()["links"][web.normal(name)] = known  # not fetched again
+                self.seen["links"][web.normal(name)] = known  # not fetched again
                 return None, known, "same"
         else:
             data = read_input(name)
@@ -356,8 +356,7 @@ class Adder:
         """A feed's page URLs, oldest first; none if it has not changed since the last run."""
         from . import web
 
-        seen = self._state()
-        last = seen["feeds"].get(web.normal(feed))
+        last = self.seen["feeds"].get(web.normal(feed))
         answered = (
             {k: v for k, v in last.items() if isinstance(v, str)} if isinstance(last, dict) else {}
         )
@@ -366,20 +365,15 @@ class Adder:
         except KnError as error:
             raise KnError(f"{feed}: {error}") from None
         if answered and is_url(feed):
-            seen.setdefault("answered", {})[web.normal(feed)] = answered
+            self.seen.setdefault("answered", {})[web.normal(feed)] = answered
         return links
-
-    def _state(self) -> dict[str, Any]:
-        if self.seen is None:
-            self.seen = kept.state(self.archive.root)
-        return self.seen
 
     def _known(self, *urls: str | None) -> str | None:
         """The ID of the article whose url is one of these, compared normalised."""
         from . import web
 
         if self.urls is None:  # newest first: of two articles with one URL, the oldest
-            self.urls = dict(self._state()["links"])
+            self.urls = dict(self.seen["links"])
             for a in self._store().articles():
                 for url in (a.url, a.extra.get("link")):
                     if isinstance(url, str):
