@@ -1,9 +1,6 @@
-"""Curating the archive: tags rewritten in place, articles edited, moved to the trash and
-back (`kn tag`, `kn edit`, `kn rm`).
-
-What is written is checked first: it reads back as the article it should be, or nothing is
-written; and it goes in whole or not at all, never through a link (write.py).
-"""
+"""Curating the archive (`kn tag`, `kn edit`, `kn rm`): tags rewritten in place, articles
+edited, moved to the trash and back. What is written must read back as the article it should
+be, or nothing is; and it goes in whole or not at all, never through a link (write.py)."""
 
 from __future__ import annotations
 
@@ -24,17 +21,16 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str]]) -> bytes | None:
-    """An article file's bytes with its tags changed (each change: True to add the tag,
-    False to remove it, in any case), its `tags:` lines alone rewritten; None if its tags
-    stay as they are."""
+    """An article file's bytes with its `tags:` lines alone rewritten by `changes` (True to add
+    a tag, False to remove it, in any case); None if its tags stay as they are."""
     article, body = frontmatter.parse(data, path, article_id)
     tags = list(article.tags)
     for add, tag in changes:
-        same = [kept for kept in tags if kept.casefold() == tag.casefold()]
+        same = [old for old in tags if old.casefold() == tag.casefold()]
         if add and not same:
             tags.append(tag)
         elif not add:
-            tags = [kept for kept in tags if kept not in same]
+            tags = [old for old in tags if old not in same]
     if tags == list(article.tags):
         return None
     text = frontmatter.decode(data, path)
@@ -174,14 +170,12 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
 
 
 def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) -> None:
-    """Move the page kept for an article (kept.py), if any, into a batch of the trash or
-    back from it, never over another."""
+    """Move an article's kept page, if any, to a batch of the trash or back, never over another."""
     parent, _, shown_parent = trash(archive)
-    pages = os.path.relpath(os.path.dirname(kept.page_path(archive.root, article_id)), parent)
-    source, target = (
-        (pages, os.path.join(batch, PAGES)) if to_trash else (os.path.join(batch, PAGES), pages)
-    )
-    name = f"{article_id}.gz"
+    pages, name = os.path.split(os.path.relpath(kept.page_path(archive.root, article_id), parent))
+    source, target = pages, os.path.join(batch, PAGES)
+    if not to_trash:
+        source, target = target, source
     if os.path.lexists(os.path.join(parent, source, name)):
         with (
             write.folder(parent, source, shown_parent, make=False) as source_fd,
