@@ -224,7 +224,7 @@ class Adder:
         self.synced: Store | None = None
         self.urls: dict[str, str] | None = None
         self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
-        self.pacer: Any = None
+        self.last: dict[str, float] = {}  # when each host was last asked for a page
         self.progress, self.fetched = progress, 0
         self.seen = kept.state(archive.root)  # what the web told the last runs
 
@@ -285,8 +285,7 @@ class Adder:
 
             if (known := self._known(name)) is not None:
                 return None, known, "same"
-            self.pacer = self.pacer or web.Pacer(self.options["delay"])
-            self.pacer.wait(name)
+            web.pace(name, self.options["delay"], self.last)
             self.fetched += 1
             if self.progress is not None:
                 self.progress(self.fetched, False)

@@ -305,17 +305,12 @@ def _as_written(link: str, feed: bytes) -> str:
     return found[0].decode("utf-8", "replace") if found else link
 
 
-class Pacer:
-    """Waits `delay` seconds between two requests to the same host."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay, self.last = delay, dict[str, float]()
-
-    def wait(self, url: str) -> None:
-        try:
-            host = urllib.parse.urlsplit(url).hostname or ""
-        except ValueError:  # fetch() says what is wrong with it
-            host = ""
-        if host in self.last:
-            time.sleep(max(0.0, self.last[host] + self.delay - time.monotonic()))
-        self.last[host] = time.monotonic()
+def pace(url: str, delay: float, last: dict[str, float]) -> None:
+    """Wait till `delay` seconds have passed since the `last` request to the URL's host."""
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:  # fetch() says what is wrong with it
+        host = ""
+    if host in last:
+        time.sleep(max(0.0, last[host] + delay - time.monotonic()))
+    last[host] = time.monotonic()
