@@ -227,16 +227,14 @@ class Adder:
         self.last: dict[str, float] = {}  # when each host was last asked for a page
         self.progress, self.fetched = progress, 0
         self.seen = kept.state(archive.root)  # what the web told the last runs
+        self.answered: dict[str, dict[str, str]] = {}  # what the feeds told this one
 
     def done(self, failed: bool) -> None:
         """End the progress line; keep what the feeds answered, unless an input `failed`."""
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
-        if not self.dry_run:
-            answered = self.seen.pop("answered", {})
-            self.seen["feeds"].update({} if failed else answered)
-            if self.seen == kept.state(self.archive.root):
-                return
+        self.seen["feeds"].update({} if failed else self.answered)
+        if not self.dry_run and self.seen != kept.state(self.archive.root):
             try:
                 kept.save_state(self.archive.root, self.seen)
             except OSError as error:
@@ -356,15 +354,14 @@ class Adder:
         from . import web
 
         last = self.seen["feeds"].get(web.normal(feed))
-        answered = (
-            {k: v for k, v in last.items() if isinstance(v, str)} if isinstance(last, dict) else {}
-        )
+        last = last if isinstance(last, dict) else {}
+        answered = {k: v for k, v in last.items() if isinstance(v, str)}
         try:
             links = list(web.entries(feed, self.options["timeout"], answered))
         except KnError as error:
             raise KnError(f"{feed}: {error}") from None
         if answered and is_url(feed):
-            self.seen.setdefault("answered", {})[web.normal(feed)] = answered
+            self.answered[web.normal(feed)] = answered
         return links
 
     def _known(self, *urls: str | None) -> str | None:
