@@ -22,6 +22,8 @@ from .model import KnError, is_url
 MAX_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long articles
 SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
+# What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
+_SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
 
 
 def normal(url: str) -> str:
@@ -77,7 +79,7 @@ def _library(name: str) -> Any:
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
     """The front-matter fields and the body of a page's main text. A canonical URL is trusted
     only on the site of `url`, where the page was fetched (else kept as `canonical`); a saved
-    page's URL is its canonical one, else the one its browser noted (see saved_from)."""
+    page's URL is its canonical one, else the one its browser noted atop it."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
     if tree is not None:  # so much text, outside scripts and styles, would take minutes
@@ -108,7 +110,8 @@ def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
     fields: dict[str, Any] = {"title": title or None, "date": found.date, "source": found.sitename}
     fields["authors"] = [a.strip() for a in (found.author or "").split(";") if a.strip()] or None
     canonical = urllib.parse.urljoin(url or "", claimed[0].strip()) if claimed else found.url
-    fields["url"] = url or canonical or saved_from(page)
+    noted = _SAVED_FROM.search(page[:4096].decode("latin-1"))
+    fields["url"] = url or canonical or (noted[1] if noted else None)
     if canonical and (not url or _same_site(canonical, url)):
         fields["url"] = canonical
     elif canonical and normal(canonical) != normal(url or ""):
@@ -161,16 +164,6 @@ def _text(element: Any) -> str:
         child.tail = "\n" + (child.tail or "")
     lines = "".join(element.itertext()).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines if line.strip())
-
-
-# What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
-_SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
-
-
-def saved_from(page: bytes) -> str | None:
-    """The http(s) address a saved page was saved from, as its browser noted it, if any."""
-    found = _SAVED_FROM.search(page[:4096].decode("latin-1"))
-    return found[1] if found else None
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
