@@ -148,10 +148,7 @@ def _blocks(body: Any) -> Iterator[str]:
             width = max(map(len, rows), default=0)
             rows = [row + [""] * (width - len(row)) for row in rows]
             sizes = [max(len(row[i]) for row in rows) for i in range(width)]
-            lines = (
-                " | ".join(c.ljust(n) for c, n in zip(row, sizes, strict=True)) for row in rows
-            )
-            yield "\n".join(f"| {line} |" for line in lines)
+            yield "\n".join(f"| {' | '.join(map(str.ljust, row, sizes))} |" for row in rows)
         elif element.tag == "head":  # a heading ends like no sentence, so kn reads it as one
             yield _text(element).rstrip(":：")
         else:
