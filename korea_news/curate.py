@@ -123,10 +123,9 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
     """Put back the articles that the last `kn rm` moved to the trash: the paths put
     back, and a message for each left in the trash (its ID taken again meanwhile)."""
     parent, name, shown_parent = trash(archive)
-    try:
+    batches = []
+    with contextlib.suppress(FileNotFoundError):  # no trash yet
         batches = sorted(os.listdir(os.path.join(parent, name)))
-    except FileNotFoundError:
-        batches = []
     if not batches:
         shown = os.path.normpath(os.path.join(shown_parent, name))
         raise KnError(f"nothing to undo: {shown} holds no article that kn rm removed")
