@@ -130,10 +130,9 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
         shown = os.path.normpath(os.path.join(shown_parent, name))
         raise KnError(f"nothing to undo: {shown} holds no article that kn rm removed")
     batch = os.path.join(name, batches[-1])
-    back, left, ids = [], [], archive.ids()
-    for folder, _, files in sorted(os.walk(os.path.join(parent, batch))):
-        inside = os.path.relpath(folder, os.path.join(parent, batch))
-        inside = "" if inside == os.curdir else inside
+    back, left, ids, top = [], [], archive.ids(), os.path.join(parent, batch)
+    for folder, _, files in sorted(os.walk(top)):
+        inside = folder[len(top) + 1 :]  # "" for the batch's own folder
         if inside.split(os.sep)[0] == PAGES:
             continue  # each goes back with its article
         for file in sorted(files):
@@ -141,7 +140,7 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
             in_trash = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
             try:
                 if (taken := ids.get(file[: -len(".txt")])) is not None:
-                    here = os.path.join(parent, batch, inside, file)
+                    here = os.path.join(folder, file)
                     if not os.path.samefile(taken[0].entry(taken[1]).real, here):
                         raise FileExistsError
                     os.unlink(here)  # back already: a killed undo had linked it
@@ -162,7 +161,7 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
                     _move_page(archive, file[: -len(".txt")], batch, to_trash=False)
                 except (OSError, KnError):
                     left.append(f"{in_trash}: put back, but not its kept page (in {PAGES}/)")
-    for folder, _, _ in sorted(os.walk(os.path.join(parent, batch)), reverse=True):
+    for folder, _, _ in sorted(os.walk(top), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(folder)  # the batch's folders, once empty
     return back, left
