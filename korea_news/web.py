@@ -47,8 +47,7 @@ def normal(url: str) -> str:
 
 
 def _encoded(text: str) -> str:
-    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded as UTF-8,
-    as a browser sends it; its delimiters and the escapes it has already are kept."""
+    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do."""
     return urllib.parse.quote(text, safe="!#$%&'()*+,/:;=?@[]~")
 
 
@@ -120,8 +119,7 @@ def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
 
 
 def _same_site(one: str, other: str) -> bool:
-    """Whether two URLs are on one host, or one registrable domain (news.bbc.co.uk and
-    www.bbc.co.uk; not bbc.co.uk and itv.co.uk)."""
+    """Whether two URLs share a host or a registrable domain (news.bbc.co.uk, www.bbc.co.uk)."""
     from courlan import extract_domain
 
     hosts = [urllib.parse.urlsplit(url).hostname for url in (one, other)]
@@ -130,9 +128,8 @@ def _same_site(one: str, other: str) -> bool:
 
 
 def _blocks(body: Any) -> Iterator[str]:
-    """The text of trafilatura's XML, block by block: a heading or a paragraph (<lb/> a
-    line break); a list as `  • item` lines, an ordered one as `  1. item`; a table as
-    `| cell | cell |` rows, its columns aligned."""
+    """trafilatura's XML as text blocks: headings, paragraphs, lists as `  • item` (or `  1. item`)
+    lines, tables as `| cell | cell |` rows, their columns aligned."""
     for element in body:
         if element.tag == "list":
             items = [" ".join(_text(item).split()) for item in element.findall("item")]
