@@ -63,6 +63,6 @@ def _write(root: str, inside: str, name: str, data: bytes) -> None:
     parent, name_of_folder = os.path.split(folder(root))
     with write.folder(parent, os.path.join(name_of_folder, inside), parent) as fd:
         try:
-            write.replace(fd, name, data)
-        except FileNotFoundError:
             write.create(fd, name, data)
+        except FileExistsError:
+            write.replace(fd, name, data)
