@@ -35,7 +35,7 @@ def normal(url: str) -> str:
         port = parts.port
     except ValueError:  # no URL that could be fetched (a bad port, an unclosed [): as it is
         return url.strip()
-    host = (parts.hostname or "").lower()
+    host = parts.hostname or ""  # in lower case already
     if port and (parts.scheme.lower(), port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
