@@ -92,8 +92,7 @@ def replace(archive: Archive, entry: Entry, data: bytes, was: bytes | None = Non
 
 
 def trash(archive: Archive) -> tuple[str, str, str]:
-    """The trash beside the archive's folder: its parent, its name, and the parent as shown
-    (as the archive is)."""
+    """The trash beside the archive's folder: (its parent, its name, the parent as shown)."""
     parent, name = os.path.split(archive.root)
     if not name:
         raise KnError("the archive is the root folder: there is no room beside it for a trash")
@@ -101,8 +100,7 @@ def trash(archive: Archive) -> tuple[str, str, str]:
 
 
 def remove(archive: Archive, entries: list[Entry]) -> str:
-    """Move articles' files (a link as the link) into a new folder of the trash, each
-    whole; the folder's path as shown."""
+    """Move articles' files (a link as the link) to a new batch of the trash; its path as shown."""
     parent, name, shown_parent = trash(archive)
     batch = os.path.join(name, f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%S.%fZ}")
     for entry in entries:
@@ -120,8 +118,7 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
 
 
 def restore(archive: Archive) -> tuple[list[str], list[str]]:
-    """Put back the articles that the last `kn rm` moved to the trash: the paths put
-    back, and a message for each left in the trash (its ID taken again meanwhile)."""
+    """Put back what the last `kn rm` moved to the trash: (paths put back, why others are left)."""
     parent, name, shown_parent = trash(archive)
     batches = []
     with contextlib.suppress(FileNotFoundError):  # no trash yet
