@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import frontmatter
+from . import frontmatter, kept
 from .duplicates import digest
 from .model import Article, Date, Draft, InvalidArticle, KnError, day_of, is_url
 from .structure import SENTENCE_END
@@ -189,8 +189,8 @@ def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str 
         return None
     if made is None:
         return f"{name}: already archived as {path}; nothing changed"
-    kept = "; the metadata given differs, and the stored article is kept" * (done != "same")
-    return f"{name}: already in the archive as {made.id} ({path}){kept}; nothing changed"
+    differs = "; the metadata given differs, and the stored article is kept" * (done != "same")
+    return f"{name}: already in the archive as {made.id} ({path}){differs}; nothing changed"
 
 
 def is_html(name: str, data: bytes) -> bool:
@@ -224,21 +224,17 @@ class Adder:
         self.synced: Store | None = None
         self.urls: dict[str, str] | None = None
         self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
-        self.pacer: Any = None
+        self.last: dict[str, float] = {}  # when each host was last asked for a page
         self.progress, self.fetched = progress, 0
-        self.seen: dict[str, Any] | None = None  # what the web told the last runs (kept.py)
+        self.seen = kept.state(archive.root)  # what the web told the last runs
+        self.answered: dict[str, dict[str, str]] = {}  # what the feeds told this one
 
     def done(self, failed: bool) -> None:
         """End the progress line; keep what the feeds answered, unless an input `failed`."""
         if self.progress is not None and self.fetched:
             self.progress(self.fetched, True)
-        if self.seen is not None and not self.dry_run:
-            from . import kept
-
-            answered = self.seen.pop("answered", {})
-            self.seen["feeds"].update({} if failed else answered)
-            if self.seen == kept.state(self.archive.root):
-                return
+        self.seen["feeds"].update({} if failed else self.answered)
+        if not self.dry_run and self.seen != kept.state(self.archive.root):
             try:
                 kept.save_state(self.archive.root, self.seen)
             except OSError as error:
@@ -248,10 +244,11 @@ class Adder:
         """Extract an article's kept page anew (its fields kept): the lines of the diff."""
         import difflib
 
-        from . import kept, web
+        from . import curate, web
 
         entry = self.archive.find(name)
-        old = self.archive.read_bytes(entry).decode("utf-8", "replace")
+        raw = self.archive.read_bytes(entry)
+        old = raw.decode("utf-8", "replace")
         stored = frontmatter.load(frontmatter.split(old, entry.path).front_matter, entry.path)[0]
         page = kept.page(self.archive.root, entry.id)
         try:
@@ -262,11 +259,8 @@ class Adder:
         made = draft(frontmatter.dump(fields) + body, entry.path, {"id": entry.id})
         texts = (old.split("\n"), made.text.split("\n"))
         diff = list(difflib.unified_diff(*texts, entry.path, entry.path, lineterm=""))
-        try:
-            if diff and not self.dry_run:
-                kept.write(entry.real, made.text.encode("utf-8"))
-        except OSError as error:
-            raise KnError(f"{entry.path}: cannot write: {error.strerror}") from None
+        if diff and not self.dry_run:
+            curate.replace(self.archive, entry, made.text.encode("utf-8"), raw)
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
@@ -289,15 +283,14 @@ class Adder:
 
             if (known := self._known(name)) is not None:
                 return None, known, "same"
-            self.pacer = self.pacer or web.Pacer(self.options["delay"])
-            self.pacer.wait(name)
+            web.pace(name, self.options["delay"], self.last)
             self.fetched += 1
             if self.progress is not None:
                 self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options["timeout"])
             text, url = self._page(page, final, name)
             if known := self._known(final, url):
-                self._state()["links"][web.normal(name)] = known  # not fetched again
+                self.seen["links"][web.normal(name)] = known  # not fetched again
                 return None, known, "same"
         else:
             data = read_input(name)
@@ -319,8 +312,6 @@ class Adder:
             self.urls[web.normal(made.article.url)] = made.id
         done = "new" if self.dry_run else "added"
         if page is not None and done == "added":
-            from . import kept
-
             try:
                 kept.keep_page(self.archive.root, made.id, page)
             except OSError as error:
@@ -329,9 +320,8 @@ class Adder:
 
     def _same(self, made: Draft, body: str) -> tuple[Draft, str, str] | None:
         """The article with this title and body already (duplicates.digest), whatever else."""
-        kept = self._store().same_body(body)
         title = digest(made.article.title)
-        for article in (*self.added.get(body, ()), *kept):
+        for article in (*self.added.get(body, ()), *self._store().same_body(body)):
             if digest(article.title) == title:
                 given = {**made.article.to_dict(), "id": article.id, "path": article.path}
                 done = "same" if given == article.to_dict() else "same text"
@@ -356,39 +346,30 @@ class Adder:
         if link and web.normal(link) != web.normal(fields["url"]):
             fields["link"] = link
         if link:
-            fields["fetched"] = web.now()
+            fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         return frontmatter.dump(fields) + body, fields.get("url", "")
 
     def feed(self, feed: str) -> list[str]:
         """A feed's page URLs, oldest first; none if it has not changed since the last run."""
         from . import web
 
-        seen = self._state()
-        last = seen["feeds"].get(web.normal(feed))
-        answered = (
-            {k: v for k, v in last.items() if isinstance(v, str)} if isinstance(last, dict) else {}
-        )
+        last = self.seen["feeds"].get(web.normal(feed))
+        last = last if isinstance(last, dict) else {}
+        answered = {k: v for k, v in last.items() if isinstance(v, str)}
         try:
             links = list(web.entries(feed, self.options["timeout"], answered))
         except KnError as error:
             raise KnError(f"{feed}: {error}") from None
         if answered and is_url(feed):
-            seen.setdefault("answered", {})[web.normal(feed)] = answered
+            self.answered[web.normal(feed)] = answered
         return links
-
-    def _state(self) -> dict[str, Any]:
-        if self.seen is None:
-            from . import kept
-
-            self.seen = kept.state(self.archive.root)
-        return self.seen
 
     def _known(self, *urls: str | None) -> str | None:
         """The ID of the article whose url is one of these, compared normalised."""
         from . import web
 
         if self.urls is None:  # newest first: of two articles with one URL, the oldest
-            self.urls = dict(self._state()["links"])
+            self.urls = dict(self.seen["links"])
             for a in self._store().articles():
                 for url in (a.url, a.extra.get("link")):
                     if isinstance(url, str):

@@ -1,9 +1,6 @@
-"""Curating the archive: tags rewritten in place, articles edited, moved to the trash and
-back (`kn tag`, `kn edit`, `kn rm`).
-
-What is written is checked first: it reads back as the article it should be, or nothing is
-written; and it goes in whole or not at all, never through a link (write.py).
-"""
+"""Curating the archive (`kn tag`, `kn edit`, `kn rm`): tags rewritten in place, articles
+edited, moved to the trash and back. What is written must read back as the article it should
+be, or nothing is; and it goes in whole or not at all, never through a link (write.py)."""
 
 from __future__ import annotations
 
@@ -24,17 +21,16 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str]]) -> bytes | None:
-    """An article file's bytes with its tags changed (each change: True to add the tag,
-    False to remove it, in any case), its `tags:` lines alone rewritten; None if its tags
-    stay as they are."""
+    """An article file's bytes with its `tags:` lines alone rewritten by `changes` (True to add
+    a tag, False to remove it, in any case); None if its tags stay as they are."""
     article, body = frontmatter.parse(data, path, article_id)
     tags = list(article.tags)
     for add, tag in changes:
-        same = [kept for kept in tags if kept.casefold() == tag.casefold()]
+        same = [old for old in tags if old.casefold() == tag.casefold()]
         if add and not same:
             tags.append(tag)
         elif not add:
-            tags = [kept for kept in tags if kept not in same]
+            tags = [old for old in tags if old not in same]
     if tags == list(article.tags):
         return None
     text = frontmatter.decode(data, path)
@@ -96,8 +92,7 @@ def replace(archive: Archive, entry: Entry, data: bytes, was: bytes | None = Non
 
 
 def trash(archive: Archive) -> tuple[str, str, str]:
-    """The trash beside the archive's folder: its parent, its name, and the parent as shown
-    (as the archive is)."""
+    """The trash beside the archive's folder: (its parent, its name, the parent as shown)."""
     parent, name = os.path.split(archive.root)
     if not name:
         raise KnError("the archive is the root folder: there is no room beside it for a trash")
@@ -105,8 +100,7 @@ def trash(archive: Archive) -> tuple[str, str, str]:
 
 
 def remove(archive: Archive, entries: list[Entry]) -> str:
-    """Move articles' files (a link as the link) into a new folder of the trash, each
-    whole; the folder's path as shown."""
+    """Move articles' files (a link as the link) to a new batch of the trash; its path as shown."""
     parent, name, shown_parent = trash(archive)
     batch = os.path.join(name, f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%S.%fZ}")
     for entry in entries:
@@ -124,21 +118,18 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
 
 
 def restore(archive: Archive) -> tuple[list[str], list[str]]:
-    """Put back the articles that the last `kn rm` moved to the trash: the paths put
-    back, and a message for each left in the trash (its ID taken again meanwhile)."""
+    """Put back what the last `kn rm` moved to the trash: (paths put back, why others are left)."""
     parent, name, shown_parent = trash(archive)
-    try:
+    batches = []
+    with contextlib.suppress(FileNotFoundError):  # no trash yet
         batches = sorted(os.listdir(os.path.join(parent, name)))
-    except FileNotFoundError:
-        batches = []
     if not batches:
         shown = os.path.normpath(os.path.join(shown_parent, name))
         raise KnError(f"nothing to undo: {shown} holds no article that kn rm removed")
     batch = os.path.join(name, batches[-1])
-    back, left, ids = [], [], archive.ids()
-    for folder, _, files in sorted(os.walk(os.path.join(parent, batch))):
-        inside = os.path.relpath(folder, os.path.join(parent, batch))
-        inside = "" if inside == os.curdir else inside
+    back, left, ids, top = [], [], archive.ids(), os.path.join(parent, batch)
+    for folder, _, files in sorted(os.walk(top)):
+        inside = folder[len(top) + 1 :]  # "" for the batch's own folder
         if inside.split(os.sep)[0] == PAGES:
             continue  # each goes back with its article
         for file in sorted(files):
@@ -146,7 +137,7 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
             in_trash = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
             try:
                 if (taken := ids.get(file[: -len(".txt")])) is not None:
-                    here = os.path.join(parent, batch, inside, file)
+                    here = os.path.join(folder, file)
                     if not os.path.samefile(taken[0].entry(taken[1]).real, here):
                         raise FileExistsError
                     os.unlink(here)  # back already: a killed undo had linked it
@@ -167,21 +158,19 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
                     _move_page(archive, file[: -len(".txt")], batch, to_trash=False)
                 except (OSError, KnError):
                     left.append(f"{in_trash}: put back, but not its kept page (in {PAGES}/)")
-    for folder, _, _ in sorted(os.walk(os.path.join(parent, batch)), reverse=True):
+    for folder, _, _ in sorted(os.walk(top), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(folder)  # the batch's folders, once empty
     return back, left
 
 
 def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) -> None:
-    """Move the page kept for an article (kept.py), if any, into a batch of the trash or
-    back from it, never over another."""
+    """Move an article's kept page, if any, to a batch of the trash or back, never over another."""
     parent, _, shown_parent = trash(archive)
-    pages = os.path.relpath(os.path.dirname(kept.page_path(archive.root, article_id)), parent)
-    source, target = (
-        (pages, os.path.join(batch, PAGES)) if to_trash else (os.path.join(batch, PAGES), pages)
-    )
-    name = f"{article_id}.gz"
+    pages, name = os.path.split(os.path.relpath(kept.page_path(archive.root, article_id), parent))
+    source, target = pages, os.path.join(batch, PAGES)
+    if not to_trash:
+        source, target = target, source
     if os.path.lexists(os.path.join(parent, source, name)):
         with (
             write.folder(parent, source, shown_parent, make=False) as source_fd,

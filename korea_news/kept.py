@@ -9,9 +9,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 from typing import Any
 
+from . import write
 from .model import KnError
 
 
@@ -26,7 +26,7 @@ def page_path(root: str, article_id: str) -> str:
 
 def keep_page(root: str, article_id: str, page: bytes) -> None:
     """Keep a page as it was fetched or saved, for `kn show --original` and `kn add --again`."""
-    write(page_path(root, article_id), gzip.compress(page, mtime=0))
+    _write(root, "pages", f"{article_id}.gz", gzip.compress(page, mtime=0))
 
 
 def page(root: str, article_id: str) -> bytes:
@@ -48,29 +48,21 @@ def state(root: str) -> dict[str, Any]:
     except (OSError, ValueError):  # none yet, or damaged: the next run asks for everything
         found = {}
     found = found if isinstance(found, dict) else {}
-    feeds, links = (_mapping(found.get(key)) for key in ("feeds", "links"))
+    feeds, links = found.get("feeds"), found.get("links")
+    feeds = feeds if isinstance(feeds, dict) else {}
+    links = links if isinstance(links, dict) else {}
     return {"feeds": feeds, "links": {k: v for k, v in links.items() if isinstance(v, str)}}
 
 
-def _mapping(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def save_state(root: str, seen: dict[str, Any]) -> None:
-    write(os.path.join(folder(root), "web.json"), json.dumps(seen, indent=1).encode())
+    _write(root, "", "web.json", json.dumps(seen, indent=1).encode())
 
 
-def write(path: str, data: bytes) -> None:
-    """Replace a file with `data`, whole or not at all (as umask lets a new file be)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".kn-", suffix=".tmp")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def _write(root: str, inside: str, name: str, data: bytes) -> None:
+    # Whole or not at all, never through a link, as every write to the archive.
+    parent, name_of_folder = os.path.split(folder(root))
+    with write.folder(parent, os.path.join(name_of_folder, inside), parent) as fd:
+        try:
+            write.create(fd, name, data)
+        except FileExistsError:
+            write.replace(fd, name, data)

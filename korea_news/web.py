@@ -1,16 +1,12 @@
-"""`kn add` from the web: saved pages, URLs and news feeds (the `korea-news[web]` extra).
+"""`kn add` from the web (the `korea-news[web]` extra): saved pages, URLs and news feeds.
 
-Imported only when an input is HTML, a URL or a feed: the core install never pays for it.
-trafilatura extracts a page's main text and metadata; feedparser reads RSS and Atom (it
-parses a feed from bytes, a saved file as well as a fetched one, where trafilatura's feed
-reader fetches by itself). The page's text becomes an ordinary article: paragraphs
-between blank lines, headings on lines of their own, list items as `  • item` lines.
-"""
+Imported only when an input is HTML, a URL or a feed. trafilatura extracts a page's main
+text, written as an ordinary article (paragraphs, headings, `  • item` lines); feedparser
+reads RSS and Atom from bytes, a saved file's as well as a fetched one's."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import http.client
 import re
 import signal
@@ -26,20 +22,20 @@ from .model import KnError, is_url
 MAX_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long articles
 SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
-MAX_REDIRECTS = 5
+# What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
+_SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
 
 
 def normal(url: str) -> str:
-    """A URL as compared for "one URL, one article": scheme and host in lower case, no
-    default port, fragment, utm_* parameter or trailing slash, the path percent-encoded
-    (as typed, 기사, or as sent, %EA%B8%B0%EC%82%AC), every other query kept (?12345 too),
-    its parameters sorted."""
+    """A URL as compared for "one URL, one article": scheme and host in lower case; no default
+    port, fragment, utm_* parameter or trailing slash; the path percent-encoded (기사 as
+    %EA%B8%B0%EC%82%AC); every other query parameter kept (?12345 too), sorted."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         port = parts.port
     except ValueError:  # no URL that could be fetched (a bad port, an unclosed [): as it is
         return url.strip()
-    host = (parts.hostname or "").lower()
+    host = parts.hostname or ""  # in lower case already
     if port and (parts.scheme.lower(), port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
@@ -51,21 +47,17 @@ def normal(url: str) -> str:
 
 
 def _encoded(text: str) -> str:
-    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded as UTF-8,
-    as a browser sends it; its delimiters and the escapes it has already are kept."""
+    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do."""
     return urllib.parse.quote(text, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _library(name: str) -> Any:
+    """A module of the web extra; if missing, KnError with a command that installs the extra
+    from where kn was installed: the folder pip noted (PEP 610's direct_url.json), else PyPI."""
     try:
         return __import__(name)
     except ImportError:
-        raise KnError(f"web pages and feeds need the web extra: {install()}") from None
-
-
-def install() -> str:
-    """A command that installs the web extra from where kn was installed: the folder pip
-    noted (PEP 610's direct_url.json), else the package's name."""
+        pass
     import importlib.metadata
     import json
     import shlex
@@ -79,18 +71,20 @@ def install() -> str:
         where = ""
     where = urllib.request.url2pathname(where[7:]) if where.startswith("file://") else ""
     target = shlex.quote(f"{where or 'korea-news'}[web]")
-    return f"{shlex.quote(sys.executable)} -m pip install {target}"
+    command = f"{shlex.quote(sys.executable)} -m pip install {target}"
+    raise KnError(f"web pages and feeds need the web extra: {command}")
 
 
-def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
-    """The front-matter fields and the body of a page's main text, in the page's own
-    structure (see _blocks). `url` is where it was fetched: a canonical URL is trusted only
-    from that host or its registrable domain (else kept as `canonical`). A saved page's
-    URL is its canonical one, else the one its browser noted (see saved_from)."""
+def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
+    """The front-matter fields and the body of a page's main text. A canonical URL is trusted
+    only on the site of `url`, where the page was fetched (else kept as `canonical`); a saved
+    page's URL is its canonical one, else the one its browser noted atop it."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
-    if tree is not None and _text_size(tree) > MAX_TEXT:  # extraction would take minutes
-        raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
+    if tree is not None:  # so much text, outside scripts and styles, would take minutes
+        scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
+        if len(tree.xpath("string()")) - scripts > MAX_TEXT:
+            raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
     claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
     dates = trafilatura.settings.set_date_params(extensive=len(page) <= SEARCHED)
     found = tree is not None and trafilatura.bare_extraction(
@@ -115,7 +109,8 @@ def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
     fields: dict[str, Any] = {"title": title or None, "date": found.date, "source": found.sitename}
     fields["authors"] = [a.strip() for a in (found.author or "").split(";") if a.strip()] or None
     canonical = urllib.parse.urljoin(url or "", claimed[0].strip()) if claimed else found.url
-    fields["url"] = url or canonical or saved_from(page)
+    noted = _SAVED_FROM.search(page[:4096].decode("latin-1"))
+    fields["url"] = url or canonical or (noted[1] if noted else None)
     if canonical and (not url or _same_site(canonical, url)):
         fields["url"] = canonical
     elif canonical and normal(canonical) != normal(url or ""):
@@ -123,15 +118,8 @@ def article(page: bytes, url: str | None = None) -> tuple[dict[str, Any], str]:
     return {key: value for key, value in fields.items() if value}, "\n\n".join(blocks) + "\n"
 
 
-def _text_size(tree: Any) -> int:
-    """How many characters of text a parsed page holds outside its scripts and styles."""
-    scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
-    return len(tree.xpath("string()")) - scripts
-
-
 def _same_site(one: str, other: str) -> bool:
-    """Whether two URLs are on one host, or one registrable domain (news.bbc.co.uk and
-    www.bbc.co.uk; not bbc.co.uk and itv.co.uk)."""
+    """Whether two URLs share a host or a registrable domain (news.bbc.co.uk, www.bbc.co.uk)."""
     from courlan import extract_domain
 
     hosts = [urllib.parse.urlsplit(url).hostname for url in (one, other)]
@@ -140,9 +128,8 @@ def _same_site(one: str, other: str) -> bool:
 
 
 def _blocks(body: Any) -> Iterator[str]:
-    """The text of trafilatura's XML, block by block: a heading or a paragraph (<lb/> a
-    line break); a list as `  • item` lines, an ordered one as `  1. item`; a table as
-    `| cell | cell |` rows, its columns aligned (a `|` in a cell as `\\|`)."""
+    """trafilatura's XML as text blocks: headings, paragraphs, lists as `  • item` (or `  1. item`)
+    lines, tables as `| cell | cell |` rows, their columns aligned (a `|` in a cell as `\\|`)."""
     for element in body:
         if element.tag == "list":
             items = [" ".join(_text(item).split()) for item in element.findall("item")]
@@ -158,10 +145,7 @@ def _blocks(body: Any) -> Iterator[str]:
             width = max(map(len, rows), default=0)
             rows = [row + [""] * (width - len(row)) for row in rows]
             sizes = [max(len(row[i]) for row in rows) for i in range(width)]
-            lines = (
-                " | ".join(c.ljust(n) for c, n in zip(row, sizes, strict=True)) for row in rows
-            )
-            yield "\n".join(f"| {line} |" for line in lines)
+            yield "\n".join(f"| {' | '.join(map(str.ljust, row, sizes))} |" for row in rows)
         elif element.tag == "head":  # a heading ends like no sentence, so kn reads it as one
             yield _text(element).rstrip(":：")
         else:
@@ -176,20 +160,8 @@ def _text(element: Any) -> str:
     return "\n".join(" ".join(line.split()) for line in lines if line.strip())
 
 
-# What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
-_SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
-
-
-def saved_from(page: bytes | str) -> str | None:
-    """The web address a saved page was saved from, as its browser noted it; None if none
-    (or not http: a browser notes a local file as about:internet)."""
-    start = page[:4096].decode("latin-1") if isinstance(page, bytes) else page[:4096]
-    found = _SAVED_FROM.search(start)
-    return found[1] if found else None
-
-
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
+    max_redirections = 5
 
     def redirect_request(self, request: Any, *args: Any) -> Any:
         """Only to http and https, at every hop (urllib itself would follow ftp)."""
@@ -207,23 +179,13 @@ class _Expired(Exception):
     """The whole fetch took longer than --timeout (raised by the alarm, mid-read)."""
 
 
-def fetch(
-    url: str, timeout: float, feed: bool = False, seen: dict[str, str] | None = None
-) -> tuple[bytes, str]:
-    """A page's (or, with `feed`, a feed's) bytes and its final URL, all of it within
-    `timeout` seconds; KnError with the reason if it cannot be had (the caller names the
-    URL). `seen` holds a feed's validators (etag, modified): sent, then updated, and
-    NotModified raised if the feed answers that nothing changed."""
-    from . import __version__
-
-    headers = {"User-Agent": f"kn/{__version__} (korea-news)"}
-    seen = {} if seen is None else seen
-    for key, header in (("etag", "If-None-Match"), ("modified", "If-Modified-Since")):
-        if seen.get(key):
-            headers[header] = seen[key]
+def fetch(url: str, timeout: float, seen: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """A page's bytes (or, given a feed's `seen` validators, the feed's) and its final URL,
+    within `timeout` seconds; KnError with the reason if not (the caller names the URL).
+    `seen` (etag, modified) is sent, then updated; NotModified if nothing changed."""
     try:
         with _deadline(timeout):
-            return _get(url, headers, timeout, feed, seen)
+            return _get(url, timeout, seen)
     except (_Expired, TimeoutError):  # the whole fetch, or a socket's wait
         raise KnError(f"no answer within {timeout:g} s (--timeout)") from None
     except urllib.error.HTTPError as error:
@@ -232,19 +194,21 @@ def fetch(
         raise KnError(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         raise KnError(str(error.reason)) from None
-    except http.client.InvalidURL as error:
+    except (http.client.InvalidURL, ValueError) as error:  # a space in the host, a bad IDNA name
         raise KnError(f"not a URL that can be fetched ({error})") from None
     except http.client.HTTPException as error:  # a bad status line, header or chunk
         raise KnError(f"not a valid HTTP answer ({type(error).__name__}: {error})") from None
     except OSError as error:
         raise KnError(str(error)) from None
-    except ValueError as error:  # a space in the host, an unclosed [, a bad IDNA name
-        raise KnError(f"not a URL that can be fetched ({error})") from None
 
 
-def _get(
-    url: str, headers: dict[str, str], timeout: float, feed: bool, seen: dict[str, str]
-) -> tuple[bytes, str]:
+def _get(url: str, timeout: float, seen: dict[str, str] | None) -> tuple[bytes, str]:
+    from . import __version__
+
+    headers = {"User-Agent": f"kn/{__version__} (korea-news)"}
+    for key, header in (("etag", "If-None-Match"), ("modified", "If-Modified-Since")):
+        if seen and seen.get(key):
+            headers[header] = seen[key]
     parts = urllib.parse.urlsplit(url)
     user, at, host = parts.netloc.rpartition("@")
     host = host if host.isascii() else host.encode("idna").decode("ascii")  # 북한.kr
@@ -253,17 +217,17 @@ def _get(
     request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=headers)
     with urllib.request.build_opener(_Redirects).open(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()
-        if kind not in ("text/html", "application/xhtml+xml") and not (feed and "xml" in kind):
+        feed = seen is not None and "xml" in kind
+        if kind not in ("text/html", "application/xhtml+xml") and not feed:
             raise KnError(f"not HTML ({kind})")
         data = response.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
         if response.length:  # the server closed before its Content-Length
             raise KnError(f"cut short: {len(data)} bytes of {len(data) + response.length}")
-        validators = (("etag", "ETag"), ("modified", "Last-Modified"))
-        seen.update(
-            {key: response.headers[name] for key, name in validators if name in response.headers}
-        )
+        for key, name in (("etag", "ETag"), ("modified", "Last-Modified")):
+            if seen is not None and name in response.headers:
+                seen[key] = response.headers[name]
         return data, response.geturl()
 
 
@@ -289,14 +253,13 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 
 def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
-    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; KnError
-    with the reason if it cannot be read (the caller names the feed). `seen` holds what
-    the feed's URL last answered (see fetch): none if it has not changed since."""
+    """The page URLs of a feed (an RSS or Atom file, or its URL), oldest first; none if it has
+    not changed since it answered `seen` (see fetch); KnError with the reason if unreadable."""
     feedparser = _library("feedparser")
     where = {}  # a fetched feed's links are read relative to its address
     if is_url(feed):
         try:
-            data, final = fetch(feed, timeout, True, seen)
+            data, final = fetch(feed, timeout, seen)
         except NotModified:
             return
         where = {"content-location": final}
@@ -329,22 +292,12 @@ def _as_written(link: str, feed: bytes) -> str:
     return found[0].decode("utf-8", "replace") if found else link
 
 
-class Pacer:
-    """Waits `delay` seconds between two requests to the same host."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay, self.last = delay, dict[str, float]()
-
-    def wait(self, url: str) -> None:
-        try:
-            host = urllib.parse.urlsplit(url).hostname or ""
-        except ValueError:  # fetch() says what is wrong with it
-            host = ""
-        if host in self.last:
-            time.sleep(max(0.0, self.last[host] + self.delay - time.monotonic()))
-        self.last[host] = time.monotonic()
-
-
-def now() -> str:
-    """The time of fetching, ISO 8601 in UTC."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+def pace(url: str, delay: float, last: dict[str, float]) -> None:
+    """Wait till `delay` seconds have passed since the `last` request to the URL's host."""
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:  # fetch() says what is wrong with it
+        host = ""
+    if host in last:
+        time.sleep(max(0.0, last[host] + delay - time.monotonic()))
+    last[host] = time.monotonic()
