@@ -138,8 +138,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     context = params["context"] or 0  # -A and -B win over -C
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
-    required, keep = None if invert or unmatched else compiled.required, select.matches
-    texts = state.store.texts(required, params["reverse"], keep if select.active else None)
+    required = None if invert or unmatched else compiled.required
+    texts = state.store.texts(required, params["reverse"], select.matches)
     selected = [0]  # articles with a line selected: grep's exit status (-L's, -o's too)
     if quiet or paths or unmatched:
         hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)

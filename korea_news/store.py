@@ -216,11 +216,11 @@ class Store:
             yield article
 
     def texts(
-        self, required: Required | None, reverse: bool, select: Callable[[Article], bool] | None
+        self, required: Required | None, reverse: bool, select: Callable[[Article], bool]
     ) -> Iterator[tuple[Article, reader.Opened | reader.Kept]]:
         """The articles that `select` keeps and may hold `required`, each with its text."""
         for article, (body,) in self._rows(required, reverse, _BODY if self.index else ", NULL"):
-            if select is not None and not select(article):
+            if not select(article):
                 continue
             if body is not None:
                 yield article, reader.Kept(article, body)
