@@ -126,38 +126,33 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
       kn search -i -w 'coal|iron' --since 2017
       kn search -o -i '[[:digit:]]+ tonnes'
     """
-    from .search import chosen, compile_pattern, counts, grep_lines
+    from .search import Grep, compile_pattern
 
     wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
     if not wanted:
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     flags = ("fixed", "ignore_case", "words", "whole_lines")
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
-    invert, most, only, null = params["invert"], params["most"], params["only"], params["null"]
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
     context = params["context"] or 0  # -A and -B win over -C
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
-    required = None if invert or unmatched else compiled.required
+    spans = params["only"] or out.terminal or out.color or out.format != "text"  # else unseen
+    grep = Grep(compiled, params["invert"], params["only"], params["most"], (before, after), spans)
+    required = None if grep.invert or unmatched else compiled.required
     texts = state.store.texts(required, params["reverse"], select.matches)
-    selected = [0]  # articles with a line selected: grep's exit status (-L's, -o's too)
     if quiet or paths or unmatched:
-        hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
+        hits: Iterator[Any] = grep.chosen(texts, without=unmatched)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
-        path = operator.attrgetter("path")
-        listed = out.show(islice(hits, options.limit(params)), path, end="\0" if null else "\n")
-        state.finish(selected[0] if unmatched else listed)
-    if count:
-        hits = counts(compiled, texts, invert, most)
-    else:
-        spans = only or out.terminal or out.color or out.format != "text"  # else unseen
-        hits = grep_lines(compiled, texts, (invert, only, most, spans), (before, after), selected)
-    hits = islice(hits, options.limit(params))
+        path, end = operator.attrgetter("path"), "\0" if params["null"] else "\n"
+        listed = out.show(islice(hits, options.limit(params)), path, end=end)
+        state.finish(grep.selected if unmatched else listed)
+    hits = islice(grep.counts(texts) if count else grep.lines(texts), options.limit(params))
     records = hits if count else (record for lines in hits for record in lines)
     color, named = out.color and not out.terminal, params["filename"]
-    line = partial(output.match_line, color=color, null=null, named=named)
-    state.finish(out.show(records, line, None if count else output.match_groups) or selected[0])
+    line = partial(output.match_line, color=color, null=params["null"], named=named)
+    state.finish(out.show(records, line, None if count else output.match_groups) or grep.selected)
 
 
 @command(
