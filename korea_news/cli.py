@@ -182,8 +182,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
     select, out = options.filters(params), state.output(fmt)
     store = state.synced(ranks=True)
     found = store.ranked(query.match, params["reverse"])
-    if select.active:
-        found = (ranked for ranked in found if select.matches(ranked[0]))
+    found = (ranked for ranked in found if select.matches(ranked[0]))
     snippets = out.terminal or out.format != "text"
     hits = (
         Hit(article, score, *(query.snippet(store.body(rowid)) if snippets else ("", ())))
@@ -217,8 +216,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
         found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
     else:
         found = state.store.articles()
-    select = options.filters(params)
-    buckets, total, span = counts(filter(select.matches, found) if select.active else found, by)
+    buckets, total, span = counts(filter(options.filters(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: options.limit(params)]
     view = partial(output.buckets_view, total=total, span=span)
     state.output(fmt).show(shown, output.bucket_line, view)
