@@ -254,13 +254,12 @@ def facts(
         )
     else:
         found = state.store.facts(params["reverse"])
-
-    def kept(article: Article, rows: Iterable[FactRow]) -> list[Fact]:
-        if not select.matches(article):
-            return []
-        return [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
-
-    chosen = islice(filter(None, (kept(*pair) for pair in found)), options.limit(params))
+    per_article = (
+        [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
+        for article, rows in found
+        if select.matches(article)
+    )
+    chosen = islice(filter(None, per_article), options.limit(params))
     records = (fact for facts in chosen for fact in facts)
     state.finish(out.show(records, output.fact_line, output.fact_groups))
 
