@@ -89,8 +89,7 @@ def required_words(sources: Iterable[str], flags: int) -> list[list[str]] | None
         from re import _parser  # type: ignore[attr-defined]
 
         for source in sources:
-            with warnings.catch_warnings():  # Python's parser frowns on [[:digit:]]: not ours
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(action="ignore"):  # Python's parser frowns on [[:digit:]]
                 parsed = _parser.parse(source, flags)
             for literals in _literals(parsed):
                 found = sorted(set(_PIECES.findall(" ".join(literals).lower())))
