@@ -118,8 +118,7 @@ class Store:
         return db
 
     def _connect(self) -> sqlite3.Connection:
-        folder = os.path.dirname(self.path)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         for path in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
             with contextlib.suppress(FileNotFoundError):  # a link, a FIFO, a folder: not ours
                 if not stat.S_ISREG(os.lstat(path).st_mode):
