@@ -126,38 +126,33 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
       kn search -i -w 'coal|iron' --since 2017
       kn search -o -i '[[:digit:]]+ tonnes'
     """
-    from .search import chosen, compile_pattern, counts, grep_lines
+    from .search import Grep, compile_pattern
 
     wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
     if not wanted:
         raise click.UsageError("give a PATTERN, or -e PATTERN")
     flags = ("fixed", "ignore_case", "words", "whole_lines")
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
-    invert, most, only, null = params["invert"], params["most"], params["only"], params["null"]
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
     context = params["context"] or 0  # -A and -B win over -C
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
-    required, keep = None if invert or unmatched else compiled.required, select.matches
-    texts = state.store.texts(required, params["reverse"], keep if select.active else None)
-    selected = [0]  # articles with a line selected: grep's exit status (-L's, -o's too)
+    spans = params["only"] or out.terminal or out.color or out.format != "text"  # else unseen
+    grep = Grep(compiled, params["invert"], params["only"], params["most"], (before, after), spans)
+    required = None if grep.invert or unmatched else compiled.required
+    texts = state.store.texts(required, params["reverse"], select.matches)
     if quiet or paths or unmatched:
-        hits: Iterator[Any] = chosen(compiled, texts, (invert, most, unmatched), selected)
+        hits: Iterator[Any] = grep.chosen(texts, without=unmatched)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
-        path = operator.attrgetter("path")
-        listed = out.show(islice(hits, options.limit(params)), path, end="\0" if null else "\n")
-        state.finish(selected[0] if unmatched else listed)
-    if count:
-        hits = counts(compiled, texts, invert, most)
-    else:
-        spans = only or out.terminal or out.color or out.format != "text"  # else unseen
-        hits = grep_lines(compiled, texts, (invert, only, most, spans), (before, after), selected)
-    hits = islice(hits, options.limit(params))
+        path, end = operator.attrgetter("path"), "\0" if params["null"] else "\n"
+        listed = out.show(islice(hits, options.limit(params)), path, end=end)
+        state.finish(grep.selected if unmatched else listed)
+    hits = islice(grep.counts(texts) if count else grep.lines(texts), options.limit(params))
     records = hits if count else (record for lines in hits for record in lines)
     color, named = out.color and not out.terminal, params["filename"]
-    line = partial(output.match_line, color=color, null=null, named=named)
-    state.finish(out.show(records, line, None if count else output.match_groups) or selected[0])
+    line = partial(output.match_line, color=color, null=params["null"], named=named)
+    state.finish(out.show(records, line, None if count else output.match_groups) or grep.selected)
 
 
 @command(
@@ -187,8 +182,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
     select, out = options.filters(params), state.output(fmt)
     store = state.synced(ranks=True)
     found = store.ranked(query.match, params["reverse"])
-    if select.active:
-        found = (ranked for ranked in found if select.matches(ranked[0]))
+    found = (ranked for ranked in found if select.matches(ranked[0]))
     snippets = out.terminal or out.format != "text"
     hits = (
         Hit(article, score, *(query.snippet(store.body(rowid)) if snippets else ("", ())))
@@ -222,8 +216,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
         found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
     else:
         found = state.store.articles()
-    select = options.filters(params)
-    buckets, total, span = counts(filter(select.matches, found) if select.active else found, by)
+    buckets, total, span = counts(filter(options.filters(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: options.limit(params)]
     view = partial(output.buckets_view, total=total, span=span)
     state.output(fmt).show(shown, output.bucket_line, view)
@@ -261,13 +254,12 @@ def facts(
         )
     else:
         found = state.store.facts(params["reverse"])
-
-    def kept(article: Article, rows: Iterable[FactRow]) -> list[Fact]:
-        if not select.matches(article):
-            return []
-        return [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
-
-    chosen = islice(filter(None, (kept(*pair) for pair in found)), options.limit(params))
+    per_article = (
+        [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
+        for article, rows in found
+        if select.matches(article)
+    )
+    chosen = islice(filter(None, per_article), options.limit(params))
     records = (fact for facts in chosen for fact in facts)
     state.finish(out.show(records, output.fact_line, output.fact_groups))
 

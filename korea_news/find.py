@@ -48,9 +48,8 @@ class Query:
         groups: list[list[str]] = []  # each a word or words joined by OR
         left_out: list[str] = []
         shown: list[str] = []
-        joining, left, position = False, False, 0  # after OR; after a word left out
-        while match := _TERM.match(text, position):
-            position = match.end()
+        joining, left = False, False  # after OR; after a word left out
+        for match in _TERM.finditer(text):  # the terms follow each other: only spaces between
             minus, title, after, phrase, closed, word = match.groups()
             minus = minus or after  # title:-word as -title:word
             if phrase is not None and not closed:

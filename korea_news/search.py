@@ -11,7 +11,7 @@ import re
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
@@ -89,8 +89,7 @@ def required_words(sources: Iterable[str], flags: int) -> list[list[str]] | None
         from re import _parser  # type: ignore[attr-defined]
 
         for source in sources:
-            with warnings.catch_warnings():  # Python's parser frowns on [[:digit:]]: not ours
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(action="ignore"):  # Python's parser frowns on [[:digit:]]
                 parsed = _parser.parse(source, flags)
             for literals in _literals(parsed):
                 found = sorted(set(_PIECES.findall(" ".join(literals).lower())))
@@ -164,7 +163,7 @@ class Pattern:
             else:
                 position = start + 1
 
-    def lines(self, text: str, first: int, spans: bool) -> Iterator[tuple[int, str, Spans | None]]:
+    def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
         """The matching lines of whole lines from line `first`, with spans where found."""
         if "\r" in text or self.words:  # a CRLF line is matched without its CR
             for number, line in _numbered(text, first):
@@ -199,6 +198,7 @@ class Pattern:
 
 
 Spans = tuple[tuple[int, int], ...]
+Line = tuple[int, str, Spans | None]  # a line's number, its text, its matches' spans if known
 
 
 def _next(data: bytes, start: int, end: int) -> int:
@@ -240,39 +240,111 @@ class Text(Protocol):
     def body(self) -> Iterator[tuple[int, str]]: ...
 
 
-def matching(
-    pattern: Pattern, article: Article, text: Text, invert: bool, spans: bool
-) -> Iterator[tuple[int, str, Spans | None]]:
-    """An article's matching lines (grep -v: the others), title first, with spans if known."""
-    if any(map(pattern.found, _titles(article))) != invert:
-        yield article.title_line, text.title_line(), None
-    for first, piece in text.body():
-        if invert:
+@dataclass
+class Grep:
+    """How kn search selects lines: grep's -v, -o, -m, -A and -B, and whether spans show."""
+
+    pattern: Pattern
+    invert: bool
+    only: bool
+    most: int | None
+    around: tuple[int, int]  # lines of context before and after
+    spans: bool  # whether records carry their matches' spans
+    selected: int = field(default=0, init=False)  # articles with a line selected (exit status)
+
+    def lines(self, texts: Iterable[tuple[Article, Text]]) -> Iterator[list[Match | None]]:
+        """Each selecting article's records as grep prints them (None between groups)."""
+        context = any(self.around) and not self.only
+        for article, text in texts:
+            if context:
+                picked: list[Any] = list(self._in_context(article, text))
+                lines = picked
+            else:
+                picked = list(islice(self._matching(article, text, self.spans), self.most))
+                lines = list(self._records(article, picked))
+            if picked:
+                self.selected += 1
+                yield [None, *lines] if context and self.selected > 1 else lines
+
+    def counts(self, texts: Iterable[tuple[Article, Text]]) -> Iterator[Count]:
+        """How many lines of each article match (grep -c), for the articles with any."""
+        for article, text in texts:
+            if found := sum(1 for _ in islice(self._matching(article, text, False), self.most)):
+                yield Count(article, found)
+
+    def chosen(self, texts: Iterable[tuple[Article, Text]], without: bool) -> Iterator[Article]:
+        """The articles with a line selected (-L: `without`); `selected` counts those with."""
+        for article, text in texts:
+            hit = next(islice(self._matching(article, text, False), self.most), None) is not None
+            self.selected += hit
+            if hit != without:
+                yield article
+
+    def _matching(self, article: Article, text: Text, spans: bool) -> Iterator[Line]:
+        """An article's matching lines (-v: the others), title first, with spans if known."""
+        pattern, invert = self.pattern, self.invert
+        if any(map(pattern.found, _titles(article))) != invert:
+            yield article.title_line, text.title_line(), None
+        for first, piece in text.body():
+            if invert:
+                for number, line in _numbered(piece, first):
+                    if not pattern.found(line):
+                        yield number, line, ()
+            else:
+                yield from pattern.lines(piece, first, spans)
+
+    def _records(self, article: Article, selected: list[Line]) -> Iterator[Match]:
+        """The selected lines as records, with spans if wanted; -o: each match a record."""
+        pattern, shown = self.pattern, self.spans and not self.invert
+        for number, line, known in selected:
+            title = number == article.title_line
+            spans = _spans(pattern, article, line) if title else known
+            spans = () if not shown else pattern.spans(line) if spans is None else spans
+            if not self.only:
+                yield Match(article, number, line, spans)
+            elif title:  # the title is matched by its value, a line of it at a time
+                for value in _titles(article):
+                    for begin, end in pattern.spans(value):
+                        yield Match(article, number, value[begin:end], ((0, end - begin),))
+            else:
+                for begin, end in spans:
+                    yield Match(article, number, line[begin:end], ((0, end - begin),))
+
+    def _in_context(self, article: Article, text: Text) -> Iterator[Match | None]:
+        """The matching lines as records with lines of context around, None between groups."""
+        pattern, invert, most = self.pattern, self.invert, self.most
+        before, after = self.around
+        kept: deque[tuple[int, str]] = deque(maxlen=before)
+        last, left, count = 0, 0, 0  # the last line given; lines of context still due; matches
+
+        def give(number: int, line: str, matched: bool) -> Iterator[Match | None]:
+            nonlocal last
+            if last and number > last + 1:
+                yield None
+            title = number == article.title_line
+            spans = () if not matched or invert else pattern.spans(line)
+            spans = _spans(pattern, article, line) if title and spans else spans
+            yield Match(article, number, line, spans, context=not matched)
+            last = number
+
+        if most != 0 and any(map(pattern.found, _titles(article))) != invert:
+            yield from give(article.title_line, text.title_line(), True)
+            count += 1
+        for first, piece in text.body():
             for number, line in _numbered(piece, first):
-                if not pattern.found(line):
-                    yield number, line, ()
-        else:
-            yield from pattern.lines(piece, first, spans)
-
-
-def _records(
-    pattern: Pattern, article: Article, selected: list[tuple[int, str, Spans | None]], how: Any
-) -> Iterator[Match]:
-    """The selected lines as records, with spans if `wanted`; -o: each match a record."""
-    invert, only, wanted = how
-    for number, line, known in selected:
-        title = number == article.title_line
-        spans = _spans(pattern, article, line) if title else known
-        spans = () if invert or not wanted else pattern.spans(line) if spans is None else spans
-        if not only:
-            yield Match(article, number, line, spans)
-        elif title:  # the title is matched by its value, a line of it at a time
-            for value in _titles(article):
-                for begin, end in pattern.spans(value):
-                    yield Match(article, number, value[begin:end], ((0, end - begin),))
-        else:
-            for begin, end in spans:
-                yield Match(article, number, line[begin:end], ((0, end - begin),))
+                if count == most and not left:
+                    return
+                if count != most and pattern.found(line) != invert:
+                    for earlier in kept:
+                        yield from give(*earlier, False)
+                    kept.clear()
+                    yield from give(number, line, True)
+                    left, count = after, count + 1
+                elif left:
+                    yield from give(number, line, False)
+                    left -= 1
+                elif before:
+                    kept.append((number, line))
 
 
 def _titles(article: Article) -> list[str]:
@@ -286,93 +358,3 @@ def _spans(pattern: Pattern, article: Article, line: str) -> Spans:
     if "\n" in article.title or at < 0:
         return ()
     return tuple((begin + at, end + at) for begin, end in pattern.spans(article.title))
-
-
-def in_context(
-    pattern: Pattern,
-    article: Article,
-    text: Text,
-    around: tuple[int, int] = (0, 0),
-    invert: bool = False,
-    most: int | None = None,
-) -> Iterator[Match | None]:
-    """The matching lines as records with `around` lines of context, None between groups."""
-    before, after = around
-    kept: deque[tuple[int, str]] = deque(maxlen=before)
-    last, left, count = 0, 0, 0  # the last line given; lines of context still due; matches
-
-    def give(number: int, line: str, matched: bool) -> Iterator[Match | None]:
-        nonlocal last
-        if last and number > last + 1:
-            yield None
-        title = number == article.title_line
-        spans = () if not matched or invert else pattern.spans(line)
-        spans = _spans(pattern, article, line) if title and spans else spans
-        yield Match(article, number, line, spans, context=not matched)
-        last = number
-
-    if most != 0 and any(map(pattern.found, _titles(article))) != invert:
-        yield from give(article.title_line, text.title_line(), True)
-        count += 1
-    for first, piece in text.body():
-        for number, line in _numbered(piece, first):
-            if count == most and not left:
-                return
-            if count != most and pattern.found(line) != invert:
-                for earlier in kept:
-                    yield from give(*earlier, False)
-                kept.clear()
-                yield from give(number, line, True)
-                left, count = after, count + 1
-            elif left:
-                yield from give(number, line, False)
-                left -= 1
-            elif before:
-                kept.append((number, line))
-
-
-def grep_lines(
-    pattern: Pattern,
-    texts: Iterable[tuple[Article, Text]],
-    how: tuple[bool, bool, int | None, bool],
-    around: tuple[int, int],
-    selected: list[int],
-) -> Iterator[list[Match | None]]:
-    """Each selecting article's records as grep prints them; `selected[0]` counts them."""
-    invert, only, most, wanted = how
-    context = any(around) and not only
-    for article, text in texts:
-        if context:
-            picked: list[Any] = list(in_context(pattern, article, text, around, invert, most))
-            lines = picked
-        else:
-            picked = list(islice(matching(pattern, article, text, invert, wanted), most))
-            lines = list(_records(pattern, article, picked, (invert, only, wanted)))
-        if picked:
-            selected[0] += 1
-            yield [None, *lines] if context and selected[0] > 1 else lines
-
-
-def counts(
-    pattern: Pattern, texts: Iterable[tuple[Article, Text]], invert: bool, most: int | None
-) -> Iterator[Count]:
-    """How many lines of each article match (grep -c), for the articles with any."""
-    for article, text in texts:
-        if found := sum(1 for _ in islice(matching(pattern, article, text, invert, False), most)):
-            yield Count(article, found)
-
-
-def chosen(
-    pattern: Pattern,
-    texts: Iterable[tuple[Article, Text]],
-    how: tuple[bool, int | None, bool],
-    selected: list[int],
-) -> Iterator[Article]:
-    """The articles with a line selected (-L: without); `selected[0]` counts those with."""
-    invert, most, without = how
-    for article, text in texts:
-        lines = islice(matching(pattern, article, text, invert, False), most)
-        hit = next(lines, None) is not None
-        selected[0] += hit
-        if hit != without:
-            yield article

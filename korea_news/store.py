@@ -118,8 +118,7 @@ class Store:
         return db
 
     def _connect(self) -> sqlite3.Connection:
-        folder = os.path.dirname(self.path)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         for path in (self.path, f"{self.path}-wal", f"{self.path}-shm"):
             with contextlib.suppress(FileNotFoundError):  # a link, a FIFO, a folder: not ours
                 if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -216,11 +215,11 @@ class Store:
             yield article
 
     def texts(
-        self, required: Required | None, reverse: bool, select: Callable[[Article], bool] | None
+        self, required: Required | None, reverse: bool, select: Callable[[Article], bool]
     ) -> Iterator[tuple[Article, reader.Opened | reader.Kept]]:
         """The articles that `select` keeps and may hold `required`, each with its text."""
         for article, (body,) in self._rows(required, reverse, _BODY if self.index else ", NULL"):
-            if select is not None and not select(article):
+            if not select(article):
                 continue
             if body is not None:
                 yield article, reader.Kept(article, body)
