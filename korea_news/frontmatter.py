@@ -7,7 +7,8 @@ import base64
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from codecs import IncrementalDecoder
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -37,17 +38,10 @@ class Parts:
     body_line: int  # the file line on which the body starts
 
 
-def decode(
-    data: bytes,
-    path: str,
-    line: int = 1,
-    utf8: Callable[[bytes, bool], str] | None = None,
-    final: bool = True,
-    first: bool = True,
-) -> str:
-    """The UTF-8 text of an article file, or of a piece of one from file line `line` (by
-    `utf8`, incrementally), without NUL bytes and the first piece's BOM."""
-    if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def decode(data: bytes, path: str, line: int = 1, utf8: IncrementalDecoder | None = None) -> str:
+    """The UTF-8 text of an article file without NUL bytes or BOM, or of a piece of one from
+    file line `line` through an incremental decoder `utf8` (an empty piece ends the file)."""
+    if line == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
     nul = data.find(b"\0")
@@ -55,7 +49,7 @@ def decode(
         message = "binary file (NUL byte), not an article"
         raise InvalidArticle(path, line + data.count(b"\n", 0, nul), message)
     try:
-        text = data.decode() if utf8 is None else utf8(data, final)
+        return data.decode().removeprefix(BOM) if utf8 is None else utf8.decode(data, not data)
     except UnicodeDecodeError as error:
         at, byte = line + data.count(b"\n", 0, max(error.start, 0)), error.object[error.start]
         # A byte that no UTF-8 text starts with, in a news text: most likely Windows-1252
@@ -63,7 +57,6 @@ def decode(
         legacy = "latin1" if byte >= 0xA0 else "cp1252"
         hint = f"; {legacy} text? iconv -f {legacy} -t UTF-8 converts it" if byte >= 0x80 else ""
         raise InvalidArticle(path, at, f"not UTF-8 text (byte 0x{byte:02x}){hint}") from None
-    return text.removeprefix(BOM) if first else text
 
 
 def has_front_matter(text: str) -> bool:

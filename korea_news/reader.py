@@ -119,18 +119,20 @@ def _line_start(text: str, line: int) -> int:
 
 
 def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
-    """A file's text in pieces of whole lines, each with its first line's number, as
-    frontmatter.decode() accepts it; InvalidArticle names the line of a problem."""
+    """A file's text in pieces of whole lines, each with its first line's number;
+    InvalidArticle names the line of a problem."""
     data = _read(fd, FIRST, path, 1)
-    # Nearly every article is all read at once: then it needs no incremental decoder.
-    utf8 = None if len(data) < FIRST else codecs.getincrementaldecoder("utf-8")("strict").decode
-    line, pending, size = 1, "", FIRST
+    if len(data) < FIRST:  # nearly every article is all read at once: no incremental decoder
+        text = frontmatter.decode(data, path)
+        if text:
+            yield 1, text
+        return
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line, pending = 1, ""
     while True:
-        final = len(data) < size  # a regular file reads short only at its end
         before = line + pending.count("\n")  # the line on which `data` starts
-        text = pending + frontmatter.decode(data, path, before, utf8, final, size == FIRST)
-        size = PIECE
-        if final:
+        text = pending + frontmatter.decode(data, path, before, decoder)
+        if not data:
             if text:
                 yield line, text
             return
@@ -139,7 +141,7 @@ def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
         if cut:
             yield line, text[:cut] if pending else text
             line += text.count("\n", 0, cut)
-        data = _read(fd, size, path, line)
+        data = _read(fd, PIECE, path, line)
 
 
 def _read(fd: int, size: int, path: str, line: int) -> bytes:
