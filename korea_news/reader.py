@@ -31,12 +31,6 @@ def open_article(real: str, path: str, article_id: str, known: Article | None = 
         raise
 
 
-def read_whole(real: str, path: str, article_id: str) -> tuple[Article, str]:
-    """An article and its whole body, for the commands that print or compare bodies."""
-    with open_article(real, path, article_id) as opened:
-        return opened.article, "".join(text for _, text in opened.body())
-
-
 class Opened:
     """An article file being read: `article`, the `head` (the text before the body), and
     the body as pieces of whole lines through `body()`. Use it as a context manager."""
