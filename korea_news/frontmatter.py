@@ -85,8 +85,7 @@ _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
 def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, int]:
-    """Refuse duplicate keys and alias bombs before anything is built from the nodes; the
-    file line of each of the root's keys."""
+    """Refuse duplicate keys and alias bombs before anything is built; the root keys' lines."""
     import yaml
 
     stack: list[yaml.Node] = [root]
@@ -115,8 +114,7 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, in
 
 
 def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
-    """The front matter's mapping, and the file line of each top-level key (`offset`: the
-    file line of the front matter's first line)."""
+    """The front matter's mapping, and each top-level key's file line (its first is `offset`)."""
     import yaml
 
     # libyaml's loader where PyYAML was built with it: many times faster.
@@ -153,8 +151,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
 
 
 def entries(front_matter: str) -> dict[str, tuple[int, int]]:
-    """The lines of each top-level entry of a front matter that loads: 0-based, from the
-    key's line to the line after its value's end, as YAML counts lines (see lines())."""
+    """Each top-level entry's lines: 0-based, key's line to value's end, as lines() counts."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
@@ -190,8 +187,7 @@ def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[in
 
 
 def _plain(value: Any) -> Any:
-    """A YAML value as JSON data: dates as ISO text, keys as text, no NaN or infinity, and
-    an integer too long to print in decimal as hexadecimal text."""
+    """A YAML value as JSON data: ISO dates, text keys, no NaN, too long integers in hex."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, int) and abs(value) >= LONGEST:

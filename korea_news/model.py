@@ -190,8 +190,4 @@ def is_url(name: str) -> bool:
 
 def is_utf8(text: str) -> bool:
     """Whether text is UTF-8 (an argument that was not holds lone surrogates)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return not any("\ud800" <= char <= "\udfff" for char in text)
