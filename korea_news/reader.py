@@ -18,8 +18,7 @@ PIECE = 1 << 22  # bytes read at a time after that
 
 
 def open_article(real: str, path: str, article_id: str, known: Article | None = None) -> Opened:
-    """An article file opened, its body not yet read and its front matter parsed, unless the
-    article is `known` as the store keeps it; raises InvalidArticle (or Unreadable)."""
+    """An article file opened, its front matter parsed unless `known` (as the store keeps it)."""
     try:
         fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:
@@ -80,9 +79,7 @@ class Opened:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        os.close(self._fd)
 
 
 class Kept:
