@@ -254,7 +254,8 @@ class Archive:
 
     def read(self, entry: Entry) -> tuple[Article, str]:
         """An article and its whole body; InvalidArticle if the file is none."""
-        return reader.read_whole(entry.real, entry.path, entry.id)
+        with self.open(entry) as opened:
+            return opened.article, "".join(text for _, text in opened.body())
 
     def open(self, entry: Entry) -> reader.Opened:
         """An article file opened, its body to read in pieces (see reader.py)."""

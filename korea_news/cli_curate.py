@@ -68,8 +68,7 @@ def tag(state: State, /, words: tuple[str, ...]) -> None:
         if changed is not None:
             curate.replace(archive, entry, changed, data)
 
-    state.each(state.each(names, archive.find), retag)
-    click.get_current_context().exit(EXIT_ERROR if state.failed else EXIT_FOUND)
+    state.finish(len(state.each(state.each(names, archive.find), retag)))
 
 
 @click.command()
@@ -159,9 +158,8 @@ def edit(state: State, /, name: str) -> None:
             curate.replace(archive, entry, data, was)
     except KnError as error:
         kept = _read(copy) != was
-        raise KnError(
-            f"{error}; the edited text is kept in {copy}" if kept else str(error)
-        ) from None
+        message = f"{error}; the edited text is kept in {copy}" if kept else str(error)
+        raise KnError(message) from None
     finally:
         if not kept:
             shutil.rmtree(folder, ignore_errors=True)

@@ -7,7 +7,8 @@ import base64
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from codecs import IncrementalDecoder
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -37,17 +38,10 @@ class Parts:
     body_line: int  # the file line on which the body starts
 
 
-def decode(
-    data: bytes,
-    path: str,
-    line: int = 1,
-    utf8: Callable[[bytes, bool], str] | None = None,
-    final: bool = True,
-    first: bool = True,
-) -> str:
-    """The UTF-8 text of an article file, or of a piece of one from file line `line` (by
-    `utf8`, incrementally), without NUL bytes and the first piece's BOM."""
-    if first and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def decode(data: bytes, path: str, line: int = 1, utf8: IncrementalDecoder | None = None) -> str:
+    """The UTF-8 text of an article file without NUL bytes or BOM, or of a piece of one from
+    file line `line` through an incremental decoder `utf8` (an empty piece ends the file)."""
+    if line == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
     nul = data.find(b"\0")
@@ -55,7 +49,7 @@ def decode(
         message = "binary file (NUL byte), not an article"
         raise InvalidArticle(path, line + data.count(b"\n", 0, nul), message)
     try:
-        text = data.decode() if utf8 is None else utf8(data, final)
+        return data.decode().removeprefix(BOM) if utf8 is None else utf8.decode(data, not data)
     except UnicodeDecodeError as error:
         at, byte = line + data.count(b"\n", 0, max(error.start, 0)), error.object[error.start]
         # A byte that no UTF-8 text starts with, in a news text: most likely Windows-1252
@@ -63,7 +57,6 @@ def decode(
         legacy = "latin1" if byte >= 0xA0 else "cp1252"
         hint = f"; {legacy} text? iconv -f {legacy} -t UTF-8 converts it" if byte >= 0x80 else ""
         raise InvalidArticle(path, at, f"not UTF-8 text (byte 0x{byte:02x}){hint}") from None
-    return text.removeprefix(BOM) if first else text
 
 
 def has_front_matter(text: str) -> bool:
@@ -92,8 +85,7 @@ _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
 def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, int]:
-    """Refuse duplicate keys and alias bombs before anything is built from the nodes; the
-    file line of each of the root's keys."""
+    """Refuse duplicate keys and alias bombs before anything is built; the root keys' lines."""
     import yaml
 
     stack: list[yaml.Node] = [root]
@@ -122,8 +114,7 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, in
 
 
 def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
-    """The front matter's mapping, and the file line of each top-level key (`offset`: the
-    file line of the front matter's first line)."""
+    """The front matter's mapping, and each top-level key's file line (its first is `offset`)."""
     import yaml
 
     # libyaml's loader where PyYAML was built with it: many times faster.
@@ -160,8 +151,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
 
 
 def entries(front_matter: str) -> dict[str, tuple[int, int]]:
-    """The lines of each top-level entry of a front matter that loads: 0-based, from the
-    key's line to the line after its value's end, as YAML counts lines (see lines())."""
+    """Each top-level entry's lines: 0-based, key's line to value's end, as lines() counts."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
@@ -197,8 +187,7 @@ def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[in
 
 
 def _plain(value: Any) -> Any:
-    """A YAML value as JSON data: dates as ISO text, keys as text, no NaN or infinity, and
-    an integer too long to print in decimal as hexadecimal text."""
+    """A YAML value as JSON data: ISO dates, text keys, no NaN, too long integers in hex."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, int) and abs(value) >= LONGEST:

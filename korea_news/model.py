@@ -42,11 +42,6 @@ class Unreadable(InvalidArticle):
     __slots__ = ()
 
 
-def iso(value: Date) -> str:
-    """A date or date-time as ISO 8601 text."""
-    return value.isoformat()
-
-
 def day_of(value: Date) -> dt.date:
     """The calendar day of a date or date-time, as written (in its own zone)."""
     return value.date() if isinstance(value, dt.datetime) else value
@@ -63,9 +58,8 @@ def timestamp(value: Date) -> float:
 class Article:
     """One article's front matter and where its body starts; the body is read on demand.
 
-    `path` is relative to the current directory where the archive lies below it: it opens
-    from the shell as printed. Not frozen: a listing makes 10^5, and frozen is five times
-    slower to make; nothing changes one once made."""
+    `path` opens from the current directory as printed. Not frozen: a listing makes 10^5,
+    and frozen is five times slower to make."""
 
     id: str
     path: str
@@ -88,7 +82,7 @@ class Article:
             "id": self.id,
             "path": self.path,
             "title": self.title,
-            "date": iso(self.date),
+            "date": self.date.isoformat(),
             "source": self.source,
             "url": self.url,
             "authors": list(self.authors),
@@ -196,8 +190,4 @@ def is_url(name: str) -> bool:
 
 def is_utf8(text: str) -> bool:
     """Whether text is UTF-8 (an argument that was not holds lone surrogates)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return not any("\ud800" <= char <= "\udfff" for char in text)

@@ -11,7 +11,7 @@ from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
 from .escape import JSON_ESCAPES, field, visible
-from .model import Article, Bucket, Count, Document, Fact, Hit, Match, iso
+from .model import Article, Bucket, Count, Document, Fact, Hit, Match
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -76,7 +76,7 @@ class Output:
         if self.terminal:
             from rich.text import Text
 
-            added = f" ({iso(article.date)}) as {visible(path)}"
+            added = f" ({article.date.isoformat()}) as {visible(path)}"
             self.print(Text.assemble(("Added ", "green"), (visible(article.id), "bold"), added))
         else:
             self.stream.write(f"{path}\n")
@@ -230,7 +230,7 @@ def article_line(article: Article) -> str:
     line = f"{article.id}\t{article.date.isoformat()}\t{article.source or ''}\t{article.title}"
     if line.count("\t") == 3 and "\n" not in line and "\r" not in line:
         return line  # the usual case, tested at once for the whole line
-    fields = (article.id, iso(article.date), article.source, article.title)
+    fields = (article.id, article.date.isoformat(), article.source, article.title)
     return "\t".join(map(field, fields))
 
 
@@ -246,7 +246,7 @@ def article_table(out: Output, articles: list[Article]) -> None:
 
         for article in articles:
             out.console.print(_text(article.id, "cyan"), soft_wrap=True)
-            out.print(Padding(_text(f"{iso(article.date)}  {article.title}"), (0, 0, 0, 2)))
+            out.print(Padding(_text(f"{article.date.isoformat()}  {article.title}"), (0, 0, 0, 2)))
         return
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False)
     table.add_column("ID", style="cyan", no_wrap=True, min_width=min(longest, width))
@@ -258,7 +258,7 @@ def article_table(out: Output, articles: list[Article]) -> None:
     for article in articles:
         values = {"Source": article.source or "", "Title": article.title}
         values["Tags"] = ", ".join(article.tags)
-        row = [article.id, iso(article.date), *(values[name] for name, _ in columns)]
+        row = [article.id, article.date.isoformat(), *(values[name] for name, _ in columns)]
         table.add_row(*map(_text, row))
     out.print(table)
 
@@ -267,7 +267,7 @@ def metadata(article: Article) -> str:
     """Date · source · by authors · tags · url, leaving out what the article lacks."""
     authors = "by " + ", ".join(article.authors) if article.authors else ""
     tags = "tags: " + ", ".join(article.tags) if article.tags else ""
-    parts = (iso(article.date), article.source, authors, tags, article.url)
+    parts = (article.date.isoformat(), article.source, authors, tags, article.url)
     return " · ".join(part for part in parts if part)
 
 
@@ -364,7 +364,8 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
     for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
         if index:
             out.print(_text(""))
-        header = [(article.id, "bold magenta"), (iso(article.date), "dim"), (article.title, "bold")]
+        day = article.date.isoformat()
+        header = [(article.id, "bold magenta"), (day, "dim"), (article.title, "bold")]
         out.print(Text("  ").join(_text(*part) for part in header))
         lines = _grid({"justify": "right", "style": "green", "no_wrap": True}, {})
         for match in group:
@@ -400,7 +401,7 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     views: list[RenderableType] = []
     for hit in hits:
         article = hit.article
-        where = "".join(f" · {part}" for part in (iso(article.date), article.source) if part)
+        where = "".join(f" · {part}" for part in (article.date.isoformat(), article.source) if part)
         ids = Text.assemble((visible(article.id), "cyan"), (visible(where), "dim"))
         snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
         views += [_text(article.title, "bold"), ids, snippet]
@@ -438,7 +439,8 @@ def fact_groups(out: Output, facts: list[Fact]) -> None:
     for index, (article, by_article) in enumerate(groupby(facts, key=lambda f: f.article)):
         if index:
             out.print(_text(""))
-        out.print(_text(article.title, "bold"), _text(f"{article.id} · {iso(article.date)}", "dim"))
+        dated = f"{article.id} · {article.date.isoformat()}"
+        out.print(_text(article.title, "bold"), _text(dated, "dim"))
         for heading, group in groupby(by_article, key=lambda f: f.heading):
             out.print(Padding(_text(heading, "bold cyan"), (1, 0, 0, 0)))
             out.print(Padding(_bullets(("•", fact.text) for fact in group), (0, 0, 0, 2)))

@@ -18,8 +18,7 @@ PIECE = 1 << 22  # bytes read at a time after that
 
 
 def open_article(real: str, path: str, article_id: str, known: Article | None = None) -> Opened:
-    """An article file opened, its body not yet read and its front matter parsed, unless the
-    article is `known` as the store keeps it; raises InvalidArticle (or Unreadable)."""
+    """An article file opened, its front matter parsed unless `known` (as the store keeps it)."""
     try:
         fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as error:
@@ -29,12 +28,6 @@ def open_article(real: str, path: str, article_id: str, known: Article | None = 
     except BaseException:
         os.close(fd)
         raise
-
-
-def read_whole(real: str, path: str, article_id: str) -> tuple[Article, str]:
-    """An article and its whole body, for the commands that print or compare bodies."""
-    with open_article(real, path, article_id) as opened:
-        return opened.article, "".join(text for _, text in opened.body())
 
 
 class Opened:
@@ -86,9 +79,7 @@ class Opened:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        os.close(self._fd)
 
 
 class Kept:
@@ -119,18 +110,20 @@ def _line_start(text: str, line: int) -> int:
 
 
 def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
-    """A file's text in pieces of whole lines, each with its first line's number, as
-    frontmatter.decode() accepts it; InvalidArticle names the line of a problem."""
+    """A file's text in pieces of whole lines, each with its first line's number;
+    InvalidArticle names the line of a problem."""
     data = _read(fd, FIRST, path, 1)
-    # Nearly every article is all read at once: then it needs no incremental decoder.
-    utf8 = None if len(data) < FIRST else codecs.getincrementaldecoder("utf-8")("strict").decode
-    line, pending, size = 1, "", FIRST
+    if len(data) < FIRST:  # nearly every article is all read at once: no incremental decoder
+        text = frontmatter.decode(data, path)
+        if text:
+            yield 1, text
+        return
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line, pending = 1, ""
     while True:
-        final = len(data) < size  # a regular file reads short only at its end
         before = line + pending.count("\n")  # the line on which `data` starts
-        text = pending + frontmatter.decode(data, path, before, utf8, final, size == FIRST)
-        size = PIECE
-        if final:
+        text = pending + frontmatter.decode(data, path, before, decoder)
+        if not data:
             if text:
                 yield line, text
             return
@@ -139,7 +132,7 @@ def _pieces(fd: int, path: str) -> Iterator[tuple[int, str]]:
         if cut:
             yield line, text[:cut] if pending else text
             line += text.count("\n", 0, cut)
-        data = _read(fd, size, path, line)
+        data = _read(fd, PIECE, path, line)
 
 
 def _read(fd: int, size: int, path: str, line: int) -> bytes:
