@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +44,12 @@ def _size() -> tuple[int, int]:
     return min(columns, WIDEST), lines
 
 
-def _json_line(record: Any, indent: int | None = None) -> str:  # a record with to_dict()
+def _json(record: Any, indent: int | None = None) -> str:
+    """A record (with to_dict()) on one line, or indented as an item of a JSON array."""
     import json
 
-    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(JSON_ESCAPES)
-
-
-def _json_item(record: Any) -> str:  # an item of a JSON array, indented under its brackets
-    return _json_line(record, indent=2).replace("\n", "\n  ")
+    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
+    return text.translate(JSON_ESCAPES).replace("\n", "\n  ")
 
 
 class Output:
@@ -91,7 +89,8 @@ class Output:
         """Print records, as `plain` lines or JSON in a pipe, by `render` (else as escaped
         `plain` lines) on a terminal, paged when taller than the screen; return how many."""
         if not self.terminal:
-            line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
+            indent = 2 if self.format == "json" else None
+            line = plain if self.format == "text" else partial(_json, indent=indent)
             return self.write_lines(map(line, records), end)
         items = list(records)
         if render is None:
@@ -216,13 +215,19 @@ def _text(value: str, style: str = "") -> Text:
     return Text(visible(value), style=style)
 
 
-def _grid(*columns: dict[str, Any]) -> Table:
+def _grid(rows: Iterable[Iterable[RenderableType]], *columns: dict[str, Any]) -> Table:
+    """Rows in aligned columns, a space between two; text cells made visible."""
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 1, 0, 0))
     for column in columns:
         grid.add_column(**column)
+    for row in rows:
+        grid.add_row(*(_text(cell) if isinstance(cell, str) else cell for cell in row))
     return grid
+
+
+MARKERS = {"no_wrap": True, "style": "cyan"}  # the column of a bulleted list's markers
 
 
 def article_line(article: Article) -> str:
@@ -310,27 +315,13 @@ def documents_view(out: Output, documents: list[Document]) -> None:
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
                 views.append(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             elif isinstance(block, structure.Table):  # its first row as the header
-                views.append(Padding(_table(block.rows), (0, 0, 1, 2)))
+                header = [_text(cell, "bold") for cell in block.rows[0]]
+                table = _grid([header, *block.rows[1:]], *[{}] * max(map(len, block.rows)))
+                views.append(Padding(table, (0, 0, 1, 2)))
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
-                views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
+                views.append(Padding(_grid(rows, MARKERS, {}), (0, 0, 1, 2)))
     out.print(*views)
-
-
-def _table(rows: tuple[tuple[str, ...], ...]) -> Table:
-    """A table's rows in aligned columns, the first (its header) in bold."""
-    table = _grid(*({} for _ in range(max(map(len, rows)))))
-    for number, row in enumerate(rows):
-        table.add_row(*(_text(cell, "bold" if number == 0 else "") for cell in row))
-    return table
-
-
-def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
-    """A bulleted list with hanging indents: the marker in one column, the text beside it."""
-    items = _grid({"no_wrap": True, "style": "cyan"}, {})
-    for marker, text in rows:
-        items.add_row(_text(marker), _text(text))
-    return items
 
 
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
@@ -366,7 +357,7 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
             out.print(_text(""))
         header = [(article.id, "bold magenta"), (iso(article.date), "dim"), (article.title, "bold")]
         out.print(Text("  ").join(_text(*part) for part in header))
-        lines = _grid({"justify": "right", "style": "green", "no_wrap": True}, {})
+        lines = _grid((), {"justify": "right", "style": "green", "no_wrap": True}, {})
         for match in group:
             text = _marked(match.text, match.spans, "bold red")
             text.stylize("dim" if match.context else "")
@@ -419,7 +410,7 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
     label = max(len(visible(b.bucket)) for b in buckets)
     digits = len(str(max(b.count for b in buckets)))
     room, most = max(out.console.width - label - digits - 4, 1), max(b.count for b in buckets)
-    rows = _grid({"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
+    rows = _grid((), {"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
     for bucket in buckets:
         size = bucket.count * room / most if most else 0
         bar = "█" * int(size) or ("▏" if bucket.count else "")
@@ -441,4 +432,5 @@ def fact_groups(out: Output, facts: list[Fact]) -> None:
         out.print(_text(article.title, "bold"), _text(f"{article.id} · {iso(article.date)}", "dim"))
         for heading, group in groupby(by_article, key=lambda f: f.heading):
             out.print(Padding(_text(heading, "bold cyan"), (1, 0, 0, 0)))
-            out.print(Padding(_bullets(("•", fact.text) for fact in group), (0, 0, 0, 2)))
+            bullets = _grid((("•", fact.text) for fact in group), MARKERS, {})
+            out.print(Padding(bullets, (0, 0, 0, 2)))
