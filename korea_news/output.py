@@ -53,11 +53,7 @@ def _json(record: Any, indent: int | None = None) -> str:
 
 
 class Output:
-    """Writes a command's records in the format asked for, to a terminal or a pipe.
-
-    `--color always` renders as on a terminal whatever stdout is (for fzf's preview), unless
-    `force` is False (search keeps grep's coloured lines).
-    """
+    """Writes a command's records in the format asked for, to a terminal or a pipe."""
 
     def __init__(self, fmt: str, color: str, pager: bool, force: bool) -> None:
         self.stream = sys.stdout
@@ -66,6 +62,8 @@ class Output:
         self.color = color == "always" or (
             color == "auto" and tty and not os.environ.get("NO_COLOR") and not _dumb()
         )
+        # --color always renders as on a terminal (for fzf's preview), unless not `force`
+        # (search keeps grep's coloured lines).
         self.terminal = fmt == "text" and (tty or (force and color == "always"))
         self.pager = pager and tty and not _dumb()
 
@@ -86,8 +84,7 @@ class Output:
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",
     ) -> int:
-        """Print records, as `plain` lines or JSON in a pipe, by `render` (else as escaped
-        `plain` lines) on a terminal, paged when taller than the screen; return how many."""
+        """Print records: `plain` lines or JSON in a pipe, paged `render` on a terminal."""
         if not self.terminal:
             indent = 2 if self.format == "json" else None
             line = plain if self.format == "text" else partial(_json, indent=indent)
@@ -104,8 +101,7 @@ class Output:
         return len(items)
 
     def _page(self, text: str) -> None:
-        """Write text, through the pager when taller than the screen, as git runs it:
-        `$KN_PAGER`, then `$PAGER`, then `less -FRX`."""
+        """Write text, paged when taller than the screen: $KN_PAGER, $PAGER or less -FRX."""
         command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
         if not self.pager or command in ("", "cat") or text.count("\n") < self.console.height:
             self.stream.write(text)
@@ -240,8 +236,7 @@ def article_line(article: Article) -> str:
 
 
 def article_table(out: Output, articles: list[Article]) -> None:
-    """A table of ID, date, source and title (tags where the width allows). An ID never
-    wraps: the title wraps, and the source goes when the screen is narrow."""
+    """ID, date, source, title and tags as the width allows; an ID never wraps, a title may."""
     from rich.table import Table
 
     width, longest = out.console.width, max(len(article.id) for article in articles)
@@ -277,8 +272,7 @@ def metadata(article: Article) -> str:
 
 
 def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
-    """As document_plain() with a line break after it, the body written piece by piece
-    (a blank line before each article but the first)."""
+    """As document_plain(), written piece by piece; a blank line before all but the first."""
     sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
     last = "\n"
     for _, piece in body:
