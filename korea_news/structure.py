@@ -130,13 +130,12 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
             rows = tuple(_cells(row) for row in lines[start:i])
             blocks.append(Table(first_line + start, rows))
         elif _item(line):
-            lead_in = _lead_in(blocks)
             i, items = _list_items(lines, i, first_line)
             if _section_title(items, lines, i):  # "1. The economy", then its paragraphs
                 heading = items[0].text
                 blocks.append(Heading(items[0].line, heading))
             else:
-                blocks.append(BulletList(items[0].line, lead_in or heading, tuple(items)))
+                blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
         elif (dashed := _dashed(lines, i, first_line)) is not None:
             i, items = dashed
             blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
