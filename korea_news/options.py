@@ -34,8 +34,7 @@ class State:
 
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option, self.color, self.no_cache = archive, color, no_cache
-        self.failed = False
-        self.no_pager = False
+        self.failed = self.no_pager = False
 
     def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""

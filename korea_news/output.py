@@ -392,7 +392,8 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     out.print(*views)
 
 
-def bucket_line(bucket: Bucket) -> str:  # BUCKET and COUNT, by a tab
+def bucket_line(bucket: Bucket) -> str:
+    """BUCKET and COUNT, separated by a tab."""
     return f"{field(bucket.bucket)}\t{bucket.count}"
 
 
@@ -413,7 +414,8 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
 
 
 def fact_line(fact: Fact) -> str:
-    return "\t".join((field(fact.article.id), field(fact.heading), field(fact.text)))
+    """ID, HEADING and FACT, separated by tabs."""
+    return "\t".join(map(field, (fact.article.id, fact.heading, fact.text)))
 
 
 def fact_groups(out: Output, facts: list[Fact]) -> None:
