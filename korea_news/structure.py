@@ -19,7 +19,7 @@ ragged; what is read as what:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 BULLET = re.compile(
     r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“($€£¥₩+\[])"  # a glyph, a space or not: •41%, • $1bn
@@ -223,8 +223,7 @@ def _list_items(lines: list[str], i: int, first_line: int) -> tuple[int, list[It
             i = j
             continue
         elif line[0] in " \t" and not RULE.fullmatch(line):
-            last = items[-1]
-            items[-1] = Item(last.line, last.marker, f"{last.text} {line.strip()}")
+            items[-1] = replace(items[-1], text=f"{items[-1].text} {line.strip()}")
         else:
             break
         i += 1
