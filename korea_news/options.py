@@ -34,8 +34,7 @@ class State:
 
     def __init__(self, archive: str | None, color: str, no_cache: bool) -> None:
         self.archive_option, self.color, self.no_cache = archive, color, no_cache
-        self.failed = False
-        self.no_pager = False
+        self.failed = self.no_pager = False
 
     def problem(self, error: KnError) -> None:
         """An article that could not be read: warn, carry on, and exit 2 at the end."""
@@ -93,10 +92,9 @@ class KnGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.lazy:
             return super().get_command(ctx, name)
-        import importlib
+        import pkgutil
 
-        module, _, attribute = self.lazy[name].rpartition(".")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
+        command: click.Command = pkgutil.resolve_name(self.lazy[name])
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -134,7 +132,7 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     typed = unicodedata.normalize("NFC", incomplete)
     try:
         root = locate(ctx.find_root().params.get("archive_option"), dict(os.environ), os.getcwd())
-        ids = sorted(e.id for e in Archive(root, on_error=lambda error: None).entries())
+        ids = sorted(entry.id for entry in Archive(root).entries())  # a scan tells no problem
     except (KnError, OSError):
         return []
     return [CompletionItem(i) for i in ids if i.startswith(typed) or undated(i).startswith(typed)]

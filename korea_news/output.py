@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
@@ -44,22 +44,16 @@ def _size() -> tuple[int, int]:
     return min(columns, WIDEST), lines
 
 
-def _json_line(record: Any, indent: int | None = None) -> str:  # a record with to_dict()
+def _json(record: Any, indent: int | None = None) -> str:
+    """A record (with to_dict()) on one line, or indented as an item of a JSON array."""
     import json
 
-    return json.dumps(record.to_dict(), ensure_ascii=False, indent=indent).translate(JSON_ESCAPES)
-
-
-def _json_item(record: Any) -> str:  # an item of a JSON array, indented under its brackets
-    return _json_line(record, indent=2).replace("\n", "\n  ")
+    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
+    return text.translate(JSON_ESCAPES).replace("\n", "\n  ")
 
 
 class Output:
-    """Writes a command's records in the format asked for, to a terminal or a pipe.
-
-    `--color always` renders as on a terminal whatever stdout is (for fzf's preview), unless
-    `force` is False (search keeps grep's coloured lines).
-    """
+    """Writes a command's records in the format asked for, to a terminal or a pipe."""
 
     def __init__(self, fmt: str, color: str, pager: bool, force: bool) -> None:
         self.stream = sys.stdout
@@ -68,6 +62,8 @@ class Output:
         self.color = color == "always" or (
             color == "auto" and tty and not os.environ.get("NO_COLOR") and not _dumb()
         )
+        # --color always renders as on a terminal (for fzf's preview), unless not `force`
+        # (search keeps grep's coloured lines).
         self.terminal = fmt == "text" and (tty or (force and color == "always"))
         self.pager = pager and tty and not _dumb()
 
@@ -88,10 +84,10 @@ class Output:
         render: Callable[[Output, list[Any]], None] | None = None,
         end: str = "\n",
     ) -> int:
-        """Print records, as `plain` lines or JSON in a pipe, by `render` (else as escaped
-        `plain` lines) on a terminal, paged when taller than the screen; return how many."""
+        """Print records: `plain` lines or JSON in a pipe, paged `render` on a terminal."""
         if not self.terminal:
-            line = {"jsonl": _json_line, "json": _json_item}.get(self.format, plain)
+            indent = 2 if self.format == "json" else None
+            line = plain if self.format == "text" else partial(_json, indent=indent)
             return self.write_lines(map(line, records), end)
         items = list(records)
         if render is None:
@@ -105,8 +101,7 @@ class Output:
         return len(items)
 
     def _page(self, text: str) -> None:
-        """Write text, through the pager when taller than the screen, as git runs it:
-        `$KN_PAGER`, then `$PAGER`, then `less -FRX`."""
+        """Write text, paged when taller than the screen: $KN_PAGER, $PAGER or less -FRX."""
         command = os.environ.get("KN_PAGER", os.environ.get("PAGER", "less -FRX")).strip()
         if not self.pager or command in ("", "cat") or text.count("\n") < self.console.height:
             self.stream.write(text)
@@ -216,13 +211,19 @@ def _text(value: str, style: str = "") -> Text:
     return Text(visible(value), style=style)
 
 
-def _grid(*columns: dict[str, Any]) -> Table:
+def _grid(rows: Iterable[Iterable[RenderableType]], *columns: dict[str, Any]) -> Table:
+    """Rows in aligned columns, a space between two; text cells made visible."""
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 1, 0, 0))
     for column in columns:
         grid.add_column(**column)
+    for row in rows:
+        grid.add_row(*(_text(cell) if isinstance(cell, str) else cell for cell in row))
     return grid
+
+
+MARKERS = {"no_wrap": True, "style": "cyan"}  # the column of a bulleted list's markers
 
 
 def article_line(article: Article) -> str:
@@ -235,8 +236,7 @@ def article_line(article: Article) -> str:
 
 
 def article_table(out: Output, articles: list[Article]) -> None:
-    """A table of ID, date, source and title (tags where the width allows). An ID never
-    wraps: the title wraps, and the source goes when the screen is narrow."""
+    """ID, date, source, title and tags as the width allows; an ID never wraps, a title may."""
     from rich.table import Table
 
     width, longest = out.console.width, max(len(article.id) for article in articles)
@@ -272,8 +272,7 @@ def metadata(article: Article) -> str:
 
 
 def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
-    """As document_plain() with a line break after it, the body written piece by piece
-    (a blank line before each article but the first)."""
+    """As document_plain(), written piece by piece; a blank line before all but the first."""
     sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
     last = "\n"
     for _, piece in body:
@@ -310,27 +309,13 @@ def documents_view(out: Output, documents: list[Document]) -> None:
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
                 views.append(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             elif isinstance(block, structure.Table):  # its first row as the header
-                views.append(Padding(_table(block.rows), (0, 0, 1, 2)))
+                header = [_text(cell, "bold") for cell in block.rows[0]]
+                table = _grid([header, *block.rows[1:]], *[{}] * max(map(len, block.rows)))
+                views.append(Padding(table, (0, 0, 1, 2)))
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
-                views.append(Padding(_bullets(rows), (0, 0, 1, 2)))
+                views.append(Padding(_grid(rows, MARKERS, {}), (0, 0, 1, 2)))
     out.print(*views)
-
-
-def _table(rows: tuple[tuple[str, ...], ...]) -> Table:
-    """A table's rows in aligned columns, the first (its header) in bold."""
-    table = _grid(*({} for _ in range(max(map(len, rows)))))
-    for number, row in enumerate(rows):
-        table.add_row(*(_text(cell, "bold" if number == 0 else "") for cell in row))
-    return table
-
-
-def _bullets(rows: Iterable[tuple[str, str]]) -> Table:
-    """A bulleted list with hanging indents: the marker in one column, the text beside it."""
-    items = _grid({"no_wrap": True, "style": "cyan"}, {})
-    for marker, text in rows:
-        items.add_row(_text(marker), _text(text))
-    return items
 
 
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
@@ -367,7 +352,7 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
         day = article.date.isoformat()
         header = [(article.id, "bold magenta"), (day, "dim"), (article.title, "bold")]
         out.print(Text("  ").join(_text(*part) for part in header))
-        lines = _grid({"justify": "right", "style": "green", "no_wrap": True}, {})
+        lines = _grid((), {"justify": "right", "style": "green", "no_wrap": True}, {})
         for match in group:
             text = _marked(match.text, match.spans, "bold red")
             text.stylize("dim" if match.context else "")
@@ -408,7 +393,8 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     out.print(*views)
 
 
-def bucket_line(bucket: Bucket) -> str:  # BUCKET and COUNT, by a tab
+def bucket_line(bucket: Bucket) -> str:
+    """BUCKET and COUNT, separated by a tab."""
     return f"{field(bucket.bucket)}\t{bucket.count}"
 
 
@@ -420,7 +406,7 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
     label = max(len(visible(b.bucket)) for b in buckets)
     digits = len(str(max(b.count for b in buckets)))
     room, most = max(out.console.width - label - digits - 4, 1), max(b.count for b in buckets)
-    rows = _grid({"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
+    rows = _grid((), {"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
     for bucket in buckets:
         size = bucket.count * room / most if most else 0
         bar = "█" * int(size) or ("▏" if bucket.count else "")
@@ -429,7 +415,8 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
 
 
 def fact_line(fact: Fact) -> str:
-    return "\t".join((field(fact.article.id), field(fact.heading), field(fact.text)))
+    """ID, HEADING and FACT, separated by tabs."""
+    return "\t".join(map(field, (fact.article.id, fact.heading, fact.text)))
 
 
 def fact_groups(out: Output, facts: list[Fact]) -> None:
@@ -443,4 +430,5 @@ def fact_groups(out: Output, facts: list[Fact]) -> None:
         out.print(_text(article.title, "bold"), _text(dated, "dim"))
         for heading, group in groupby(by_article, key=lambda f: f.heading):
             out.print(Padding(_text(heading, "bold cyan"), (1, 0, 0, 0)))
-            out.print(Padding(_bullets(("•", fact.text) for fact in group), (0, 0, 0, 2)))
+            bullets = _grid((("•", fact.text) for fact in group), MARKERS, {})
+            out.print(Padding(bullets, (0, 0, 0, 2)))

@@ -19,7 +19,7 @@ ragged; what is read as what:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 BULLET = re.compile(
     r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“($€£¥₩+\[])"  # a glyph, a space or not: •41%, • $1bn
@@ -130,13 +130,12 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
             rows = tuple(_cells(row) for row in lines[start:i])
             blocks.append(Table(first_line + start, rows))
         elif _item(line):
-            lead_in = _lead_in(blocks)
             i, items = _list_items(lines, i, first_line)
             if _section_title(items, lines, i):  # "1. The economy", then its paragraphs
                 heading = items[0].text
                 blocks.append(Heading(items[0].line, heading))
             else:
-                blocks.append(BulletList(items[0].line, lead_in or heading, tuple(items)))
+                blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
         elif (dashed := _dashed(lines, i, first_line)) is not None:
             i, items = dashed
             blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
@@ -224,8 +223,7 @@ def _list_items(lines: list[str], i: int, first_line: int) -> tuple[int, list[It
             i = j
             continue
         elif line[0] in " \t" and not RULE.fullmatch(line):
-            last = items[-1]
-            items[-1] = Item(last.line, last.marker, f"{last.text} {line.strip()}")
+            items[-1] = replace(items[-1], text=f"{items[-1].text} {line.strip()}")
         else:
             break
         i += 1

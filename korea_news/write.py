@@ -47,20 +47,19 @@ def create(fd: int, name: str, data: bytes, like: os.stat_result | None = None) 
     """Create `name` in the open folder `fd` whole or not at all; FileExistsError if it exists."""
     # Written to an unnamed file (O_TMPFILE), or else a hidden one, then linked into place:
     # a killed process leaves nothing, and link() never replaces a file (two adds at once).
-    made = _unnamed(fd, data, like)
-    if made is not None:
-        try:
-            os.link(f"/proc/self/fd/{made}", name, dst_dir_fd=fd, follow_symlinks=True)
-        finally:
-            os.close(made)
-    else:
+    made, temporary = _unnamed(fd), None
+    if made is None:
         temporary = f".kn-{secrets.token_hex(8)}.tmp"
         made = os.open(temporary, _NEW, 0o666, dir_fd=fd)
-        try:
-            _fill(made, data, like)
+    try:
+        _fill(made, data, like)
+        if temporary is None:
+            os.link(f"/proc/self/fd/{made}", name, dst_dir_fd=fd, follow_symlinks=True)
+        else:
             os.link(temporary, name, src_dir_fd=fd, dst_dir_fd=fd)
-        finally:
-            os.close(made)
+    finally:
+        os.close(made)
+        if temporary is not None:
             os.unlink(temporary, dir_fd=fd)
     os.fsync(fd)
 
@@ -90,20 +89,12 @@ def move(source: tuple[int, str], target: tuple[int, str], replace: bool = False
     os.fsync(src_fd)
 
 
-def _unnamed(fd: int, data: bytes, like: os.stat_result | None) -> int | None:
-    """An open unnamed file holding `data`; None without O_TMPFILE or /proc to link it by."""
-    if not os.path.isdir("/proc/self/fd"):
-        return None
-    try:
-        made = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=fd)
-    except (AttributeError, OSError):
-        return None
-    try:
-        _fill(made, data, like)
-    except BaseException:
-        os.close(made)
-        raise
-    return made
+def _unnamed(fd: int) -> int | None:
+    """An unnamed file open in the folder `fd`; None without O_TMPFILE or /proc to link it by."""
+    if os.path.isdir("/proc/self/fd"):
+        with contextlib.suppress(AttributeError, OSError):
+            return os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=fd)
+    return None
 
 
 def _fill(fd: int, data: bytes, like: os.stat_result | None) -> None:
