@@ -179,26 +179,36 @@ def test_rm_removes_nothing_when_a_name_is_unknown(kn, make_archive):
     assert "a.txt" in files(root)
 
 
-@pytest.mark.parametrize(("answer", "code", "kept"), [(b"n\r", 1, True), (b"y\r", 0, False)])
-def test_rm_asks_on_a_terminal(make_archive, tmp_path, process_env, answer, code, kept):
+def answered(
+    args: list[str], question: bytes, answer: bytes, code: int, cwd: Path, env: dict[str, str]
+) -> bytes:
+    """What kn run on a terminal showed, once asked `question` and given `answer`; it
+    must exit with `code`."""
     import pty
 
     from conftest import KN
 
-    root = make_archive({"a.txt": article("A")})
     master, slave = pty.openpty()
     process = subprocess.Popen(
-        [KN, "rm", "a"], stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path, env=process_env
+        [KN, *args], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env
     )
     os.close(slave)
     screen = b""
-    while b"[y/N]" not in screen:
+    while question not in screen:
         screen += os.read(master, 1024)
     os.write(master, answer)
     assert process.wait(timeout=60) == code
     with contextlib.suppress(OSError):
-        screen += os.read(master, 4096)
+        while chunk := os.read(master, 4096):
+            screen += chunk
     os.close(master)
+    return screen
+
+
+@pytest.mark.parametrize(("answer", "code", "kept"), [(b"n\r", 1, True), (b"y\r", 0, False)])
+def test_rm_asks_on_a_terminal(make_archive, tmp_path, process_env, answer, code, kept):
+    root = make_archive({"a.txt": article("A")})
+    screen = answered(["rm", "a"], b"[y/N]", answer, code, tmp_path, process_env)
     assert b"articles/a.txt\r\nMove 1 article(s) to the trash? [y/N]" in screen
     assert ("a.txt" in files(root)) == kept
 
@@ -269,10 +279,6 @@ def test_an_invalid_edit_on_a_terminal_asks_to_edit_again(
 ):
     """As crontab -e does: the problem, then the question; yes opens the editor again on
     the edited text, no keeps the article as it was and the edited text aside."""
-    import pty
-
-    from conftest import KN
-
     path = seed_archive / "2017" / f"{SEED_ID}.txt"
     before = path.read_bytes()
     script = (
@@ -283,25 +289,8 @@ def test_an_invalid_edit_on_a_terminal_asks_to_edit_again(
         "file.write_text(text.replace('tags: [', 'tags: [[', 1) if count == 1 else"
         " text.replace('tags: [[', 'tags: [', 1).replace('insincere', 'sincere'))"
     )
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [KN, "edit", SEED_ID],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        cwd=tmp_path,
-        env={**process_env, **editor(tmp_path, script)},
-    )
-    os.close(slave)
-    screen = b""
-    while b"[Y/n]" not in screen:
-        screen += os.read(master, 1024)
-    os.write(master, answer)
-    assert process.wait(timeout=60) == code
-    with contextlib.suppress(OSError):
-        while chunk := os.read(master, 4096):
-            screen += chunk
-    os.close(master)
+    env = {**process_env, **editor(tmp_path, script)}
+    screen = answered(["edit", SEED_ID], b"[Y/n]", answer, code, tmp_path, env)
     problem = f"kn: {SEED}:6: YAML: did not find expected ',' or ']'\r\nEdit it again? [Y/n]"
     assert problem.encode() in screen
     assert (tmp_path / "editor.runs").read_text() == ("2" if code == 0 else "1")
