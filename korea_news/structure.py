@@ -12,7 +12,8 @@ ragged; what is read as what:
 - lines that start with `|` are a table (as kn add writes a page's tables), a row a line,
   its cells between bars (`\\|` is a bar inside a cell);
 - a heading is a short line standing alone that reads as a title; a photo credit
-  (`JANE DOE/GETTY IMAGES`) never is one;
+  (`JANE DOE/GETTY IMAGES`) never is one; a line marked as Markdown marks one
+  (`## where to buy`) always is;
 - a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
   sentence), else the nearest heading above."""
 
@@ -27,6 +28,7 @@ BULLET = re.compile(
     r"[ \t]*(\S.*)"
 )
 CELL_BAR = re.compile(r"(?<!\\)\|")  # a bar between cells; `\|` is one inside a cell
+MARKED_HEADING = re.compile(r"#{1,6}[ \t]+(\S.*?)[ \t#]*")  # as Markdown: ## where to buy
 DASHED = re.compile(r"([―—])[ \t]+(?=\S)")
 RULE = re.compile(r"[ \t]*[-*–—_~•][-*–—_~• \t]*")
 # A photo credit: capitals with an agency's name, capitalised names around a slash, or
@@ -150,8 +152,9 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
             alone = (start == 0 or not lines[start - 1].strip()) and (
                 i == len(lines) or not lines[i].strip() or _item(lines[i]) is not None
             )
-            if alone and len(chunk) == 1 and is_heading(chunk[0]):
-                heading = chunk[0]
+            marked = MARKED_HEADING.fullmatch(chunk[0].strip()) if len(chunk) == 1 else None
+            if alone and (marked or (len(chunk) == 1 and is_heading(chunk[0]))):
+                heading = marked[1] if marked else chunk[0]
                 blocks.append(Heading(first_line + start, heading))
             else:
                 blocks.append(Paragraph(first_line + start, tuple(chunk)))

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .model import KnError, is_url
+from .structure import is_heading
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long articles
@@ -146,8 +147,9 @@ def _blocks(body: Any) -> Iterator[str]:
             rows = [row + [""] * (width - len(row)) for row in rows]
             sizes = [max(len(row[i]) for row in rows) for i in range(width)]
             yield "\n".join(f"| {' | '.join(map(str.ljust, row, sizes))} |" for row in rows)
-        elif element.tag == "head":  # a heading ends like no sentence, so kn reads it as one
-            yield _text(element).rstrip(":：")
+        elif element.tag == "head":  # plain if kn reads it as a heading, else marked: ## it
+            heading = " ".join(_text(element).split()).rstrip(":：")
+            yield heading if is_heading(heading) else f"## {heading}"
         else:
             yield _text(element)
 

@@ -527,6 +527,19 @@ def test_a_heading_ending_with_a_colon_is_still_the_heading_of_its_lists(kn, emp
     )
 
 
+def test_a_heading_kn_would_not_read_as_one_is_marked_and_keeps_its_lists(kn, empty, tmp_path):
+    long = "A heading of far more than twelve words, as some pages do have them"
+    story = "<p>Prices fell this week across the country, shops said.</p>" * 3
+    where = "<h2>where to buy</h2><ul><li>Shop A</li></ul>"
+    longer = f"<h2>{long}</h2><p>Stock is short.</p><ul><li>Shop B</li></ul>"
+    page = f"<html><head><title>Cards</title></head><body><article>{story}{where}{longer}"
+    (tmp_path / "cards.html").write_text(page)
+    assert kn("add", str(tmp_path / "cards.html"), "--id", "cards").exit_code == 0
+    facts = kn("facts", "cards").stdout
+    assert facts == f"cards\twhere to buy\tShop A\ncards\t{long}\tShop B\n"
+    assert "\n## where to buy\n" in kn("show", "cards").stdout
+
+
 def test_a_page_of_more_text_than_articles_hold_is_refused(kn, empty, tmp_path):
     words = "<li>One short line of a very long list</li>" * 70_000  # 2.4 MB of text, 3 MB
     (tmp_path / "long.html").write_text(f"<html><body><article><ul>{words}</ul></article>")
