@@ -28,7 +28,8 @@ BULLET = re.compile(
     r"[ \t]*(\S.*)"
 )
 CELL_BAR = re.compile(r"(?<!\\)\|")  # a bar between cells; `\|` is one inside a cell
-MARKED_HEADING = re.compile(r"#{1,6}[ \t]+(\S.*?)[ \t#]*")  # as Markdown: ## where to buy
+# As Markdown marks a heading, its closing #s after a space: ## where to buy ##, ## C#
+MARKED_HEADING = re.compile(r"#{1,6}[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*")
 DASHED = re.compile(r"([―—])[ \t]+(?=\S)")
 RULE = re.compile(r"[ \t]*[-*–—_~•][-*–—_~• \t]*")
 # A photo credit: capitals with an agency's name, capitalised names around a slash, or

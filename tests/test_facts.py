@@ -103,6 +103,12 @@ def facts_of(body: str, title: str = "The title") -> list[tuple[str, str]]:
         ("Intro text.\n\nKey points\n- a\n", [("Key points", "a")]),
         # CRLF line endings
         ("Key points\r\n\r\n- a \r\n- b\r\n", [("Key points", "a"), ("Key points", "b")]),
+        # a heading marked as Markdown marks it, in any case, its closing #s after a space
+        ("Text.\n\n## where to buy ##\n\n- a\n", [("where to buy", "a")]),
+        ("Text.\n\n## Jobs in C#\n\n- a\n", [("Jobs in C#", "a")]),
+        ("Text.\n\n#metoo was trending\n\n- a\n", [("The title", "a")]),
+        # a first word with a capital after its first letter
+        ("Text.\n\niPhone 15 deals\n\n- a\n", [("iPhone 15 deals", "a")]),
     ],
 )
 def test_layouts(body, expected):
