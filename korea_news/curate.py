@@ -111,9 +111,13 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
                 write.folder(parent, os.path.join(batch, inside), shown_parent) as target,
             ):
                 write.move((source, file), (target, file), replace=True)  # a new folder
-            _move_page(archive, entry.id, batch, to_trash=True)
         except OSError as error:
             raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
+        try:
+            _move_page(archive, entry.id, batch, to_trash=True)
+        except OSError as error:
+            why = f"moved to the trash, but not its kept page: {error.strerror}"
+            raise KnError(f"{entry.path}: {why}") from None
     return os.path.normpath(os.path.join(shown_parent, batch))
 
 
