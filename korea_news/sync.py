@@ -12,11 +12,9 @@ import hashlib
 import json
 import os
 import time
-from array import array
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import halves, reader
+from . import reader
 from .model import INDEXED, InvalidArticle, Unreadable, timestamp
 
 if TYPE_CHECKING:
@@ -30,7 +28,6 @@ PROGRESS_EVERY = 256  # files read between two updates of the progress line
 TEXT = "title, body, tgrams, bgrams"  # tgrams, bgrams: CJK bigrams of title, body (find.py)
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
-_FIELDS = 5
 
 
 class Sync:
@@ -44,13 +41,11 @@ class Sync:
     def run(self) -> None:
         """Compare, read what changed, commit in batches; remove what went away."""
         digests = dict(self.db.execute("SELECT inside, digest FROM folders"))
-        changes, folders, start = [], self.store.folders, 0
-        every = array("q", halves.split(_stats, folders, [len(f.names) for f in folders]))
-        for folder in folders:
-            end = start + len(folder.names) * _FIELDS
-            stats, start = every[start:end], end
+        changes = []
+        for folder in self.store.folders:
+            stats = _stats(folder)
             names = "/".join(folder.names).encode("utf-8", "surrogateescape")
-            digest = hashlib.blake2b(names + bytes(stats)).digest()
+            digest = hashlib.blake2b(names + repr(stats).encode()).digest()
             if digests.get(folder.inside) != digest:
                 changes.append((folder, stats, digest, *self._changed(folder, stats)))
         self.many = sum(len(change[3]) for change in changes) > MANY
@@ -72,24 +67,28 @@ class Sync:
             if self.show is not None and self.read >= PROGRESS_EVERY:
                 self.show(self.read, True)
 
-    def _changed(self, folder: Folder, stats: array[int]) -> tuple[list[int], set[str], set[str]]:
+    def _changed(
+        self, folder: Folder, stats: list[Stat | None]
+    ) -> tuple[list[int], set[str], set[str]]:
         """The positions of the files changed or new, the names of those gone, and stored."""
         query = "SELECT name, stat FROM files WHERE folder = ?"
         stored = dict(self.db.execute(query, (folder.inside,)))
         changed = [
             position
             for position, name in enumerate(folder.names)
-            if (found := _text(_stat(stats, position))) is None or stored.get(name) != found
+            if (found := _text(stats[position])) is None or stored.get(name) != found
         ]
         return changed, stored.keys() - set(folder.names), set(stored)
 
-    def _folder(self, folder: Folder, stats: array[int], digest: bytes, change: list[Any]) -> None:
+    def _folder(
+        self, folder: Folder, stats: list[Stat | None], digest: bytes, change: list[Any]
+    ) -> None:
         """Re-read a folder's files that changed (`change`: see _changed()) in batches."""
         (changed, gone, stored), trusted = change, True
         for start in range(0, max(len(changed), 1), BATCH):
             rows = []
             for position in changed[start : start + BATCH]:
-                row = self._read(folder, folder.names[position], _stat(stats, position))
+                row = self._read(folder, folder.names[position], stats[position])
                 self.read += 1
                 if self.show is not None and self.read % PROGRESS_EVERY == 0:
                     self.show(self.read, False)
@@ -174,31 +173,22 @@ def _text(found: Stat | None) -> str | None:
     return None if found is None else " ".join(map(str, found))
 
 
-def _stats(folders: Sequence[Folder]) -> bytes:
-    """Each file's Stat (-1s for one gone) as bytes of 64-bit integers, for halves.split."""
-    found: list[int] = []
-    add = found.extend
-    for folder in folders:
-        try:
-            directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            add([-1] * len(folder.names) * _FIELDS)
-            continue
-        try:  # by name inside the open folder: the kernel looks up one name, not a path
-            for name in folder.names:
-                try:
-                    got = os.stat(folder.links.get(name, name), dir_fd=directory)
-                    add((got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns))
-                except OSError:
-                    add((-1,) * _FIELDS)
-        finally:
-            os.close(directory)
+def _stats(folder: Folder) -> list[Stat | None]:
+    """Each file's Stat, None for one gone."""
     try:
-        return array("q", found).tobytes()
-    except OverflowError:  # an inode number past 2**63: as the 64-bit integer it is
-        return array("q", [v - (1 << 64) if v >= 1 << 63 else v for v in found]).tobytes()
-
-
-def _stat(stats: array[int], position: int) -> Stat | None:
-    found = stats[position * _FIELDS : (position + 1) * _FIELDS]
-    return None if found[2] < 0 else (found[0], found[1], found[2], found[3], found[4])
+        directory = os.open(folder.real, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return [None] * len(folder.names)
+    found: list[Stat | None] = []
+    try:  # by name inside the open folder: the kernel looks up one name, not a path
+        for name in folder.names:
+            try:
+                got = os.stat(folder.links.get(name, name), dir_fd=directory)
+                found.append(
+                    (got.st_dev, got.st_ino, got.st_size, got.st_mtime_ns, got.st_ctime_ns)
+                )
+            except OSError:
+                found.append(None)
+    finally:
+        os.close(directory)
+    return found
