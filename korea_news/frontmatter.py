@@ -41,7 +41,8 @@ class Parts:
 def decode(data: bytes, path: str, line: int = 1, utf8: IncrementalDecoder | None = None) -> str:
     """The UTF-8 text of an article file without NUL bytes or BOM, or of a piece of one from
     file line `line` through an incremental decoder `utf8` (an empty piece ends the file)."""
-    if line == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    at_start = utf8 is None or utf8.getstate()[1]  # a decoder that has read nothing yet
+    if at_start and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
     nul = data.find(b"\0")

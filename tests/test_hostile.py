@@ -154,6 +154,7 @@ def test_yaml_one_one_values_in_extra_keys_are_kept_as_yaml_reads_them(kn, make_
             "2: not UTF-8 text (byte 0x92); cp1252 text? iconv -f cp1252 -t UTF-8 converts it",
         ),
         ("---\ntitle: T\ndate: 2017-01-01\n---\n".encode("utf-16"), "1: UTF-16 text, not UTF-8"),
+        (b"x" * (1 << 16) + b"\xff\xfe\n", "1: not UTF-8 text (byte 0xff)"),  # not at the start
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "3: binary file (NUL byte), not an article"),
         (
             b"---\ntitle: T\ndate: 2017-01-01\n---\nnul\x00here\n",
