@@ -21,7 +21,7 @@ from . import narrow, reader
 from .archive import Archive, Folder
 from .find import WEIGHTS
 from .frontmatter import parse_date
-from .model import INDEXED, NO_EXTRA, Article, InvalidArticle, KnError, timestamp
+from .model import INDEXED, NO_EXTRA, Article, InvalidArticle, KnError
 from .narrow import Required
 from .sync import BATCH, TEXT, Sync
 
@@ -268,23 +268,26 @@ class Store:
                 self.db.executemany(f"UPDATE files SET {column} = ? WHERE rowid = ?", pending)
         pending.clear()
 
-    def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
-        """(article, what `more` selects) in order, going on in memory if the database fails."""
-        last: Article | None = None
+    def _going_on(self, query: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+        """What query() yields; if the database fails midway, the rest from one in memory."""
+        given = 0
         while True:
             try:
-                for row in self._query(required, reverse, more, last):
-                    last = row[0]
-                    yield row
+                for count, row in enumerate(query()):
+                    if count >= given:
+                        given += 1
+                        yield row
                 return
             except sqlite3.DatabaseError as error:
-                if not self.path:
+                if not self.path or str(error).startswith("fts5:"):
                     raise
                 self._in_memory(error)
 
-    def _query(
-        self, required: Required | None, reverse: bool, more: str, after: Article | None
-    ) -> Iterator[tuple[Article, Any]]:
+    def _rows(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
+        """(article, what `more` selects) in order, of the texts that may hold `required`."""
+        return self._going_on(lambda: self._query(required, reverse, more))
+
+    def _query(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
         where, values = "problem IS NULL", list[Any]()
         match = None
         if required is not None and self.index:
@@ -298,31 +301,16 @@ class Store:
                 " UNION ALL SELECT rowid FROM files WHERE NOT indexed)"
             )
             values.append(match)
-        if after is not None:
-            ts = timestamp(after.date)
-            ts_next, id_next = (">", "<") if reverse else ("<", ">")
-            where += f" AND (ts {ts_next} ? OR ts = ? AND id {id_next} ?)"
-            values += [ts, ts, after.id]
         order = "ts, id DESC" if reverse else "ts DESC, id"
         query = f"SELECT {_COLUMNS}{more} FROM files WHERE {where} ORDER BY {order}"
         return self._select(query, values)
 
     def ranked(self, match: str, reverse: bool = False) -> Iterator[tuple[Article, float, int]]:
         """The articles matching an FTS5 query (find.py), best first, with score and rowid."""
-        given = 0
-        while True:
-            try:
-                for count, found in enumerate(self._ranked(match, reverse)):
-                    if count >= given:
-                        given += 1
-                        yield found
-                return
-            except sqlite3.DatabaseError as error:
-                if str(error).startswith("fts5:"):  # find.py quotes every word: a bug
-                    raise KnError(f"find: cannot search for {match}: {error}") from None
-                if not self.path:
-                    raise
-                self._in_memory(error)
+        try:
+            yield from self._going_on(lambda: self._ranked(match, reverse))
+        except sqlite3.DatabaseError as error:  # find.py quotes every word: a bug
+            raise KnError(f"find: cannot search for {match}: {error}") from None
 
     def _ranked(self, match: str, reverse: bool) -> Iterator[tuple[Article, float, int]]:
         score = f"-bm25(text, {', '.join(map(str, WEIGHTS))})"

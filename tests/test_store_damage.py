@@ -488,3 +488,32 @@ def test_a_database_copied_from_another_archive_changes_no_answer(
         result = kn(*command, env=STORE)
         assert (result.exit_code, result.stdout, result.stderr) == expected[" ".join(command)]
     assert answers(kn, env=STORE) == expected
+
+
+# --- damage while kn reads ----------------------------------------------------------------------
+
+
+def test_a_database_damaged_while_it_is_read_gives_each_article_once(
+    make_archive, quick, tmp_path, monkeypatch
+):
+    from korea_news.archive import Archive
+
+    root = make_archive(many(3000))
+    quick()
+    monkeypatch.chdir(tmp_path)
+
+    def listed(persistent: bool, damage_after: int | None = None) -> list[str]:
+        kept = store.Store(Archive(root, on_error=lambda problem: None), persistent)
+        kept.sync()
+        found = []
+        for count, each in enumerate(kept.articles()):
+            if count == damage_after:  # pages not read yet are zeros from now on
+                for suffix in ("", "-wal"):
+                    with open(kept.path + suffix, "r+b") as file:
+                        file.write(bytes(os.fstat(file.fileno()).st_size))
+            found.append(f"{each.id} {each.path}")
+        return found
+
+    expected = listed(persistent=False)
+    assert listed(persistent=True) == expected  # the database is built, and answers
+    assert listed(persistent=True, damage_after=1000) == expected
