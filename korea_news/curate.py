@@ -115,9 +115,11 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
             raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
         try:
             _move_page(archive, entry.id, batch, to_trash=True)
-        except OSError as error:
-            why = f"moved to the trash, but not its kept page: {error.strerror}"
-            raise KnError(f"{entry.path}: {why}") from None
+        except (OSError, KnError) as error:  # such as a link where a folder should be
+            why = error.strerror if isinstance(error, OSError) else error
+            raise KnError(
+                f"{entry.path}: moved to the trash, but not its kept page: {why}"
+            ) from None
     return os.path.normpath(os.path.join(shown_parent, batch))
 
 

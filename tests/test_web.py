@@ -677,6 +677,20 @@ def test_rm_takes_the_kept_page_to_the_trash_and_undo_puts_it_back(kn, empty, tm
     assert [p for p in (tmp_path / "articles-trash").rglob("*") if p.is_file()] == []
 
 
+def test_rm_says_so_when_the_kept_page_cannot_follow_its_article(kn, empty, tmp_path):
+    added = kn("add", str(PAGES / "storm.html"))
+    storm = added.stdout.strip().rsplit("/", 1)[1].removesuffix(".txt")
+    pages = tmp_path / "articles.kn" / "pages"
+    pages.rename(tmp_path / "elsewhere")
+    pages.symlink_to(tmp_path / "elsewhere")  # kn moves nothing through a link
+    result = kn("rm", "--yes", storm)
+    assert result.exit_code == 2
+    assert "moved to the trash, but not its kept page" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(empty.rglob("*.txt")) == []  # the article is in the trash
+    assert (tmp_path / "elsewhere" / f"{storm}.gz").is_file()
+
+
 def test_show_original_of_an_article_with_no_page_is_one_line(kn, empty, tmp_path):
     (tmp_path / "note.txt").write_text("A note\n\nText.\n", encoding="utf-8")
     kn("add", str(tmp_path / "note.txt"), "--date", "2020-01-01")
