@@ -23,7 +23,10 @@ _BOM = b"\xef\xbb\xbf"
 def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str]]) -> bytes | None:
     """An article file's bytes with its `tags:` lines alone rewritten by `changes` (True to add
     a tag, False to remove it, in any case); None if its tags stay as they are."""
-    article, body = frontmatter.parse(data, path, article_id)
+    text = frontmatter.decode(data, path)
+    parts = frontmatter.split(text, path)
+    meta, entries = frontmatter.load(parts.front_matter, path)
+    article = frontmatter.to_article(meta, entries, path, article_id, parts.body_line)
     tags = list(article.tags)
     for add, tag in changes:
         same = [old for old in tags if old.casefold() == tag.casefold()]
@@ -33,21 +36,19 @@ def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str
             tags = [old for old in tags if old not in same]
     if tags == list(article.tags):
         return None
-    text = frontmatter.decode(data, path)
     start = text.find("\n") + 1  # the front matter's first line: after the opening ---
-    front = frontmatter.split(text, path).front_matter
-    lines, entries = frontmatter.lines(front), frontmatter.entries(front)
+    lines = [text[:start], *frontmatter.lines(parts.front_matter)]  # file line n is lines[n - 1]
     if "tags" in entries:
         first, end = entries["tags"]
     else:  # a new entry, after the fields that come before tags
         first = end = max(entries[key][1] for key in frontmatter.FIELDS[:5] if key in entries)
     newline = "\r\n" if text[:start].endswith("\r\n") else "\n"
     entry = frontmatter.dump({"tags": tags})[4:-4].replace("\n", newline) if tags else ""
-    changed = "".join([*lines[:first], entry, *lines[end:]])
-    new = text[:start] + changed + text[start + len(front) :]
+    changed = "".join([*lines[: first - 1], entry, *lines[end - 1 :]])
+    new = changed + text[start + len(parts.front_matter) :]
     made = (_BOM if data.startswith(_BOM) else b"") + new.encode()
     found, found_body = frontmatter.parse(made, path, article_id)
-    if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != body:
+    if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != parts.body:
         raise KnError(f"{path}: its tags cannot be rewritten alone: change them with kn edit")
     return made
 
