@@ -106,12 +106,9 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
     batch = os.path.join(name, f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%S.%fZ}")
     for entry in entries:
         inside, file = os.path.split(os.path.relpath(entry.path, archive.shown_root))
-        try:
-            with (
-                write.folder(archive.root, inside, archive.shown_root, make=False) as source,
-                write.folder(parent, os.path.join(batch, inside), shown_parent) as target,
-            ):
-                write.move((source, file), (target, file), replace=True)  # a new folder
+        target = (parent, os.path.join(batch, inside), shown_parent)
+        try:  # into a new folder: nothing there to replace
+            write.move(file, (archive.root, inside, archive.shown_root), target, replace=True)
         except OSError as error:
             raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
         try:
@@ -147,11 +144,8 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
                         raise FileExistsError
                     os.unlink(here)  # back already: a killed undo had linked it
                 else:
-                    with (
-                        write.folder(parent, os.path.join(batch, inside), shown_parent) as source,
-                        write.folder(archive.root, inside, archive.shown_root) as target,
-                    ):
-                        write.move((source, file), (target, file))
+                    source = (parent, os.path.join(batch, inside), shown_parent)
+                    write.move(file, source, (archive.root, inside, archive.shown_root))
                 back.append(path)
             except FileExistsError:
                 left.append(f"{in_trash}: its ID is taken again: left in the trash")
@@ -177,8 +171,4 @@ def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) ->
     if not to_trash:
         source, target = target, source
     if os.path.lexists(os.path.join(parent, source, name)):
-        with (
-            write.folder(parent, source, shown_parent, make=False) as source_fd,
-            write.folder(parent, target, shown_parent) as target_fd,
-        ):
-            write.move((source_fd, name), (target_fd, name))
+        write.move(name, (parent, source, shown_parent), (parent, target, shown_parent))

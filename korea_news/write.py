@@ -15,6 +15,7 @@ from .model import KnError
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+Place = tuple[str, str, str]  # a folder as folder() takes it: (root, inside, shown)
 
 
 @contextlib.contextmanager
@@ -77,16 +78,16 @@ def replace(fd: int, name: str, data: bytes) -> None:
     os.fsync(fd)
 
 
-def move(source: tuple[int, str], target: tuple[int, str], replace: bool = False) -> None:
-    """Move a file or link between open folders; over an existing one only with `replace`."""
-    (src_fd, src), (dst_fd, dst) = source, target
-    if replace:
-        os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
-    else:
-        os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
-        os.unlink(src, dir_fd=src_fd)
-    os.fsync(dst_fd)
-    os.fsync(src_fd)
+def move(name: str, source: Place, target: Place, replace: bool = False) -> None:
+    """Move `name` to the folder `target` (made if missing); over another only with `replace`."""
+    with folder(*source, make=False) as source_fd, folder(*target) as target_fd:
+        if replace:
+            os.rename(name, name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
+        else:
+            os.link(name, name, src_dir_fd=source_fd, dst_dir_fd=target_fd, follow_symlinks=False)
+            os.unlink(name, dir_fd=source_fd)
+        os.fsync(target_fd)
+        os.fsync(source_fd)
 
 
 def _unnamed(fd: int) -> int | None:
