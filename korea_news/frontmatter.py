@@ -89,12 +89,12 @@ _OPENING = re.compile(r"---[ \t\r]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
-def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> None:
-    """Refuse duplicate keys and alias bombs before anything is built."""
+def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> Entries:
+    """Refuse duplicate keys and alias bombs before anything is built; the root's entries."""
     import yaml
 
     stack: list[yaml.Node] = [root]
-    seen = 0
+    seen, mappings = 0, []  # the entries of each mapping, root first
     while stack:
         node = stack.pop()
         seen += 1
@@ -102,18 +102,21 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> None:
             message = f"front matter is too large (over {MAX_NODES} values with aliases)"
             raise InvalidArticle(path, offset, message)
         if isinstance(node, yaml.MappingNode):
-            first_line: dict[str, int] = {}
+            entries: Entries = {}
+            mappings.append(entries)
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
                 line = offset + key.start_mark.line
-                if name is not None and name in first_line:
-                    message = f"duplicate key {name!r} (first on line {first_line[name]})"
+                if name is not None and name in entries:
+                    message = f"duplicate key {name!r} (first on line {entries[name][0]})"
                     raise InvalidArticle(path, line, message)
                 if name is not None:
-                    first_line[name] = line
+                    end = offset + value.end_mark.line + (value.end_mark.column > 0)
+                    entries[name] = (line, max(end, line + 1))
                 stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+    return mappings[0]
 
 
 def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], Entries]:
@@ -129,7 +132,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         if not isinstance(node, yaml.MappingNode):
             line = offset + node.start_mark.line
             raise InvalidArticle(path, line, "front matter is not a mapping of key: value lines")
-        _check_nodes(node, path, offset)
+        entries = _check_nodes(node, path, offset)
         try:
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError) as error:  # such as 2017-02-30
@@ -150,10 +153,6 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         raise InvalidArticle(path, offset, "front matter nests too deeply") from None
     finally:
         loader.dispose()
-    entries: Entries = {}
-    for key, value in node.value:
-        first, end = key.start_mark.line, value.end_mark.line + (value.end_mark.column > 0)
-        entries[str(key.value)] = (offset + first, offset + max(end, first + 1))
     return data, entries
 
 
