@@ -54,14 +54,13 @@ def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str
 
 
 def run_editor(path: str) -> None:
-    """Edit a file in $VISUAL, else $EDITOR, else vi (through the shell, as git runs it),
-    and wait for the editor: Ctrl-C is the editor's while it runs."""
+    """Edit a file in $VISUAL, else $EDITOR, else vi (through the shell, as git does), and wait."""
     import signal
     import subprocess
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     process = subprocess.Popen(["/bin/sh", "-c", f'{editor} "$@"', editor, path])
-    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the editor's
     try:
         code = process.wait()
     finally:
@@ -79,13 +78,12 @@ def problem(data: bytes, path: str, article_id: str) -> str | None:
     return None if body.strip() else f"{path}:{article.body_line}: empty body"
 
 
-def replace(archive: Archive, entry: Entry, data: bytes, was: bytes | None = None) -> None:
-    """Put `data` in place of an article's file (the file a link leads to, for a link),
-    whole or not at all, keeping its mode; unless the file is no longer `was`."""
+def replace(archive: Archive, entry: Entry, data: bytes, was: bytes) -> None:
+    """Put `data` whole over an article's file (a link's target), with its mode, if still `was`."""
     inside, name = os.path.split(os.path.relpath(entry.real, archive.root))
     try:
         with write.folder(archive.root, inside, archive.shown_root, make=False) as folder:
-            if was is not None and archive.read_bytes(entry) != was:
+            if archive.read_bytes(entry) != was:
                 raise KnError(f"{entry.path} changed meanwhile: nothing was written")
             write.replace(folder, name, data)
     except OSError as error:
