@@ -9,7 +9,7 @@ import sys
 import click
 
 from . import curate, escape, options
-from .archive import Entry, locate
+from .archive import locate
 from .model import KnError, is_utf8
 from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
 
@@ -61,14 +61,8 @@ def tag(state: State, /, words: tuple[str, ...]) -> None:
     if not changes or not names:
         raise click.UsageError("give ARTICLE... and +TAG or -TAG")
     archive = state.archive
-
-    def retag(entry: Entry) -> None:
-        data = archive.read_bytes(entry)
-        changed = curate.retag(data, entry.path, entry.id, changes)
-        if changed is not None:
-            curate.replace(archive, entry, changed, data)
-
-    state.finish(len(state.each(state.each(names, archive.find), retag)))
+    entries = state.each(names, archive.find)
+    state.finish(len(state.each(entries, lambda entry: curate.retag(archive, entry, changes))))
 
 
 @click.command()

@@ -20,13 +20,13 @@ PAGES = ".pages"  # the kept pages of the articles of a batch of the trash
 _BOM = b"\xef\xbb\xbf"
 
 
-def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str]]) -> bytes | None:
-    """An article file's bytes with its `tags:` lines alone rewritten by `changes` (True to add
-    a tag, False to remove it, in any case); None if its tags stay as they are."""
+def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> None:
+    """Rewrite an article's `tags:` lines alone: (True, tag) adds, (False, tag) removes any case."""
+    data, path = archive.read_bytes(entry), entry.path
     text = frontmatter.decode(data, path)
     parts = frontmatter.split(text, path)
     meta, entries = frontmatter.load(parts.front_matter, path)
-    article = frontmatter.to_article(meta, entries, path, article_id, parts.body_line)
+    article = frontmatter.to_article(meta, entries, path, entry.id, parts.body_line)
     tags = list(article.tags)
     for add, tag in changes:
         same = [old for old in tags if old.casefold() == tag.casefold()]
@@ -35,7 +35,7 @@ def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str
         elif not add:
             tags = [old for old in tags if old not in same]
     if tags == list(article.tags):
-        return None
+        return
     start = text.find("\n") + 1  # the front matter's first line: after the opening ---
     lines = [text[:start], *frontmatter.lines(parts.front_matter)]  # file line n is lines[n - 1]
     if "tags" in entries:
@@ -43,14 +43,14 @@ def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str
     else:  # a new entry, after the fields that come before tags
         first = end = max(entries[key][1] for key in frontmatter.FIELDS[:5] if key in entries)
     newline = "\r\n" if text[:start].endswith("\r\n") else "\n"
-    entry = frontmatter.dump({"tags": tags})[4:-4].replace("\n", newline) if tags else ""
-    changed = "".join([*lines[: first - 1], entry, *lines[end - 1 :]])
+    written = frontmatter.dump({"tags": tags})[4:-4].replace("\n", newline) if tags else ""
+    changed = "".join([*lines[: first - 1], written, *lines[end - 1 :]])
     new = changed + text[start + len(parts.front_matter) :]
     made = (_BOM if data.startswith(_BOM) else b"") + new.encode()
-    found, found_body = frontmatter.parse(made, path, article_id)
+    found, found_body = frontmatter.parse(made, path, entry.id)
     if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != parts.body:
         raise KnError(f"{path}: its tags cannot be rewritten alone: change them with kn edit")
-    return made
+    replace(archive, entry, made, data)
 
 
 def run_editor(path: str) -> None:
