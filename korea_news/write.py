@@ -53,7 +53,14 @@ def create(fd: int, name: str, data: bytes, like: os.stat_result | None = None) 
         temporary = f".kn-{secrets.token_hex(8)}.tmp"
         made = os.open(temporary, _NEW, 0o666, dir_fd=fd)
     try:
-        _fill(made, data, like)
+        if like is not None:  # the mode and owner of the file it replaces
+            os.fchmod(made, like.st_mode & 0o7777)
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.fchown(made, like.st_uid, like.st_gid)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(made, view) :]
+        os.fsync(made)
         if temporary is None:
             os.link(f"/proc/self/fd/{made}", name, dst_dir_fd=fd, follow_symlinks=True)
         else:
@@ -96,15 +103,3 @@ def _unnamed(fd: int) -> int | None:
         with contextlib.suppress(AttributeError, OSError):
             return os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=fd)
     return None
-
-
-def _fill(fd: int, data: bytes, like: os.stat_result | None) -> None:
-    """Write all of `data` to disk; with `like`, take that file's mode and owner."""
-    if like is not None:
-        os.fchmod(fd, like.st_mode & 0o7777)
-        with contextlib.suppress(OSError):  # only root may give a file away
-            os.fchown(fd, like.st_uid, like.st_gid)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.fsync(fd)
