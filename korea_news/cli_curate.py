@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import click
 
@@ -109,8 +110,7 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
 def _read(path: str) -> bytes:
     """A file's bytes; none if the editor took it away."""
     try:
-        with open(path, "rb") as file:
-            return file.read()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         return b""
 
@@ -135,8 +135,7 @@ def edit(state: State, /, name: str) -> None:
     was = archive.read_bytes(entry)
     folder = tempfile.mkdtemp(prefix="kn-edit-")
     copy = os.path.join(folder, os.path.basename(entry.real))  # ID.txt, for the editor's sake
-    with open(copy, "wb") as file:
-        file.write(was)
+    Path(copy).write_bytes(was)
     kept = False
     try:
         while True:

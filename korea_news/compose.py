@@ -149,9 +149,8 @@ def draft(
     fields["date"] = date
     ordered = {key: fields[key] for key in frontmatter.FIELDS if fields.get(key) is not None}
     ordered.update((key, value) for key, value in fields.items() if key not in frontmatter.FIELDS)
-    chosen = options.get("id")
-    article_id = unicodedata.normalize("NFC", chosen) if chosen else None
-    article_id = article_id or default_id(date, ordered["title"], body)
+    chosen = unicodedata.normalize("NFC", options.get("id") or "")
+    article_id = chosen or default_id(date, ordered["title"], body)
     file_text = frontmatter.dump(ordered) + body
     # What is written must read back as exactly what was given.
     article, stored_body = frontmatter.parse(file_text.encode("utf-8"), name, article_id)
