@@ -37,7 +37,8 @@ def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> No
     if tags == list(article.tags):
         return
     start = text.find("\n") + 1  # the front matter's first line: after the opening ---
-    lines = [text[:start], *frontmatter.lines(parts.front_matter)]  # file line n is lines[n - 1]
+    # File line n is lines[n - 1]; YAML refuses the breaks splitlines() knows beyond its own.
+    lines = [text[:start], *parts.front_matter.splitlines(keepends=True)]
     if "tags" in entries:
         first, end = entries["tags"]
     else:  # a new entry, after the fields that come before tags

@@ -156,14 +156,6 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
     return data, entries
 
 
-def lines(text: str) -> list[str]:
-    """Text cut into lines, each with its line break, where YAML breaks lines."""
-    return [line for line in _LINE.findall(text) if line]
-
-
-_LINE = re.compile(r"[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|\Z)")
-
-
 def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[int, str]:
     """The file line and key of the first top-level value that cannot be built."""
     import yaml
