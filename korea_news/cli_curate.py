@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import click
 
 from . import curate, escape, options
-from .archive import Entry, locate
+from .archive import locate
 from .model import KnError, is_utf8
 from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
 
@@ -61,14 +62,8 @@ def tag(state: State, /, words: tuple[str, ...]) -> None:
     if not changes or not names:
         raise click.UsageError("give ARTICLE... and +TAG or -TAG")
     archive = state.archive
-
-    def retag(entry: Entry) -> None:
-        data = archive.read_bytes(entry)
-        changed = curate.retag(data, entry.path, entry.id, changes)
-        if changed is not None:
-            curate.replace(archive, entry, changed, data)
-
-    state.finish(len(state.each(state.each(names, archive.find), retag)))
+    entries = state.each(names, archive.find)
+    state.finish(len(state.each(entries, lambda entry: curate.retag(archive, entry, changes))))
 
 
 @click.command()
@@ -115,8 +110,7 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
 def _read(path: str) -> bytes:
     """A file's bytes; none if the editor took it away."""
     try:
-        with open(path, "rb") as file:
-            return file.read()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         return b""
 
@@ -141,8 +135,7 @@ def edit(state: State, /, name: str) -> None:
     was = archive.read_bytes(entry)
     folder = tempfile.mkdtemp(prefix="kn-edit-")
     copy = os.path.join(folder, os.path.basename(entry.real))  # ID.txt, for the editor's sake
-    with open(copy, "wb") as file:
-        file.write(was)
+    Path(copy).write_bytes(was)
     kept = False
     try:
         while True:

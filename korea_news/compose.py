@@ -122,20 +122,23 @@ def check_options(options: Mapping[str, Any]) -> None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
 
 
-def draft(text: str, name: str, options: Mapping[str, Any]) -> Draft:
-    """The article that `kn add` makes of a text and the command's options."""
-    fields: dict[str, Any] = {}
-    if frontmatter.has_front_matter(text):
-        parts = frontmatter.split(text, name)
-        fields, _ = frontmatter.load(parts.front_matter, name)
-        fields = {str(key): value for key, value in fields.items()}
-        body = parts.body
-    elif options.get("title"):
+def draft(
+    text: str, name: str, options: Mapping[str, Any], fields: dict[str, Any] | None = None
+) -> Draft:
+    """The article that `kn add` makes of a text (or of `fields` and a body) and its options."""
+    if fields is not None:
         body = text
+    elif frontmatter.has_front_matter(text):
+        parts = frontmatter.split(text, name)
+        fields, body = frontmatter.load(parts.front_matter, name)[0], parts.body
+    elif options.get("title"):
+        fields, body = {}, text
     else:
-        fields["title"], body = split_plain(text, name, options.get("title_from"))
+        title, body = split_plain(text, name, options.get("title_from"))
+        fields = {"title": title}
     given = {key: options.get(key) for key in ("title", "date", "source", "url")}
     given |= {key: list(options.get(key) or ()) or None for key in ("authors", "tags")}
+    fields = {str(key): value for key, value in fields.items()}
     fields.update({key: value for key, value in given.items() if value is not None})
     if not fields.get("title"):
         raise InvalidArticle(name, 1, "no title: give --title")
@@ -146,9 +149,8 @@ def draft(text: str, name: str, options: Mapping[str, Any]) -> Draft:
     fields["date"] = date
     ordered = {key: fields[key] for key in frontmatter.FIELDS if fields.get(key) is not None}
     ordered.update((key, value) for key, value in fields.items() if key not in frontmatter.FIELDS)
-    chosen = options.get("id")
-    article_id = unicodedata.normalize("NFC", chosen) if chosen else None
-    article_id = article_id or default_id(date, ordered["title"], body)
+    chosen = unicodedata.normalize("NFC", options.get("id") or "")
+    article_id = chosen or default_id(date, ordered["title"], body)
     file_text = frontmatter.dump(ordered) + body
     # What is written must read back as exactly what was given.
     article, stored_body = frontmatter.parse(file_text.encode("utf-8"), name, article_id)
@@ -255,8 +257,7 @@ class Adder:
             fields, body = web.article(page, stored.get("url") if "fetched" in stored else None)
         except KnError as error:
             raise KnError(f"{entry.id}: {error}") from None
-        fields = {**fields, **{str(key): value for key, value in stored.items()}}
-        made = draft(frontmatter.dump(fields) + body, entry.path, {"id": entry.id})
+        made = draft(body, entry.path, {"id": entry.id}, {**fields, **stored})
         texts = (old.split("\n"), made.text.split("\n"))
         diff = list(difflib.unified_diff(*texts, entry.path, entry.path, lineterm=""))
         if diff and not self.dry_run:
@@ -277,7 +278,7 @@ class Adder:
             raise KnError(f"{name}: {error}") from None
 
     def _add(self, name: str) -> tuple[Draft | None, str, str]:
-        page = None
+        page, fields = None, None
         if is_url(name):
             from . import web
 
@@ -288,19 +289,19 @@ class Adder:
             if self.progress is not None:
                 self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options["timeout"])
-            text, url = self._page(page, final, name)
-            if known := self._known(final, url):
+            fields, text = self._page(page, final, name)
+            if known := self._known(final, fields.get("url")):
                 self.seen["links"][web.normal(name)] = known  # not fetched again
                 return None, known, "same"
         else:
             data = read_input(name)
             if isinstance(data, bytes):  # a saved page
-                page, (text, url) = data, self._page(data, None, None)
-                if known := self._known(url):
+                page, (fields, text) = data, self._page(data, None, None)
+                if known := self._known(fields.get("url")):
                     return None, known, "same"
             else:
                 text = data
-        made = draft(text, name, self.options)
+        made = draft(text, name, self.options, fields)
         body = digest(made.body)
         if (same := self._same(made, body)) is not None:
             return same
@@ -336,18 +337,16 @@ class Adder:
             self.synced.sync(tell=False)
         return self.synced
 
-    def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[str, str]:
-        """A page as an article file's text, and its URL; a fetched one keeps `link` and time."""
+    def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[dict[str, Any], str]:
+        """A page's fields and body; a fetched one's fields keep `link` and the time."""
         from . import web
 
         fields, body = web.article(page, url)
-        if "date" in fields:  # none found: today's, as for a plain text
-            fields["date"] = frontmatter.parse_date(fields["date"]) or fields["date"]
         if link and web.normal(link) != web.normal(fields["url"]):
             fields["link"] = link
         if link:
             fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        return frontmatter.dump(fields) + body, fields.get("url", "")
+        return fields, body
 
     def feed(self, feed: str) -> list[str]:
         """A feed's page URLs, oldest first; none if it has not changed since the last run."""

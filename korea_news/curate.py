@@ -20,10 +20,13 @@ PAGES = ".pages"  # the kept pages of the articles of a batch of the trash
 _BOM = b"\xef\xbb\xbf"
 
 
-def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str]]) -> bytes | None:
-    """An article file's bytes with its `tags:` lines alone rewritten by `changes` (True to add
-    a tag, False to remove it, in any case); None if its tags stay as they are."""
-    article, body = frontmatter.parse(data, path, article_id)
+def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> None:
+    """Rewrite an article's `tags:` lines alone: (True, tag) adds, (False, tag) removes any case."""
+    data, path = archive.read_bytes(entry), entry.path
+    text = frontmatter.decode(data, path)
+    parts = frontmatter.split(text, path)
+    meta, entries = frontmatter.load(parts.front_matter, path)
+    article = frontmatter.to_article(meta, entries, path, entry.id, parts.body_line)
     tags = list(article.tags)
     for add, tag in changes:
         same = [old for old in tags if old.casefold() == tag.casefold()]
@@ -32,35 +35,33 @@ def retag(data: bytes, path: str, article_id: str, changes: list[tuple[bool, str
         elif not add:
             tags = [old for old in tags if old not in same]
     if tags == list(article.tags):
-        return None
-    text = frontmatter.decode(data, path)
+        return
     start = text.find("\n") + 1  # the front matter's first line: after the opening ---
-    front = frontmatter.split(text, path).front_matter
-    lines, entries = frontmatter.lines(front), frontmatter.entries(front)
+    # File line n is lines[n - 1]; YAML refuses the breaks splitlines() knows beyond its own.
+    lines = [text[:start], *parts.front_matter.splitlines(keepends=True)]
     if "tags" in entries:
         first, end = entries["tags"]
     else:  # a new entry, after the fields that come before tags
         first = end = max(entries[key][1] for key in frontmatter.FIELDS[:5] if key in entries)
     newline = "\r\n" if text[:start].endswith("\r\n") else "\n"
-    entry = frontmatter.dump({"tags": tags})[4:-4].replace("\n", newline) if tags else ""
-    changed = "".join([*lines[:first], entry, *lines[end:]])
-    new = text[:start] + changed + text[start + len(front) :]
+    written = frontmatter.dump({"tags": tags})[4:-4].replace("\n", newline) if tags else ""
+    changed = "".join([*lines[: first - 1], written, *lines[end - 1 :]])
+    new = changed + text[start + len(parts.front_matter) :]
     made = (_BOM if data.startswith(_BOM) else b"") + new.encode()
-    found, found_body = frontmatter.parse(made, path, article_id)
-    if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != body:
+    found, found_body = frontmatter.parse(made, path, entry.id)
+    if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != parts.body:
         raise KnError(f"{path}: its tags cannot be rewritten alone: change them with kn edit")
-    return made
+    replace(archive, entry, made, data)
 
 
 def run_editor(path: str) -> None:
-    """Edit a file in $VISUAL, else $EDITOR, else vi (through the shell, as git runs it),
-    and wait for the editor: Ctrl-C is the editor's while it runs."""
+    """Edit a file in $VISUAL, else $EDITOR, else vi (through the shell, as git does), and wait."""
     import signal
     import subprocess
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     process = subprocess.Popen(["/bin/sh", "-c", f'{editor} "$@"', editor, path])
-    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the editor's
     try:
         code = process.wait()
     finally:
@@ -78,13 +79,12 @@ def problem(data: bytes, path: str, article_id: str) -> str | None:
     return None if body.strip() else f"{path}:{article.body_line}: empty body"
 
 
-def replace(archive: Archive, entry: Entry, data: bytes, was: bytes | None = None) -> None:
-    """Put `data` in place of an article's file (the file a link leads to, for a link),
-    whole or not at all, keeping its mode; unless the file is no longer `was`."""
+def replace(archive: Archive, entry: Entry, data: bytes, was: bytes) -> None:
+    """Put `data` whole over an article's file (a link's target), with its mode, if still `was`."""
     inside, name = os.path.split(os.path.relpath(entry.real, archive.root))
     try:
         with write.folder(archive.root, inside, archive.shown_root, make=False) as folder:
-            if was is not None and archive.read_bytes(entry) != was:
+            if archive.read_bytes(entry) != was:
                 raise KnError(f"{entry.path} changed meanwhile: nothing was written")
             write.replace(folder, name, data)
     except OSError as error:
@@ -105,12 +105,9 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
     batch = os.path.join(name, f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H%M%S.%fZ}")
     for entry in entries:
         inside, file = os.path.split(os.path.relpath(entry.path, archive.shown_root))
-        try:
-            with (
-                write.folder(archive.root, inside, archive.shown_root, make=False) as source,
-                write.folder(parent, os.path.join(batch, inside), shown_parent) as target,
-            ):
-                write.move((source, file), (target, file), replace=True)  # a new folder
+        target = (parent, os.path.join(batch, inside), shown_parent)
+        try:  # into a new folder: nothing there to replace
+            write.move(file, (archive.root, inside, archive.shown_root), target, replace=True)
         except OSError as error:
             raise KnError(f"{entry.path}: cannot move it to the trash: {error.strerror}") from None
         try:
@@ -148,11 +145,8 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
                         raise FileExistsError
                     os.unlink(here)  # back already: a killed undo had linked it
                 else:
-                    with (
-                        write.folder(parent, os.path.join(batch, inside), shown_parent) as source,
-                        write.folder(archive.root, inside, archive.shown_root) as target,
-                    ):
-                        write.move((source, file), (target, file))
+                    source = (parent, os.path.join(batch, inside), shown_parent)
+                    write.move(file, source, (archive.root, inside, archive.shown_root))
                 back.append(path)
             except FileExistsError:
                 left.append(f"{in_trash}: its ID is taken again: left in the trash")
@@ -178,8 +172,4 @@ def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) ->
     if not to_trash:
         source, target = target, source
     if os.path.lexists(os.path.join(parent, source, name)):
-        with (
-            write.folder(parent, source, shown_parent, make=False) as source_fd,
-            write.folder(parent, target, shown_parent) as target_fd,
-        ):
-            write.move((source_fd, name), (target_fd, name))
+        write.move(name, (parent, source, shown_parent), (parent, target, shown_parent))

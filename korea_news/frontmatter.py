@@ -38,6 +38,10 @@ class Parts:
     body_line: int  # the file line on which the body starts
 
 
+# Each top-level entry of the front matter: (its key's file line, the line after its value).
+Entries = dict[str, tuple[int, int]]
+
+
 def decode(data: bytes, path: str, line: int = 1, utf8: IncrementalDecoder | None = None) -> str:
     """The UTF-8 text of an article file without NUL bytes or BOM, or of a piece of one from
     file line `line` through an incremental decoder `utf8` (an empty piece ends the file)."""
@@ -85,12 +89,12 @@ _OPENING = re.compile(r"---[ \t\r]*$", re.MULTILINE)
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t\r]*$", re.MULTILINE)
 
 
-def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, int]:
-    """Refuse duplicate keys and alias bombs before anything is built; the root keys' lines."""
+def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> Entries:
+    """Refuse duplicate keys and alias bombs before anything is built; the root's entries."""
     import yaml
 
     stack: list[yaml.Node] = [root]
-    seen, key_lines = 0, []  # the file line of each key, a mapping at a time, root first
+    seen, mappings = 0, []  # the entries of each mapping, root first
     while stack:
         node = stack.pop()
         seen += 1
@@ -98,24 +102,25 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> dict[str, in
             message = f"front matter is too large (over {MAX_NODES} values with aliases)"
             raise InvalidArticle(path, offset, message)
         if isinstance(node, yaml.MappingNode):
-            first_line: dict[str, int] = {}
-            key_lines.append(first_line)
+            entries: Entries = {}
+            mappings.append(entries)
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
                 line = offset + key.start_mark.line
-                if name is not None and name in first_line:
-                    message = f"duplicate key {name!r} (first on line {first_line[name]})"
+                if name is not None and name in entries:
+                    message = f"duplicate key {name!r} (first on line {entries[name][0]})"
                     raise InvalidArticle(path, line, message)
                 if name is not None:
-                    first_line[name] = line
+                    end = offset + value.end_mark.line + (value.end_mark.column > 0)
+                    entries[name] = (line, max(end, line + 1))
                 stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
-    return key_lines[0]
+    return mappings[0]
 
 
-def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], dict[str, int]]:
-    """The front matter's mapping, and each top-level key's file line (its first is `offset`)."""
+def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any], Entries]:
+    """The front matter's mapping and its entries' lines (the front matter's first is `offset`)."""
     import yaml
 
     # libyaml's loader where PyYAML was built with it: many times faster.
@@ -127,7 +132,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         if not isinstance(node, yaml.MappingNode):
             line = offset + node.start_mark.line
             raise InvalidArticle(path, line, "front matter is not a mapping of key: value lines")
-        lines = _check_nodes(node, path, offset)
+        entries = _check_nodes(node, path, offset)
         try:
             data = loader.construct_document(node)
         except (ValueError, TypeError, OverflowError) as error:  # such as 2017-02-30
@@ -148,31 +153,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         raise InvalidArticle(path, offset, "front matter nests too deeply") from None
     finally:
         loader.dispose()
-    return data, lines
-
-
-def entries(front_matter: str) -> dict[str, tuple[int, int]]:
-    """Each top-level entry's lines: 0-based, key's line to value's end, as lines() counts."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
-    try:
-        node = loader.get_single_node()
-    finally:
-        loader.dispose()
-    found = {}
-    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
-        start, end = key.start_mark.line, value.end_mark.line + (value.end_mark.column > 0)
-        found[str(key.value)] = (start, max(end, start + 1))
-    return found
-
-
-def lines(text: str) -> list[str]:
-    """Text cut into lines, each with its line break, where YAML breaks lines."""
-    return [line for line in _LINE.findall(text) if line]
-
-
-_LINE = re.compile(r"[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|\Z)")
+    return data, entries
 
 
 def _failing_value(loader: Any, node: yaml.MappingNode, offset: int) -> tuple[int, str]:
@@ -249,9 +230,10 @@ def _texts(meta: Mapping[Any, Any], key: str, line: int, path: str) -> tuple[str
 
 
 def to_article(
-    meta: Mapping[Any, Any], lines: Mapping[str, int], path: str, article_id: str, body_line: int
+    meta: Mapping[Any, Any], entries: Entries, path: str, article_id: str, body_line: int
 ) -> Article:
     """Check the fields of a front-matter mapping and build the article."""
+    lines = {key: first for key, (first, _) in entries.items()}
     title_line, date_line = lines.get("title", 1), lines.get("date", 1)
     title = _text(meta, "title", title_line, path)
     if title is None or not title.strip():

@@ -15,6 +15,7 @@ from .model import KnError
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+Place = tuple[str, str, str]  # a folder as folder() takes it: (root, inside, shown)
 
 
 @contextlib.contextmanager
@@ -52,7 +53,14 @@ def create(fd: int, name: str, data: bytes, like: os.stat_result | None = None) 
         temporary = f".kn-{secrets.token_hex(8)}.tmp"
         made = os.open(temporary, _NEW, 0o666, dir_fd=fd)
     try:
-        _fill(made, data, like)
+        if like is not None:  # the mode and owner of the file it replaces
+            os.fchmod(made, like.st_mode & 0o7777)
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.fchown(made, like.st_uid, like.st_gid)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(made, view) :]
+        os.fsync(made)
         if temporary is None:
             os.link(f"/proc/self/fd/{made}", name, dst_dir_fd=fd, follow_symlinks=True)
         else:
@@ -77,16 +85,16 @@ def replace(fd: int, name: str, data: bytes) -> None:
     os.fsync(fd)
 
 
-def move(source: tuple[int, str], target: tuple[int, str], replace: bool = False) -> None:
-    """Move a file or link between open folders; over an existing one only with `replace`."""
-    (src_fd, src), (dst_fd, dst) = source, target
-    if replace:
-        os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
-    else:
-        os.link(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
-        os.unlink(src, dir_fd=src_fd)
-    os.fsync(dst_fd)
-    os.fsync(src_fd)
+def move(name: str, source: Place, target: Place, replace: bool = False) -> None:
+    """Move `name` to the folder `target` (made if missing); over another only with `replace`."""
+    with folder(*source, make=False) as source_fd, folder(*target) as target_fd:
+        if replace:
+            os.rename(name, name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
+        else:
+            os.link(name, name, src_dir_fd=source_fd, dst_dir_fd=target_fd, follow_symlinks=False)
+            os.unlink(name, dir_fd=source_fd)
+        os.fsync(target_fd)
+        os.fsync(source_fd)
 
 
 def _unnamed(fd: int) -> int | None:
@@ -95,15 +103,3 @@ def _unnamed(fd: int) -> int | None:
         with contextlib.suppress(AttributeError, OSError):
             return os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666, dir_fd=fd)
     return None
-
-
-def _fill(fd: int, data: bytes, like: os.stat_result | None) -> None:
-    """Write all of `data` to disk; with `like`, take that file's mode and owner."""
-    if like is not None:
-        os.fchmod(fd, like.st_mode & 0o7777)
-        with contextlib.suppress(OSError):  # only root may give a file away
-            os.fchown(fd, like.st_uid, like.st_gid)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.fsync(fd)
