@@ -69,7 +69,8 @@ def create(fd: int, name: str, data: bytes, like: os.stat_result | None = None) 
         os.close(made)
         if temporary is not None:
             os.unlink(temporary, dir_fd=fd)
-    os.fsync(fd)
+    if like is None:  # replace() syncs the folder once its rename is done: a shorter window
+        os.fsync(fd)
 
 
 def replace(fd: int, name: str, data: bytes) -> None:
