@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -110,12 +110,13 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
+        names: tuple[str, ...] = self.__slots__  # the fields, in order
+        for name in names:
+            value = getattr(self, name)
             if isinstance(value, Article):
                 record |= value.to_dict() if self.whole else {"id": value.id, "path": value.path}
             elif value is not False:
-                record[item.name] = value
+                record[name] = value
         return record
 
 
