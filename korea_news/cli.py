@@ -109,7 +109,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
         state.each(entries, stream)
         state.finish(len(streamed))
     documents = [Document(*found) for found in state.each(entries, archive.read)]
-    state.finish(out.show(documents, output.document_plain, output.documents_view))
+    state.finish(out.show(documents, str, output.documents_view))  # text in a pipe: streamed
 
 
 @command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")

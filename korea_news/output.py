@@ -272,7 +272,8 @@ def metadata(article: Article) -> str:
 
 
 def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
-    """As document_plain(), written piece by piece; a blank line before all but the first."""
+    """The title, the metadata line, a blank line and the body as stored, written piece by
+    piece; a blank line before all but the first."""
     sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
     last = "\n"
     for _, piece in body:
@@ -280,12 +281,6 @@ def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bo
         last = piece[-1:]
     if last != "\n":
         sys.stdout.write("\n")
-
-
-def document_plain(document: Document) -> str:
-    """The title, the metadata line, a blank line and the body as stored."""
-    article = document.article
-    return f"{article.title}\n{metadata(article)}\n\n{document.body}".removesuffix("\n")
 
 
 def documents_view(out: Output, documents: list[Document]) -> None:
@@ -352,16 +347,12 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
         day = article.date.isoformat()
         header = [(article.id, "bold magenta"), (day, "dim"), (article.title, "bold")]
         out.print(Text("  ").join(_text(*part) for part in header))
-        lines = _grid((), {"justify": "right", "style": "green", "no_wrap": True}, {})
-        for match in group:
-            text = _marked(match.text, match.spans, "bold red")
-            text.stylize("dim" if match.context else "")
-            lines.add_row(str(match.line), text)
-        out.print(lines)
+        lines = ((str(m.line), _marked(m.text, m.spans, "bold red", m.context)) for m in group)
+        out.print(_grid(lines, {"justify": "right", "style": "green", "no_wrap": True}, {}))
 
 
-def _marked(text: str, spans: Iterable[tuple[int, int]], style: str) -> Text:
-    """Text made visible, with its spans styled."""
+def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool = False) -> Text:
+    """Text made visible, with its spans styled; all of it dim if asked."""
     from rich.text import Text
 
     shown = Text(visible(text))
@@ -370,6 +361,7 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: str) -> Text:
         shift = len(visible(text[:start])) - start
         grow = len(visible(text[start:end])) - (end - start)
         shown.stylize(style, start + shift, end + shift + grow)
+    shown.stylize("dim" if dim else "")
     return shown
 
 
@@ -403,13 +395,11 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
     from rich.text import Text
 
     out.print(Text.assemble((f"{total:,} articles", "bold"), (f", {span[0]} to {span[1]}", "dim")))
-    label = max(len(visible(b.bucket)) for b in buckets)
-    digits = len(str(max(b.count for b in buckets)))
-    room, most = max(out.console.width - label - digits - 4, 1), max(b.count for b in buckets)
+    most, label = max(b.count for b in buckets), max(len(visible(b.bucket)) for b in buckets)
+    room = max(out.console.width - label - len(str(most)) - 4, 1)
     rows = _grid((), {"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
     for bucket in buckets:
-        size = bucket.count * room / most if most else 0
-        bar = "█" * int(size) or ("▏" if bucket.count else "")
+        bar = "█" * int(bucket.count * room / (most or 1)) or ("▏" if bucket.count else "")
         rows.add_row(_text(bucket.bucket), Text(bar, style="magenta"), str(bucket.count))
     out.print(rows)
 
