@@ -165,14 +165,14 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
         click.option("--no-pager", is_flag=True, expose_value=False, callback=_to_state, help="Never page, even when taller than the screen."),
         global_options(),
     ]  # fmt: skip
-    if limit:
+    if limit:  # a --limit past any archive's size (99999999999999999999) is none
         declared += [
             click.option("--since", metavar="DATE", help="On or after DATE: 2017, 2017-08 or 2017-08-07."),
             click.option("--until", metavar="DATE", help="On or before DATE (inclusive, same forms)."),
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limits, type=click.IntRange(min=0), metavar="N", help="At most N articles, the first in order."),
+            click.option(*limits, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
             click.option("--reverse", is_flag=True, help="Oldest first."),
         ]  # fmt: skip
     return _all(declared)
@@ -245,11 +245,6 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
         return function
 
     return decorate
-
-
-def limit(params: dict[str, Any]) -> int | None:
-    """The --limit asked for; one past any archive's size (99999999999999999999) is none."""
-    return None if params["limit"] is None else min(params["limit"], sys.maxsize)
 
 
 def filters(params: dict[str, Any]) -> query.Filter:
