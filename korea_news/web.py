@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.metadata
+import json
 import re
+import shlex
 import signal
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from .model import KnError, is_url
@@ -25,6 +30,10 @@ MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long ar
 SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
 # What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
 _SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
+
+
+# Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do.
+_encoded = partial(urllib.parse.quote, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def normal(url: str) -> str:
@@ -47,11 +56,6 @@ def normal(url: str) -> str:
     )
 
 
-def _encoded(text: str) -> str:
-    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do."""
-    return urllib.parse.quote(text, safe="!#$%&'()*+,/:;=?@[]~")
-
-
 def _library(name: str) -> Any:
     """A module of the web extra; if missing, KnError with a command that installs the extra
     from where kn was installed: the folder pip noted (PEP 610's direct_url.json), else PyPI."""
@@ -59,17 +63,11 @@ def _library(name: str) -> Any:
         return __import__(name)
     except ImportError:
         pass
-    import importlib.metadata
-    import json
-    import shlex
-    import sys
-
     found = importlib.metadata.distributions(name="korea-news")  # a source tree's egg-info too
-    noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), None)
-    try:
-        where = json.loads(noted or "{}").get("url", "")
-    except (ValueError, AttributeError):
-        where = ""
+    noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), "{}")
+    where = ""
+    with contextlib.suppress(ValueError, AttributeError):  # no JSON, or no object
+        where = json.loads(noted).get("url", "")
     where = urllib.request.url2pathname(where[7:]) if where.startswith("file://") else ""
     target = shlex.quote(f"{where or 'korea-news'}[web]")
     command = f"{shlex.quote(sys.executable)} -m pip install {target}"
