@@ -30,8 +30,6 @@ MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long ar
 SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
 # What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
 _SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
-
-
 # Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do.
 _encoded = partial(urllib.parse.quote, safe="!#$%&'()*+,/:;=?@[]~")
 
