@@ -45,9 +45,8 @@ class State:
     def archive(self) -> Archive:
         root = locate(self.archive_option, dict(os.environ), os.getcwd())
         no_cache = self.no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
-        return Archive(
-            root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
-        )
+        progress = output.progress()
+        return Archive(root, on_error=self.problem, use_cache=not no_cache, progress=progress)
 
     @cached_property
     def store(self) -> Store:

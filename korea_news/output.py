@@ -36,12 +36,14 @@ def _dumb() -> bool:
 WIDEST = 1000  # the most columns taken from $COLUMNS: COLUMNS=30000000 would print 150 MB
 
 
-def _size() -> tuple[int, int]:
-    """The screen's size as shutil tells it: rich's own reading of $COLUMNS fails on `²`."""
+def _console(**settings: Any) -> Console:
+    """A console of the screen's size as shutil tells it: rich's reading of $COLUMNS fails on ²."""
     import shutil
 
+    from rich.console import Console
+
     columns, lines = shutil.get_terminal_size()
-    return min(columns, WIDEST), lines
+    return Console(width=min(columns, WIDEST), height=lines, **settings)
 
 
 def _json(record: Any, indent: int | None = None) -> str:
@@ -144,16 +146,11 @@ class Output:
 
     @cached_property
     def console(self) -> Console:
-        from rich.console import Console
-
-        width, height = _size()
-        return Console(
+        return _console(
             file=self.stream,
             force_terminal=self.terminal and not _dumb(),
             color_system="auto" if self.color else None,
             no_color=not self.color,
-            width=width,
-            height=height,
             highlight=False,
             markup=False,
             emoji=False,
@@ -188,13 +185,10 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
         if not shown:
             if done:
                 return
-            from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
             text = TextColumn(f"{what}: {{task.completed}}")
-            width, height = _size()
-            console = Console(stderr=True, width=width, height=height)
-            bar = Progress(SpinnerColumn(), text, console=console, transient=True)
+            bar = Progress(SpinnerColumn(), text, console=_console(stderr=True), transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
         bar, task = shown[0]
