@@ -22,7 +22,25 @@ class ArticleNotFound(KnError):
 
 
 @dataclass(frozen=True, slots=True)
-class InvalidArticle(KnError):
+class Record:
+    """What kn's JSON writes of a record: its fields, an article as its ID and path (all its
+    fields if `whole`), a flag only when it is set."""
+
+    whole = False
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:  # in order
+            value = getattr(self, name)
+            if isinstance(value, Article):
+                record |= value.to_dict() if self.whole else {"id": value.id, "path": value.path}
+            elif value is not False:
+                record[name] = value
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidArticle(KnError, Record):
     """An article file that cannot be read, with where the problem is."""
 
     path: str
@@ -31,9 +49,6 @@ class InvalidArticle(KnError):
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "message": self.message}
 
 
 class Unreadable(InvalidArticle):
@@ -99,25 +114,6 @@ class Draft:
     article: Article
     body: str
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What kn's JSON writes of a record: the article's ID and path (all its fields if
-    `whole`), then the record's own fields, a flag only when it is set."""
-
-    whole = False
-
-    def to_dict(self) -> dict[str, Any]:
-        record: dict[str, Any] = {}
-        names: tuple[str, ...] = self.__slots__  # the fields, in order
-        for name in names:
-            value = getattr(self, name)
-            if isinstance(value, Article):
-                record |= value.to_dict() if self.whole else {"id": value.id, "path": value.path}
-            elif value is not False:
-                record[name] = value
-        return record
 
 
 @dataclass(frozen=True, slots=True)
