@@ -7,17 +7,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from . import escape, options, output
 from .archive import Entry, init
 from .model import Article, Document, Fact, Hit, KnError
-from .options import EXIT_ERROR, EXIT_FOUND, KnGroup, State, warn
+from .options import EXIT_ERROR, EXIT_FOUND, F, KnGroup, State, warn
 from .stats import BY
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 # The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
