@@ -266,8 +266,7 @@ def metadata(article: Article) -> str:
 
 
 def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
-    """The title, the metadata line, a blank line and the body as stored, written piece by
-    piece; a blank line before all but the first."""
+    """Title, metadata, a blank line and body as stored, piece by piece; a blank line between."""
     sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
     last = "\n"
     for _, piece in body:
@@ -311,9 +310,8 @@ GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
 
 
 def match_line(match: Match | Count | None, color: bool, null: bool, named: bool) -> str:
-    """PATH:LINE:TEXT as grep -Hn prints it (PATH-LINE-TEXT for a line of context; PATH,
-    NUL, LINE:TEXT with -0, as grep -HnZ; LINE:TEXT with no PATH, as grep -hn); a count as
-    PATH:COUNT; None, between two groups of lines with context, as `--`."""
+    """PATH:LINE:TEXT as grep -Hn prints it (or -HnZ, -hn; PATH-LINE-TEXT for a line of context);
+    a count as PATH:COUNT; None, between two groups of lines with context, as `--`."""
     if match is None:
         return "--"
     mark = "-" if isinstance(match, Match) and match.context else ":"

@@ -1,8 +1,5 @@
-"""`kn add` from the web (the `korea-news[web]` extra): saved pages, URLs and news feeds.
-
-Imported only when an input is HTML, a URL or a feed. trafilatura extracts a page's main
-text, written as an ordinary article (paragraphs, headings, `  • item` lines); feedparser
-reads RSS and Atom from bytes, a saved file's as well as a fetched one's."""
+"""`kn add` from the web (the `korea-news[web]` extra, imported only when needed): saved pages
+and URLs through trafilatura, RSS and Atom feeds (files or URLs) through feedparser."""
 
 from __future__ import annotations
 
@@ -125,8 +122,7 @@ def _same_site(one: str, other: str) -> bool:
 
 
 def _blocks(body: Any) -> Iterator[str]:
-    """trafilatura's XML as text blocks: headings, paragraphs, lists as `  • item` (or `  1. item`)
-    lines, tables as `| cell | cell |` rows, their columns aligned (a `|` in a cell as `\\|`)."""
+    """trafilatura's XML as text blocks: paragraphs, headings, `  • item` lines, `| cell |` rows."""
     for element in body:
         if element.tag == "list":
             items = [" ".join(_text(item).split()) for item in element.findall("item")]
@@ -231,8 +227,7 @@ def _get(url: str, timeout: float, seen: dict[str, str] | None) -> tuple[bytes, 
 
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
-    """Raise _Expired in the main thread once `seconds` have passed, whatever the socket is
-    doing (a server dripping a byte at a time defeats a socket's own timeout)."""
+    """Raise _Expired after `seconds`, mid-read too (a slow drip outlasts a socket's timeout)."""
 
     def expire(*_: object) -> None:
         raise _Expired
@@ -280,8 +275,7 @@ def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
 
 
 def _as_written(link: str, feed: bytes) -> str:
-    """A link as the feed wrote it: feedparser drops the slashes after `scheme://`
-    (file:///etc/passwd reads file://etc/passwd), which a message must not."""
+    """A link as the feed wrote it: feedparser reads file:///etc/passwd as file://etc/passwd."""
     scheme, colon, rest = link.partition("://")
     if is_url(link) or not colon:
         return link
