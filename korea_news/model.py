@@ -71,10 +71,8 @@ def timestamp(value: Date) -> float:
 
 @dataclass(slots=True)
 class Article:
-    """One article's front matter and where its body starts; the body is read on demand.
-
-    `path` opens from the current directory as printed. Not frozen: a listing makes 10^5,
-    and frozen is five times slower to make."""
+    """One article's front matter and where its body starts (`path` as printed: from the current
+    directory). Not frozen: a listing makes 10^5, and frozen is five times slower to make."""
 
     id: str
     path: str
