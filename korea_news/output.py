@@ -283,27 +283,25 @@ def documents_view(out: Output, documents: list[Document]) -> None:
 
     from . import structure
 
-    views: list[RenderableType] = []
-    for document in documents:
+    for index, document in enumerate(documents):
         article = document.article
-        if views:
-            views.append(Rule(style="dim"))
-        views += [_text(article.title, "bold"), _text(metadata(article), "dim"), _text("")]
+        if index:
+            out.print(Rule(style="dim"))
+        out.print(_text(article.title, "bold"), _text(metadata(article), "dim"), _text(""))
         for block in structure.parse(document.body, article.body_line):
             if isinstance(block, structure.Heading):
-                views.append(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
+                out.print(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
             elif isinstance(block, structure.Paragraph):
-                views.append(Padding(_text(block.text), (0, 0, 1, 0)))
+                out.print(Padding(_text(block.text), (0, 0, 1, 0)))
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
-                views.append(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
+                out.print(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             elif isinstance(block, structure.Table):  # its first row as the header
                 header = [_text(cell, "bold") for cell in block.rows[0]]
                 table = _grid([header, *block.rows[1:]], *[{}] * max(map(len, block.rows)))
-                views.append(Padding(table, (0, 0, 1, 2)))
+                out.print(Padding(table, (0, 0, 1, 2)))
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
-                views.append(Padding(_grid(rows, MARKERS, {}), (0, 0, 1, 2)))
-    out.print(*views)
+                out.print(Padding(_grid(rows, MARKERS, {}), (0, 0, 1, 2)))
 
 
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
@@ -367,14 +365,12 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
-    views: list[RenderableType] = []
     for hit in hits:
         article = hit.article
         where = "".join(f" · {part}" for part in (article.date.isoformat(), article.source) if part)
         ids = Text.assemble((visible(article.id), "cyan"), (visible(where), "dim"))
         snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
-        views += [_text(article.title, "bold"), ids, snippet]
-    out.print(*views)
+        out.print(_text(article.title, "bold"), ids, snippet)
 
 
 def bucket_line(bucket: Bucket) -> str:
