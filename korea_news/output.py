@@ -330,8 +330,7 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
     """Matches grouped by article, with line numbers and highlights; context lines dim."""
     from rich.text import Text
 
-    matches = [match for match in records if match is not None]
-    for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
+    for index, (article, group) in enumerate(groupby(filter(None, records), lambda m: m.article)):
         if index:
             out.print(_text(""))
         day = article.date.isoformat()
