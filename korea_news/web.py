@@ -54,10 +54,8 @@ def normal(url: str) -> str:
 def _library(name: str) -> Any:
     """A module of the web extra; if missing, KnError with a command that installs the extra
     from where kn was installed: the folder pip noted (PEP 610's direct_url.json), else PyPI."""
-    try:
+    with contextlib.suppress(ImportError):
         return __import__(name)
-    except ImportError:
-        pass
     found = importlib.metadata.distributions(name="korea-news")  # a source tree's egg-info too
     noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), "{}")
     where = ""
@@ -286,10 +284,9 @@ def _as_written(link: str, feed: bytes) -> str:
 
 def pace(url: str, delay: float, last: dict[str, float]) -> None:
     """Wait till `delay` seconds have passed since the `last` request to the URL's host."""
-    try:
+    host = ""
+    with contextlib.suppress(ValueError):  # fetch() says what is wrong with it
         host = urllib.parse.urlsplit(url).hostname or ""
-    except ValueError:  # fetch() says what is wrong with it
-        host = ""
     if host in last:
         time.sleep(max(0.0, last[host] + delay - time.monotonic()))
     last[host] = time.monotonic()
