@@ -23,8 +23,7 @@ class ArticleNotFound(KnError):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """What kn's JSON writes of a record: its fields, an article as its ID and path (all its
-    fields if `whole`), a flag only when it is set."""
+    """What kn's JSON writes of a record: its fields, an article as ID and path (all if `whole`)."""
 
     whole = False
 
@@ -34,7 +33,7 @@ class Record:
             value = getattr(self, name)
             if isinstance(value, Article):
                 record |= value.to_dict() if self.whole else {"id": value.id, "path": value.path}
-            elif value is not False:
+            elif value is not False:  # a flag only when it is set
                 record[name] = value
         return record
 

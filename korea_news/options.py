@@ -1,5 +1,4 @@
-"""What kn's commands share: the global options and the state they make, the filters,
---format, the exit codes and the one-line messages."""
+"""What kn's commands share: global options and state, filters, --format, exit codes, messages."""
 
 from __future__ import annotations
 
@@ -78,8 +77,7 @@ class State:
 
 
 class KnGroup(click.Group):
-    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes;
-    `lazy` maps names to commands ("module.attribute") imported only when asked for."""
+    """kn's errors, interrupts and closed pipes as exit codes; `lazy` commands load when asked."""
 
     def __init__(self, *args: Any, lazy: dict[str, str], **settings: Any) -> None:
         super().__init__(*args, **settings)

@@ -33,8 +33,7 @@ _encoded = partial(urllib.parse.quote, safe="!#$%&'()*+,/:;=?@[]~")
 
 def normal(url: str) -> str:
     """A URL as compared for "one URL, one article": scheme and host in lower case; no default
-    port, fragment, utm_* parameter or trailing slash; the path percent-encoded (기사 as
-    %EA%B8%B0%EC%82%AC); every other query parameter kept (?12345 too), sorted."""
+    port, fragment, utm_* or trailing slash; the path percent-encoded; other parameters sorted."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         port = parts.port
@@ -68,9 +67,8 @@ def _library(name: str) -> Any:
 
 
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
-    """The front-matter fields and the body of a page's main text. A canonical URL is trusted
-    only on the site of `url`, where the page was fetched (else kept as `canonical`); a saved
-    page's URL is its canonical one, else the one its browser noted atop it."""
+    """A page's main text as front-matter fields and body. Its canonical URL counts only on the
+    site of `url` (else kept as `canonical`); a saved page takes it, else the URL noted atop."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
     if tree is not None:  # so much text, outside scripts and styles, would take minutes
@@ -172,9 +170,8 @@ class _Expired(Exception):
 
 
 def fetch(url: str, timeout: float, seen: dict[str, str] | None = None) -> tuple[bytes, str]:
-    """A page's bytes (or, given a feed's `seen` validators, the feed's) and its final URL,
-    within `timeout` seconds; KnError with the reason if not (the caller names the URL).
-    `seen` (etag, modified) is sent, then updated; NotModified if nothing changed."""
+    """A page's (or with `seen` validators, sent then updated, a feed's) bytes and final URL within
+    `timeout` s; KnError with the reason (the caller names the URL); NotModified if unchanged."""
     try:
         with _deadline(timeout):
             return _get(url, timeout, seen)
