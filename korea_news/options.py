@@ -144,13 +144,11 @@ def _to_state(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 def global_options(before: bool = False) -> Callable[[F], F]:
     """--archive, --color and --no-cache: the group's own (`before`), or a command's."""
     after: dict[str, Any] = {} if before else {"expose_value": False, "callback": _to_state}
-    colors = click.Choice(output.COLORS)
-    declared = [
+    return _all([
         click.option("--archive", "archive_option", metavar="DIR", help="The archive (default: $KN_ARCHIVE, else the nearest articles/).", **after),
-        click.option("--color", type=colors, default="auto" if before else None, help="Colour: auto, always or never.", **after),
+        click.option("--color", type=click.Choice(output.COLORS), default="auto" if before else None, help="Colour: auto, always or never.", **after),
         click.option("--no-cache", is_flag=True, help="Do not use or update the cache ($KN_NO_CACHE=1).", **after),
-    ]  # fmt: skip
-    return _all(declared)
+    ])  # fmt: skip
 
 
 def command_options(text: str, limit: str) -> Callable[[F], F]:
