@@ -87,12 +87,11 @@ class KnGroup(click.Group):
         return sorted([*self.commands, *self.lazy])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.lazy:
-            return super().get_command(ctx, name)
-        import pkgutil
+        if name in self.lazy:
+            import pkgutil
 
-        command: click.Command = pkgutil.resolve_name(self.lazy[name])
-        return command
+            self.add_command(pkgutil.resolve_name(self.lazy.pop(name)), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
