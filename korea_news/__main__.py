@@ -1,8 +1,5 @@
-"""The `kn` process: `python -m korea_news` and the console script's `main()`.
-
-Whatever ends a command becomes an exit code and one line on stderr: no Python traceback
-ever reaches the user, not even for a Ctrl-C while Python imports kn (inside main()).
-"""
+"""The `kn` process (`python -m korea_news`, the console script's `main()`): whatever ends a
+command becomes an exit code and one line on stderr, never a traceback (nor for a Ctrl-C)."""
 
 # Only modules that Python loads before any program runs: importing them runs no code, in
 # which a Ctrl-C could strike before main() can catch it.
@@ -60,8 +57,7 @@ def _run() -> "NoReturn":
 
 
 def _write_failed(error: OSError) -> int:
-    """What is still buffered can go nowhere: drop it, and say why (a full disk, say) unless
-    the reader went away, as grep does."""
+    """Drop what is still buffered; say why (a full disk) unless the reader went away, as grep."""
     from .options import EXIT_ERROR, EXIT_PIPE, warn
     from .output import silence
 
@@ -73,8 +69,7 @@ def _write_failed(error: OSError) -> int:
 
 
 def _exit(code: int | str | None) -> "NoReturn":
-    """Flush the output and end the process at once: the interpreter's own ending would
-    free 10^5 articles one by one, for memory the system takes back anyway."""
+    """Flush and end at once: Python's own ending would free 10^5 articles one by one."""
     import contextlib
 
     from .options import EXIT_ERROR, warn

@@ -7,17 +7,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from . import escape, options, output
 from .archive import Entry, init
 from .model import Article, Document, Fact, Hit, KnError
-from .options import EXIT_ERROR, EXIT_FOUND, KnGroup, State, warn
+from .options import EXIT_ERROR, EXIT_FOUND, F, KnGroup, State, warn
 from .stats import BY
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 # The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
@@ -64,7 +62,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     found = state.store.articles(reverse=params["reverse"])
     if select.active:
         found = filter(select.matches, found)
-    shown = islice(found, options.limit(params))
+    shown = islice(found, params["limit"])
     state.finish(state.output(fmt).show(shown, output.article_line, output.article_table))
 
 
@@ -109,7 +107,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
         state.each(entries, stream)
         state.finish(len(streamed))
     documents = [Document(*found) for found in state.each(entries, archive.read)]
-    state.finish(out.show(documents, output.document_plain, output.documents_view))
+    state.finish(out.show(documents, str, output.documents_view))  # text in a pipe: streamed
 
 
 @command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")
@@ -146,9 +144,9 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)
         path, end = operator.attrgetter("path"), "\0" if params["null"] else "\n"
-        listed = out.show(islice(hits, options.limit(params)), path, end=end)
+        listed = out.show(islice(hits, params["limit"]), path, end=end)
         state.finish(grep.selected if unmatched else listed)
-    hits = islice(grep.counts(texts) if count else grep.lines(texts), options.limit(params))
+    hits = islice(grep.counts(texts) if count else grep.lines(texts), params["limit"])
     records = hits if count else (record for lines in hits for record in lines)
     color, named = out.color and not out.terminal, params["filename"]
     line = partial(output.match_line, color=color, null=params["null"], named=named)
@@ -178,7 +176,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
     from .find import Query
 
     query = Query.parse(" ".join(words))
-    limit = options.limit(params) if params["limit"] is not None else None if every else 10
+    limit = params["limit"] if params["limit"] is not None or every else 10
     select, out = options.filters(params), state.output(fmt)
     store = state.synced(ranks=True)
     found = store.ranked(query.match, params["reverse"])
@@ -217,7 +215,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
     else:
         found = state.store.articles()
     buckets, total, span = counts(filter(options.filters(params).matches, found), by)
-    shown = (buckets[::-1] if params["reverse"] else buckets)[: options.limit(params)]
+    shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
     state.output(fmt).show(shown, output.bucket_line, view)
     state.finish(total)
@@ -259,7 +257,7 @@ def facts(
         for article, rows in found
         if select.matches(article)
     )
-    chosen = islice(filter(None, per_article), options.limit(params))
+    chosen = islice(filter(None, per_article), params["limit"])
     records = (fact for facts in chosen for fact in facts)
     state.finish(out.show(records, output.fact_line, output.fact_groups))
 

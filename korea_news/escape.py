@@ -1,5 +1,4 @@
-"""What may reach a terminal, a tab-separated line or JSON: text with its control
-characters escaped (Unicode's bidirectional ones among them)."""
+"""Text safe for a terminal, a tab-separated line or JSON: its control characters escaped."""
 
 from __future__ import annotations
 

@@ -22,7 +22,24 @@ class ArticleNotFound(KnError):
 
 
 @dataclass(frozen=True, slots=True)
-class InvalidArticle(KnError):
+class Record:
+    """What kn's JSON writes of a record: its fields, an article as ID and path (all if `whole`)."""
+
+    whole = False
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:  # in order
+            value = getattr(self, name)
+            if isinstance(value, Article):
+                record |= value.to_dict() if self.whole else {"id": value.id, "path": value.path}
+            elif value is not False:  # a flag only when it is set
+                record[name] = value
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidArticle(KnError, Record):
     """An article file that cannot be read, with where the problem is."""
 
     path: str
@@ -31,9 +48,6 @@ class InvalidArticle(KnError):
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "message": self.message}
 
 
 class Unreadable(InvalidArticle):
@@ -56,10 +70,8 @@ def timestamp(value: Date) -> float:
 
 @dataclass(slots=True)
 class Article:
-    """One article's front matter and where its body starts; the body is read on demand.
-
-    `path` opens from the current directory as printed. Not frozen: a listing makes 10^5,
-    and frozen is five times slower to make."""
+    """One article's front matter and where its body starts (`path` as printed: from the current
+    directory). Not frozen: a listing makes 10^5, and frozen is five times slower to make."""
 
     id: str
     path: str
@@ -102,7 +114,7 @@ class Draft:
 
 
 @dataclass(frozen=True, slots=True)
-class Match:
+class Match(Record):
     """A line of an article that a search pattern matched, or a line of context."""
 
     article: Article
@@ -111,51 +123,36 @@ class Match:
     spans: tuple[tuple[int, int], ...]
     context: bool = False  # a line around a match (grep -A, -B, -C)
 
-    def to_dict(self) -> dict[str, Any]:
-        spans = [list(span) for span in self.spans]
-        more = {"context": True} if self.context else {}
-        return _of(self.article, line=self.line, text=self.text, spans=spans, **more)
-
 
 @dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(Record):
     """How many articles one bucket of `kn stats` holds."""
 
     bucket: str
     count: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"bucket": self.bucket, "count": self.count}
-
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(Record):
     """An article that `kn find` found, its score (higher is better), and a snippet."""
 
     article: Article
     score: float
     snippet: str
     spans: tuple[tuple[int, int], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        spans = [list(span) for span in self.spans]
-        found = {"score": self.score, "snippet": self.snippet, "spans": spans}
-        return {**self.article.to_dict(), **found}
+    whole = True
 
 
 @dataclass(frozen=True, slots=True)
-class Count:
+class Count(Record):
     """How many lines of an article a search pattern matched."""
 
     article: Article
     count: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return _of(self.article, count=self.count)
-
 
 @dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(Record):
     """One bullet-point item of an article, with the heading it stands under."""
 
     article: Article
@@ -163,24 +160,14 @@ class Fact:
     heading: str
     text: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return _of(self.article, line=self.line, heading=self.heading, text=self.text)
-
 
 @dataclass(frozen=True, slots=True)
-class Document:
+class Document(Record):
     """An article with its body, as `kn show` prints it."""
 
     article: Article
     body: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.article.to_dict(), "body": self.body}
-
-
-def _of(article: Article, **fields: Any) -> dict[str, Any]:
-    """A record of an article's as JSON: the article's ID and path, then its own fields."""
-    return {"id": article.id, "path": article.path, **fields}
+    whole = True
 
 
 def is_url(name: str) -> bool:

@@ -1,5 +1,4 @@
-"""What kn's commands share: the global options and the state they make, the filters,
---format, the exit codes and the one-line messages."""
+"""What kn's commands share: global options and state, filters, --format, exit codes, messages."""
 
 from __future__ import annotations
 
@@ -45,9 +44,8 @@ class State:
     def archive(self) -> Archive:
         root = locate(self.archive_option, dict(os.environ), os.getcwd())
         no_cache = self.no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
-        return Archive(
-            root, on_error=self.problem, use_cache=not no_cache, progress=output.progress()
-        )
+        progress = output.progress()
+        return Archive(root, on_error=self.problem, use_cache=not no_cache, progress=progress)
 
     @cached_property
     def store(self) -> Store:
@@ -79,8 +77,7 @@ class State:
 
 
 class KnGroup(click.Group):
-    """Turns kn's own errors, interrupts and closed pipes into messages and exit codes;
-    `lazy` maps names to commands ("module.attribute") imported only when asked for."""
+    """kn's errors, interrupts and closed pipes as exit codes; `lazy` commands load when asked."""
 
     def __init__(self, *args: Any, lazy: dict[str, str], **settings: Any) -> None:
         super().__init__(*args, **settings)
@@ -90,12 +87,11 @@ class KnGroup(click.Group):
         return sorted([*self.commands, *self.lazy])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.lazy:
-            return super().get_command(ctx, name)
-        import pkgutil
+        if name in self.lazy:
+            import pkgutil
 
-        command: click.Command = pkgutil.resolve_name(self.lazy[name])
-        return command
+            self.add_command(pkgutil.resolve_name(self.lazy.pop(name)), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -147,13 +143,11 @@ def _to_state(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 def global_options(before: bool = False) -> Callable[[F], F]:
     """--archive, --color and --no-cache: the group's own (`before`), or a command's."""
     after: dict[str, Any] = {} if before else {"expose_value": False, "callback": _to_state}
-    colors = click.Choice(output.COLORS)
-    declared = [
+    return _all([
         click.option("--archive", "archive_option", metavar="DIR", help="The archive (default: $KN_ARCHIVE, else the nearest articles/).", **after),
-        click.option("--color", type=colors, default="auto" if before else None, help="Colour: auto, always or never.", **after),
+        click.option("--color", type=click.Choice(output.COLORS), default="auto" if before else None, help="Colour: auto, always or never.", **after),
         click.option("--no-cache", is_flag=True, help="Do not use or update the cache ($KN_NO_CACHE=1).", **after),
-    ]  # fmt: skip
-    return _all(declared)
+    ])  # fmt: skip
 
 
 def command_options(text: str, limit: str) -> Callable[[F], F]:
@@ -165,14 +159,14 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
         click.option("--no-pager", is_flag=True, expose_value=False, callback=_to_state, help="Never page, even when taller than the screen."),
         global_options(),
     ]  # fmt: skip
-    if limit:
+    if limit:  # a --limit past any archive's size (99999999999999999999) is none
         declared += [
             click.option("--since", metavar="DATE", help="On or after DATE: 2017, 2017-08 or 2017-08-07."),
             click.option("--until", metavar="DATE", help="On or before DATE (inclusive, same forms)."),
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limits, type=click.IntRange(min=0), metavar="N", help="At most N articles, the first in order."),
+            click.option(*limits, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
             click.option("--reverse", is_flag=True, help="Oldest first."),
         ]  # fmt: skip
     return _all(declared)
@@ -245,11 +239,6 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
         return function
 
     return decorate
-
-
-def limit(params: dict[str, Any]) -> int | None:
-    """The --limit asked for; one past any archive's size (99999999999999999999) is none."""
-    return None if params["limit"] is None else min(params["limit"], sys.maxsize)
 
 
 def filters(params: dict[str, Any]) -> query.Filter:

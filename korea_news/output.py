@@ -36,12 +36,14 @@ def _dumb() -> bool:
 WIDEST = 1000  # the most columns taken from $COLUMNS: COLUMNS=30000000 would print 150 MB
 
 
-def _size() -> tuple[int, int]:
-    """The screen's size as shutil tells it: rich's own reading of $COLUMNS fails on `²`."""
+def _console(**settings: Any) -> Console:
+    """A console of the screen's size as shutil tells it: rich's reading of $COLUMNS fails on ²."""
     import shutil
 
+    from rich.console import Console
+
     columns, lines = shutil.get_terminal_size()
-    return min(columns, WIDEST), lines
+    return Console(width=min(columns, WIDEST), height=lines, **settings)
 
 
 def _json(record: Any, indent: int | None = None) -> str:
@@ -144,16 +146,11 @@ class Output:
 
     @cached_property
     def console(self) -> Console:
-        from rich.console import Console
-
-        width, height = _size()
-        return Console(
+        return _console(
             file=self.stream,
             force_terminal=self.terminal and not _dumb(),
             color_system="auto" if self.color else None,
             no_color=not self.color,
-            width=width,
-            height=height,
             highlight=False,
             markup=False,
             emoji=False,
@@ -188,13 +185,10 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
         if not shown:
             if done:
                 return
-            from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
             text = TextColumn(f"{what}: {{task.completed}}")
-            width, height = _size()
-            console = Console(stderr=True, width=width, height=height)
-            bar = Progress(SpinnerColumn(), text, console=console, transient=True)
+            bar = Progress(SpinnerColumn(), text, console=_console(stderr=True), transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
         bar, task = shown[0]
@@ -272,7 +266,7 @@ def metadata(article: Article) -> str:
 
 
 def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
-    """As document_plain(), written piece by piece; a blank line before all but the first."""
+    """Title, metadata, a blank line and body as stored, piece by piece; a blank line between."""
     sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
     last = "\n"
     for _, piece in body:
@@ -282,12 +276,6 @@ def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bo
         sys.stdout.write("\n")
 
 
-def document_plain(document: Document) -> str:
-    """The title, the metadata line, a blank line and the body as stored."""
-    article = document.article
-    return f"{article.title}\n{metadata(article)}\n\n{document.body}".removesuffix("\n")
-
-
 def documents_view(out: Output, documents: list[Document]) -> None:
     """Articles rendered one after the other, a rule between two."""
     from rich.padding import Padding
@@ -295,36 +283,33 @@ def documents_view(out: Output, documents: list[Document]) -> None:
 
     from . import structure
 
-    views: list[RenderableType] = []
-    for document in documents:
+    for index, document in enumerate(documents):
         article = document.article
-        if views:
-            views.append(Rule(style="dim"))
-        views += [_text(article.title, "bold"), _text(metadata(article), "dim"), _text("")]
+        if index:
+            out.print(Rule(style="dim"))
+        out.print(_text(article.title, "bold"), _text(metadata(article), "dim"), _text(""))
         for block in structure.parse(document.body, article.body_line):
             if isinstance(block, structure.Heading):
-                views.append(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
+                out.print(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
             elif isinstance(block, structure.Paragraph):
-                views.append(Padding(_text(block.text), (0, 0, 1, 0)))
+                out.print(Padding(_text(block.text), (0, 0, 1, 0)))
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
-                views.append(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
+                out.print(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             elif isinstance(block, structure.Table):  # its first row as the header
                 header = [_text(cell, "bold") for cell in block.rows[0]]
                 table = _grid([header, *block.rows[1:]], *[{}] * max(map(len, block.rows)))
-                views.append(Padding(table, (0, 0, 1, 2)))
+                out.print(Padding(table, (0, 0, 1, 2)))
             else:  # numbered items keep their numbers; other markers are drawn as bullets
                 rows = [(i.marker if i.marker[0].isdigit() else "•", i.text) for i in block.items]
-                views.append(Padding(_grid(rows, MARKERS, {}), (0, 0, 1, 2)))
-    out.print(*views)
+                out.print(Padding(_grid(rows, MARKERS, {}), (0, 0, 1, 2)))
 
 
 GREP_MATCH, GREP_END = "\x1b[01;31m\x1b[K", "\x1b[m\x1b[K"
 
 
 def match_line(match: Match | Count | None, color: bool, null: bool, named: bool) -> str:
-    """PATH:LINE:TEXT as grep -Hn prints it (PATH-LINE-TEXT for a line of context; PATH,
-    NUL, LINE:TEXT with -0, as grep -HnZ; LINE:TEXT with no PATH, as grep -hn); a count as
-    PATH:COUNT; None, between two groups of lines with context, as `--`."""
+    """PATH:LINE:TEXT as grep -Hn prints it (or -HnZ, -hn; PATH-LINE-TEXT for a line of context);
+    a count as PATH:COUNT; None, between two groups of lines with context, as `--`."""
     if match is None:
         return "--"
     mark = "-" if isinstance(match, Match) and match.context else ":"
@@ -345,23 +330,18 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
     """Matches grouped by article, with line numbers and highlights; context lines dim."""
     from rich.text import Text
 
-    matches = [match for match in records if match is not None]
-    for index, (article, group) in enumerate(groupby(matches, key=lambda m: m.article)):
+    for index, (article, group) in enumerate(groupby(filter(None, records), lambda m: m.article)):
         if index:
             out.print(_text(""))
         day = article.date.isoformat()
         header = [(article.id, "bold magenta"), (day, "dim"), (article.title, "bold")]
         out.print(Text("  ").join(_text(*part) for part in header))
-        lines = _grid((), {"justify": "right", "style": "green", "no_wrap": True}, {})
-        for match in group:
-            text = _marked(match.text, match.spans, "bold red")
-            text.stylize("dim" if match.context else "")
-            lines.add_row(str(match.line), text)
-        out.print(lines)
+        lines = ((str(m.line), _marked(m.text, m.spans, "bold red", m.context)) for m in group)
+        out.print(_grid(lines, {"justify": "right", "style": "green", "no_wrap": True}, {}))
 
 
-def _marked(text: str, spans: Iterable[tuple[int, int]], style: str) -> Text:
-    """Text made visible, with its spans styled."""
+def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool = False) -> Text:
+    """Text made visible, with its spans styled; all of it dim if asked."""
     from rich.text import Text
 
     shown = Text(visible(text))
@@ -370,6 +350,7 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: str) -> Text:
         shift = len(visible(text[:start])) - start
         grow = len(visible(text[start:end])) - (end - start)
         shown.stylize(style, start + shift, end + shift + grow)
+    shown.stylize("dim" if dim else "")
     return shown
 
 
@@ -383,14 +364,12 @@ def hits_view(out: Output, hits: list[Hit]) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
-    views: list[RenderableType] = []
     for hit in hits:
         article = hit.article
         where = "".join(f" · {part}" for part in (article.date.isoformat(), article.source) if part)
         ids = Text.assemble((visible(article.id), "cyan"), (visible(where), "dim"))
         snippet = Padding(_marked(hit.snippet, hit.spans, "bold yellow"), (0, 0, 1, 2))
-        views += [_text(article.title, "bold"), ids, snippet]
-    out.print(*views)
+        out.print(_text(article.title, "bold"), ids, snippet)
 
 
 def bucket_line(bucket: Bucket) -> str:
@@ -403,13 +382,11 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
     from rich.text import Text
 
     out.print(Text.assemble((f"{total:,} articles", "bold"), (f", {span[0]} to {span[1]}", "dim")))
-    label = max(len(visible(b.bucket)) for b in buckets)
-    digits = len(str(max(b.count for b in buckets)))
-    room, most = max(out.console.width - label - digits - 4, 1), max(b.count for b in buckets)
+    most, label = max(b.count for b in buckets), max(len(visible(b.bucket)) for b in buckets)
+    room = max(out.console.width - label - len(str(most)) - 4, 1)
     rows = _grid((), {"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
     for bucket in buckets:
-        size = bucket.count * room / most if most else 0
-        bar = "█" * int(size) or ("▏" if bucket.count else "")
+        bar = "█" * int(bucket.count * room / (most or 1)) or ("▏" if bucket.count else "")
         rows.add_row(_text(bucket.bucket), Text(bar, style="magenta"), str(bucket.count))
     out.print(rows)
 

@@ -1,20 +1,22 @@
-"""`kn add` from the web (the `korea-news[web]` extra): saved pages, URLs and news feeds.
-
-Imported only when an input is HTML, a URL or a feed. trafilatura extracts a page's main
-text, written as an ordinary article (paragraphs, headings, `  • item` lines); feedparser
-reads RSS and Atom from bytes, a saved file's as well as a fetched one's."""
+"""`kn add` from the web (the `korea-news[web]` extra, imported only when needed): saved pages
+and URLs through trafilatura, RSS and Atom feeds (files or URLs) through feedparser."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.metadata
+import json
 import re
+import shlex
 import signal
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from .model import KnError, is_url
@@ -25,12 +27,13 @@ MAX_TEXT = 2 * 1024 * 1024  # characters outside scripts and styles: 100 long ar
 SEARCHED = 1024 * 1024  # bytes: a smaller page's text is searched for its date, too
 # What a browser writes atop a page it saves: <!-- saved from url=(0043)https://... -->
 _SAVED_FROM = re.compile(r"<!-- saved from url=\(\d+\)(https?://[^\s>]+?) ?-->", re.IGNORECASE)
+# Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do.
+_encoded = partial(urllib.parse.quote, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def normal(url: str) -> str:
     """A URL as compared for "one URL, one article": scheme and host in lower case; no default
-    port, fragment, utm_* parameter or trailing slash; the path percent-encoded (기사 as
-    %EA%B8%B0%EC%82%AC); every other query parameter kept (?12345 too), sorted."""
+    port, fragment, utm_* or trailing slash; the path percent-encoded; other parameters sorted."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         port = parts.port
@@ -47,29 +50,16 @@ def normal(url: str) -> str:
     )
 
 
-def _encoded(text: str) -> str:
-    """Part of a URL with what HTTP cannot send (spaces, Hangul) percent-encoded, as browsers do."""
-    return urllib.parse.quote(text, safe="!#$%&'()*+,/:;=?@[]~")
-
-
 def _library(name: str) -> Any:
     """A module of the web extra; if missing, KnError with a command that installs the extra
     from where kn was installed: the folder pip noted (PEP 610's direct_url.json), else PyPI."""
-    try:
+    with contextlib.suppress(ImportError):
         return __import__(name)
-    except ImportError:
-        pass
-    import importlib.metadata
-    import json
-    import shlex
-    import sys
-
     found = importlib.metadata.distributions(name="korea-news")  # a source tree's egg-info too
-    noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), None)
-    try:
-        where = json.loads(noted or "{}").get("url", "")
-    except (ValueError, AttributeError):
-        where = ""
+    noted = next(filter(None, (d.read_text("direct_url.json") for d in found)), "{}")
+    where = ""
+    with contextlib.suppress(ValueError, AttributeError):  # no JSON, or no object
+        where = json.loads(noted).get("url", "")
     where = urllib.request.url2pathname(where[7:]) if where.startswith("file://") else ""
     target = shlex.quote(f"{where or 'korea-news'}[web]")
     command = f"{shlex.quote(sys.executable)} -m pip install {target}"
@@ -77,9 +67,8 @@ def _library(name: str) -> Any:
 
 
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
-    """The front-matter fields and the body of a page's main text. A canonical URL is trusted
-    only on the site of `url`, where the page was fetched (else kept as `canonical`); a saved
-    page's URL is its canonical one, else the one its browser noted atop it."""
+    """A page's main text as front-matter fields and body. Its canonical URL counts only on the
+    site of `url` (else kept as `canonical`); a saved page takes it, else the URL noted atop."""
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
     if tree is not None:  # so much text, outside scripts and styles, would take minutes
@@ -129,8 +118,7 @@ def _same_site(one: str, other: str) -> bool:
 
 
 def _blocks(body: Any) -> Iterator[str]:
-    """trafilatura's XML as text blocks: headings, paragraphs, lists as `  • item` (or `  1. item`)
-    lines, tables as `| cell | cell |` rows, their columns aligned (a `|` in a cell as `\\|`)."""
+    """trafilatura's XML as text blocks: paragraphs, headings, `  • item` lines, `| cell |` rows."""
     for element in body:
         if element.tag == "list":
             items = [" ".join(_text(item).split()) for item in element.findall("item")]
@@ -182,9 +170,8 @@ class _Expired(Exception):
 
 
 def fetch(url: str, timeout: float, seen: dict[str, str] | None = None) -> tuple[bytes, str]:
-    """A page's bytes (or, given a feed's `seen` validators, the feed's) and its final URL,
-    within `timeout` seconds; KnError with the reason if not (the caller names the URL).
-    `seen` (etag, modified) is sent, then updated; NotModified if nothing changed."""
+    """A page's (or with `seen` validators, sent then updated, a feed's) bytes and final URL within
+    `timeout` s; KnError with the reason (the caller names the URL); NotModified if unchanged."""
     try:
         with _deadline(timeout):
             return _get(url, timeout, seen)
@@ -235,8 +222,7 @@ def _get(url: str, timeout: float, seen: dict[str, str] | None) -> tuple[bytes, 
 
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
-    """Raise _Expired in the main thread once `seconds` have passed, whatever the socket is
-    doing (a server dripping a byte at a time defeats a socket's own timeout)."""
+    """Raise _Expired after `seconds`, mid-read too (a slow drip outlasts a socket's timeout)."""
 
     def expire(*_: object) -> None:
         raise _Expired
@@ -284,8 +270,7 @@ def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
 
 
 def _as_written(link: str, feed: bytes) -> str:
-    """A link as the feed wrote it: feedparser drops the slashes after `scheme://`
-    (file:///etc/passwd reads file://etc/passwd), which a message must not."""
+    """A link as the feed wrote it: feedparser reads file:///etc/passwd as file://etc/passwd."""
     scheme, colon, rest = link.partition("://")
     if is_url(link) or not colon:
         return link
@@ -296,10 +281,9 @@ def _as_written(link: str, feed: bytes) -> str:
 
 def pace(url: str, delay: float, last: dict[str, float]) -> None:
     """Wait till `delay` seconds have passed since the `last` request to the URL's host."""
-    try:
+    host = ""
+    with contextlib.suppress(ValueError):  # fetch() says what is wrong with it
         host = urllib.parse.urlsplit(url).hostname or ""
-    except ValueError:  # fetch() says what is wrong with it
-        host = ""
     if host in last:
         time.sleep(max(0.0, last[host] + delay - time.monotonic()))
     last[host] = time.monotonic()
