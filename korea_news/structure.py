@@ -143,7 +143,9 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
 
 def _first(lines: list[str], i: int, wanted: Callable[[str], object]) -> int:
     """The index of the first line from index i that is `wanted`; len(lines) if none is."""
-    return next((j for j in range(i, len(lines)) if wanted(lines[j])), len(lines))
+    while i < len(lines) and not wanted(lines[i]):
+        i += 1
+    return i
 
 
 def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
