@@ -220,15 +220,6 @@ def _word(line: str, at: int) -> bool:
     return 0 <= at < len(line) and (line[at].isalnum() or line[at] == "_")
 
 
-def _numbered(text: str, first: int) -> Iterator[tuple[int, str]]:
-    """The lines of a text of whole lines, numbered from `first`, CRs at their ends left out."""
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()  # what follows the last line break is no line
-    for number, line in enumerate(lines, first):
-        yield number, line.removesuffix("\r")
-
-
 class Text(Protocol):
     """An article's text as the store hands it over (reader.Opened, reader.Kept)."""
 
@@ -290,7 +281,9 @@ class Grep:
             if not (invert or every or pattern.words or "\r" in piece):
                 yield from pattern.lines(piece, first, spans)
                 continue
-            for number, line in _numbered(piece, first):  # a CRLF line is matched without its CR
+            # What follows the last line break is no line; a CRLF line is matched without its CR.
+            for number, raw in enumerate(piece.removesuffix("\n").split("\n"), first):
+                line = raw.removesuffix("\r")
                 if (selected := pattern.found(line) != invert) or every:
                     yield number, line, None, selected
 
