@@ -25,8 +25,7 @@ def period(text: str, end: bool) -> dt.date:
         if day is None:
             import calendar
 
-            last = calendar.monthrange(year, month)[1]
-            return dt.date(year, month, last if end else 1)
+            day = calendar.monthrange(year, month)[1] if end else 1
         return dt.date(year, month, day)
     except ValueError:
         raise KnError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None

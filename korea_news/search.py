@@ -11,7 +11,7 @@ import re
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any, Protocol
 
@@ -164,12 +164,8 @@ class Pattern:
                 position = start + 1
 
     def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
-        """The matching lines of whole lines from line `first`, with spans where found."""
-        if "\r" in text or self.words:  # a CRLF line is matched without its CR
-            for number, line in _numbered(text, first):
-                if self.found(line):
-                    yield number, line, None
-            return
+        """The matching lines of whole lines from line `first`, with spans where found (no CR
+        in the text, and not grep -w: Grep._matching sees to that)."""
         # One search over the whole text (its UTF-8 bytes: RE2's own) finds the next match;
         # the line it starts in is matched whole, and the search goes on after it.
         data, search = text.encode(), self.binary.search
@@ -190,15 +186,16 @@ class Pattern:
                 begin, finish = found.span() if found is not None else (0, 0)
             line, across = raw.decode(), found is not None and begin <= end
             if inside:  # (a later match that runs on past its end: its spans taken alone)
-                yield number, line, _chars(raw, line, kept) if spans and not across else None
+                yield number, line, _chars(raw, line, kept) if spans and not across else None, True
             elif self.found(line):  # its first match ran on past its end
-                yield number, line, None
+                yield number, line, None, True
             if across:  # the search goes on from the next line
                 found = search(data, end + 1) if end < len(data) else None
 
 
 Spans = tuple[tuple[int, int], ...]
-Line = tuple[int, str, Spans | None]  # a line's number, its text, its matches' spans if known
+# A line's number, its text, its matches' spans if known, and whether it is selected.
+Line = tuple[int, str, Spans | None, bool]
 
 
 def _next(data: bytes, start: int, end: int) -> int:
@@ -221,15 +218,6 @@ def _chars(data: bytes, text: str, spans: list[tuple[int, int]]) -> Spans:
 def _word(line: str, at: int) -> bool:
     """Whether the character at `at` is a word's (a letter, digit or underscore)."""
     return 0 <= at < len(line) and (line[at].isalnum() or line[at] == "_")
-
-
-def _numbered(text: str, first: int) -> Iterator[tuple[int, str]]:
-    """The lines of a text of whole lines, numbered from `first`, CRs at their ends left out."""
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()  # what follows the last line break is no line
-    for number, line in enumerate(lines, first):
-        yield number, line.removesuffix("\r")
 
 
 class Text(Protocol):
@@ -256,11 +244,12 @@ class Grep:
         """Each selecting article's records as grep prints them (None between groups)."""
         context = any(self.around) and not self.only
         for article, text in texts:
+            walked = self._matching(article, text, self.spans, every=context)
             if context:
-                picked: list[Any] = list(self._in_context(article, text))
+                picked: list[Any] = list(self._in_context(article, walked))
                 lines = picked
             else:
-                picked = list(islice(self._matching(article, text, self.spans), self.most))
+                picked = list(islice(walked, self.most))
                 lines = list(self._records(article, picked))
             if picked:
                 self.selected += 1
@@ -280,23 +269,28 @@ class Grep:
             if hit != without:
                 yield article
 
-    def _matching(self, article: Article, text: Text, spans: bool) -> Iterator[Line]:
-        """An article's matching lines (-v: the others), title first, with spans if known."""
+    def _matching(
+        self, article: Article, text: Text, spans: bool, every: bool = False
+    ) -> Iterator[Line]:
+        """An article's selected lines (-v: the others), title first, with spans if known;
+        `every`: its body's other lines too."""
         pattern, invert = self.pattern, self.invert
         if any(map(pattern.found, _titles(article))) != invert:
-            yield article.title_line, text.title_line(), None
+            yield article.title_line, text.title_line(), None, True
         for first, piece in text.body():
-            if invert:
-                for number, line in _numbered(piece, first):
-                    if not pattern.found(line):
-                        yield number, line, ()
-            else:
+            if not (invert or every or pattern.words or "\r" in piece):
                 yield from pattern.lines(piece, first, spans)
+                continue
+            # What follows the last line break is no line; a CRLF line is matched without its CR.
+            for number, raw in enumerate(piece.removesuffix("\n").split("\n"), first):
+                line = raw.removesuffix("\r")
+                if (selected := pattern.found(line) != invert) or every:
+                    yield number, line, None, selected
 
-    def _records(self, article: Article, selected: list[Line]) -> Iterator[Match]:
+    def _records(self, article: Article, selected: Iterable[Line]) -> Iterator[Match]:
         """The selected lines as records, with spans if wanted; -o: each match a record."""
         pattern, shown = self.pattern, self.spans and not self.invert
-        for number, line, known in selected:
+        for number, line, known, _ in selected:
             title = number == article.title_line
             spans = _spans(pattern, article, line) if title else known
             spans = () if not shown else pattern.spans(line) if spans is None else spans
@@ -310,41 +304,33 @@ class Grep:
                 for begin, end in spans:
                     yield Match(article, number, line[begin:end], ((0, end - begin),))
 
-    def _in_context(self, article: Article, text: Text) -> Iterator[Match | None]:
-        """The matching lines as records with lines of context around, None between groups."""
-        pattern, invert, most = self.pattern, self.invert, self.most
+    def _in_context(self, article: Article, walked: Iterator[Line]) -> Iterator[Match | None]:
+        """The selected lines as records with lines of context around, None between groups."""
         before, after = self.around
         kept: deque[tuple[int, str]] = deque(maxlen=before)
-        last, left, count = 0, 0, 0  # the last line given; lines of context still due; matches
-
-        def give(number: int, line: str, matched: bool) -> Iterator[Match | None]:
-            nonlocal last
-            if last and number > last + 1:
-                yield None
-            title = number == article.title_line
-            spans = () if not matched or invert else pattern.spans(line)
-            spans = _spans(pattern, article, line) if title and spans else spans
-            yield Match(article, number, line, spans, context=not matched)
-            last = number
-
-        if most != 0 and any(map(pattern.found, _titles(article))) != invert:
-            yield from give(article.title_line, text.title_line(), True)
-            count += 1
-        for first, piece in text.body():
-            for number, line in _numbered(piece, first):
-                if count == most and not left:
-                    return
-                if count != most and pattern.found(line) != invert:
-                    for earlier in kept:
-                        yield from give(*earlier, False)
-                    kept.clear()
-                    yield from give(number, line, True)
-                    left, count = after, count + 1
-                elif left:
-                    yield from give(number, line, False)
-                    left -= 1
-                elif before:
-                    kept.append((number, line))
+        last, left, count = 0, 0, 0  # the last line given; lines of context still due; selected
+        for number, line, spans, selected in walked:
+            if count == self.most and not left:
+                return
+            if selected and count != self.most:
+                given = [Match(article, *earlier, (), context=True) for earlier in kept]
+                given += self._records(article, [(number, line, spans, True)])
+                if number == article.title_line and not self.pattern.spans(line):
+                    given[-1] = replace(given[-1], spans=())  # a title shows no spans here
+                kept.clear()
+                left = 0 if number == article.title_line else after  # front matter follows it
+                count += 1
+            elif left:
+                given = [Match(article, number, line, (), context=True)]
+                left -= 1
+            else:
+                kept.append((number, line))
+                continue
+            for record in given:
+                if last and record.line > last + 1:
+                    yield None
+                yield record
+                last = record.line
 
 
 def _titles(article: Article) -> list[str]:

@@ -1,25 +1,11 @@
 """An article body read once into blocks, which `kn show` renders and whose lists `kn facts`
 selects: the two always agree on what is a heading and what is a list. Real web text is
-ragged; what is read as what:
-
-- an item starts with `-`, `*`, `–`, or `1.` / `1)` and a space, or with a glyph (`•`,
-  `▪`, `‣`, `◦`, `·`, `・`), with or without a space (`•41% of voters`): so `-5%` and
-  `*emphasis*` stay prose. An indented line under an item continues it; blank lines
-  between items keep the list going. An item holds a letter or a digit, or is none;
-- two or more paragraphs in a row that each start with the same dash and a space (`― `,
-  `— `) are a list; one alone (an attribution, `— John Smith`) is a paragraph;
-- a line of nothing but `* - – — _ ~ •` and spaces is a rule (`* * *`): no item, no heading;
-- lines that start with `|` are a table (as kn add writes a page's tables), a row a line,
-  its cells between bars (`\\|` is a bar inside a cell);
-- a heading is a short line standing alone that reads as a title; a photo credit
-  (`JANE DOE/GETTY IMAGES`) never is one; a line marked as Markdown marks one
-  (`## where to buy`) always is;
-- a list's heading is the lead-in just above it (a paragraph ending with `:`, its last
-  sentence), else the nearest heading above."""
+ragged: the patterns below say what is read as what."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 BULLET = re.compile(
@@ -120,30 +106,23 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
     heading: str | None = None
     i = 0
     while i < len(lines):
-        line = lines[i]
+        line, start = lines[i], i
         if not line.strip():
             i += 1
         elif RULE.fullmatch(line):
             blocks.append(Rule(first_line + i))
             i += 1
         elif line.startswith("|"):
-            start = i
-            while i < len(lines) and lines[i].startswith("|"):
-                i += 1
-            rows = tuple(_cells(row) for row in lines[start:i])
-            blocks.append(Table(first_line + start, rows))
-        elif _item(line):
-            i, items = _list_items(lines, i, first_line)
+            i = _first(lines, i, lambda row: not row.startswith("|"))
+            blocks.append(Table(first_line + start, tuple(map(_cells, lines[start:i]))))
+        elif (listed := _list(lines, i, first_line)) is not None:
+            i, items = listed
             if _section_title(items, lines, i):  # "1. The economy", then its paragraphs
                 heading = items[0].text
                 blocks.append(Heading(items[0].line, heading))
             else:
                 blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
-        elif (dashed := _dashed(lines, i, first_line)) is not None:
-            i, items = dashed
-            blocks.append(BulletList(items[0].line, _lead_in(blocks) or heading, tuple(items)))
         else:
-            start = i
             while i < len(lines) and lines[i].strip() and not _item(lines[i]):
                 if RULE.fullmatch(lines[i]) or lines[i].startswith("|"):
                     break
@@ -162,6 +141,13 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
     return blocks
 
 
+def _first(lines: list[str], i: int, wanted: Callable[[str], object]) -> int:
+    """The index of the first line from index i that is `wanted`; len(lines) if none is."""
+    while i < len(lines) and not wanted(lines[i]):
+        i += 1
+    return i
+
+
 def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
     """Whether a list is one numbered item, reading as a title, with a paragraph after it."""
     rest = next((line for line in lines[end:] if line.strip()), None)
@@ -174,23 +160,38 @@ def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
     )
 
 
+def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:
+    """The list that starts at line index i, if one does: where it ends, and its items."""
+    if not _item(lines[i]):
+        return _dashed(lines, i, first_line)
+    items: list[Item] = []
+    while i < len(lines):
+        if not lines[i].strip():  # blank lines keep the list open if an item follows them
+            i = _first(lines, i, str.strip)
+            if i == len(lines) or not _item(lines[i]):
+                break
+        line = lines[i]
+        if found := _item(line):
+            items.append(Item(first_line + i, found[1], found[2].rstrip()))
+        elif line[0] in " \t" and not RULE.fullmatch(line):
+            items[-1] = replace(items[-1], text=f"{items[-1].text} {line.strip()}")
+        else:
+            break
+        i += 1
+    return i, items
+
+
 def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:
     """Two or more paragraphs from line index i that start with one dash and a space: where
     they end and their items; None if there are fewer."""
-    found = DASHED.match(lines[i])
-    if found is None:
-        return None
+    dash = DASHED.match(lines[i])
     items: list[Item] = []
     end = i
-    while i < len(lines) and (start := DASHED.match(lines[i])) and start[1] == found[1]:
-        end = i
-        while end < len(lines) and lines[end].strip():
-            end += 1
+    while dash and i < len(lines) and (start := DASHED.match(lines[i])) and start[1] == dash[1]:
+        end = _first(lines, i, lambda line: not line.strip())
         text = " ".join(line.strip() for line in lines[i:end])[len(start[0]) :]
-        items.append(Item(first_line + i, found[1], text))
-        i = end
-        while i < len(lines) and not lines[i].strip():
-            i += 1
+        items.append(Item(first_line + i, dash[1], text))
+        i = _first(lines, end, str.strip)
     return (end, items) if len(items) > 1 else None
 
 
@@ -207,31 +208,6 @@ def _lead_in(blocks: list[Block]) -> str | None:
     if blocks and isinstance(blocks[-1], Paragraph) and blocks[-1].text.endswith((":", "：")):
         return SENTENCE_END.split(blocks[-1].text)[-1]
     return None
-
-
-def _list_items(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]]:
-    """Read a bullet list from line index i; return where it ends and its items."""
-    items: list[Item] = []
-    while i < len(lines):
-        line = lines[i]
-        found = _item(line)
-        if found:
-            items.append(Item(first_line + i, found[1], found[2].rstrip()))
-        elif not line.strip():
-            # Blank lines between items keep the list open; anything else after them ends it.
-            j = i
-            while j < len(lines) and not lines[j].strip():
-                j += 1
-            if j == len(lines) or not _item(lines[j]):
-                break
-            i = j
-            continue
-        elif line[0] in " \t" and not RULE.fullmatch(line):
-            items[-1] = replace(items[-1], text=f"{items[-1].text} {line.strip()}")
-        else:
-            break
-        i += 1
-    return i, items
 
 
 def facts(blocks: list[Block], title: str) -> list[tuple[str, Item]]:
