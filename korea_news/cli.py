@@ -147,7 +147,9 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         listed = out.show(islice(hits, params["limit"]), path, end=end)
         state.finish(grep.selected if unmatched else listed)
     hits = islice(grep.counts(texts) if count else grep.lines(texts), params["limit"])
-    records = hits if count else (record for lines in hits for record in lines)
+    records: Iterable[Any] = hits if count else (record for lines in hits for record in lines)
+    if out.format != "text":  # grep's `--` between groups: JSON marks context lines instead
+        records = filter(None, records)
     color, named = out.color and not out.terminal, params["filename"]
     line = partial(output.match_line, color=color, null=params["null"], named=named)
     state.finish(out.show(records, line, None if count else output.match_groups) or grep.selected)

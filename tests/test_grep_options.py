@@ -146,6 +146,26 @@ def test_json_marks_context_lines(kn, make_archive):
     ]
 
 
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_with_context_holds_each_group_and_no_separator(kn, make_archive, fmt):
+    body = "one\ntwo said\nthree\nfour\nfive\nsix said\n"  # two groups in one article
+    make_archive({"a.txt": article("T", body=body), "b.txt": article("U", body="said\n")})
+    result = kn("search", "-C", "1", "said", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    records = (
+        json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    )
+    assert [(r["path"], r["line"], r.get("context", False)) for r in records] == [
+        ("articles/a.txt", 5, True),
+        ("articles/a.txt", 6, False),
+        ("articles/a.txt", 7, True),
+        ("articles/a.txt", 9, True),
+        ("articles/a.txt", 10, False),
+        ("articles/b.txt", 5, False),
+    ]
+
+
 NASTY = [r"(a+)+$", r"(a|aa)*b", r"(.*)*x", r"(a*)*(b|c)", r"((a+)+)+!z", r"(x+x+)+y"]
 
 
