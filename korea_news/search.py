@@ -11,7 +11,7 @@ import re
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
@@ -315,8 +315,6 @@ class Grep:
             if selected and count != self.most:
                 given = [Match(article, *earlier, (), context=True) for earlier in kept]
                 given += self._records(article, [(number, line, spans, True)])
-                if number == article.title_line and not self.pattern.spans(line):
-                    given[-1] = replace(given[-1], spans=())  # a title shows no spans here
                 kept.clear()
                 left = 0 if number == article.title_line else after  # front matter follows it
                 count += 1

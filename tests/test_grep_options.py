@@ -166,6 +166,13 @@ def test_json_with_context_holds_each_group_and_no_separator(kn, make_archive, f
     ]
 
 
+def test_a_title_shows_the_same_spans_with_context_as_without(kn, make_archive):
+    make_archive({"a.txt": article("Said so", body="Said so.\n")})
+    for args in ([], ["-C", "1"]):
+        found = kn("search", "-x", "Said so", *args, "--format", "jsonl").stdout.splitlines()
+        assert [(r["line"], r["spans"]) for r in map(json.loads, found)] == [(2, [[7, 14]])]
+
+
 NASTY = [r"(a+)+$", r"(a|aa)*b", r"(.*)*x", r"(a*)*(b|c)", r"((a+)+)+!z", r"(x+x+)+y"]
 
 
