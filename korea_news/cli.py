@@ -15,6 +15,7 @@ from . import escape, options, output
 from .archive import Entry, init
 from .model import Article, Document, Fact, Hit, KnError
 from .options import EXIT_ERROR, EXIT_FOUND, F, KnGroup, State, warn
+from .query import Filter
 from .stats import BY
 
 
@@ -58,7 +59,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     Example:
       kn list --tag sanctions --since 2017 | cut -f1
     """
-    select = options.filters(params)
+    select = Filter.from_options(params)
     found = state.store.articles(reverse=params["reverse"])
     if select.active:
         found = filter(select.matches, found)
@@ -134,7 +135,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
     context = params["context"] or 0  # -A and -B win over -C
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
-    select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
+    select = Filter.from_options(params)
+    out = state.output(fmt, force=False)  # --color always: grep's
     spans = params["only"] or out.terminal or out.color or out.format != "text"  # else unseen
     grep = Grep(compiled, params["invert"], params["only"], params["most"], (before, after), spans)
     required = None if grep.invert or unmatched else compiled.required
@@ -179,7 +181,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
 
     query = Query.parse(" ".join(words))
     limit = params["limit"] if params["limit"] is not None or every else 10
-    select, out = options.filters(params), state.output(fmt)
+    select, out = Filter.from_options(params), state.output(fmt)
     store = state.synced(ranks=True)
     found = store.ranked(query.match, params["reverse"])
     found = (ranked for ranked in found if select.matches(ranked[0]))
@@ -216,7 +218,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
         found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
     else:
         found = state.store.articles()
-    buckets, total, span = counts(filter(options.filters(params).matches, found), by)
+    buckets, total, span = counts(filter(Filter.from_options(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
     state.output(fmt).show(shown, output.bucket_line, view)
@@ -244,7 +246,7 @@ def facts(
     from .structure import FactRow, facts_of
 
     wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
-    select, out = options.filters(params), state.output(fmt)
+    select, out = Filter.from_options(params), state.output(fmt)
     if names:
         named = state.each(state.each(names, state.archive.find), state.archive.read)
         found: Iterable[tuple[Article, Iterable[FactRow]]] = sorted(

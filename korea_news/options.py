@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import escape, output, query
+from . import escape, output
 from .archive import Archive, locate
 from .model import KnError
 from .store import Store
@@ -239,10 +239,3 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
         return function
 
     return decorate
-
-
-def filters(params: dict[str, Any]) -> query.Filter:
-    """The shared filters of a command's options."""
-    return query.Filter.from_options(
-        params["since"], params["until"], params["tags"], params["source"], params["where"]
-    )
