@@ -60,7 +60,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
       kn list --tag sanctions --since 2017 | cut -f1
     """
     select = Filter.from_options(params)
-    found = state.store.articles(reverse=params["reverse"])
+    found = state.synced().articles(reverse=params["reverse"])
     if select.active:
         found = filter(select.matches, found)
     shown = islice(found, params["limit"])
@@ -84,7 +84,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
     if "-" in names and not (names := options.named(names)):  # kn find coal | cut -f1 | kn show -
         state.finish(0)
     if not names:
-        newest = next(state.store.articles(), None)
+        newest = next(state.synced().articles(), None)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (newest.id,)
@@ -140,7 +140,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     spans = params["only"] or out.terminal or out.color or out.format != "text"  # else unseen
     grep = Grep(compiled, params["invert"], params["only"], params["most"], (before, after), spans)
     required = None if grep.invert or unmatched else compiled.required
-    texts = state.store.texts(required, params["reverse"], select.matches)
+    texts = state.synced().texts(required, params["reverse"], select.matches)
     if quiet or paths or unmatched:
         hits: Iterator[Any] = grep.chosen(texts, without=unmatched)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
@@ -217,7 +217,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
         match = Query.parse(" ".join(words)).match
         found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
     else:
-        found = state.store.articles()
+        found = state.synced().articles()
     buckets, total, span = counts(filter(Filter.from_options(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
@@ -255,7 +255,7 @@ def facts(
             reverse=params["reverse"],
         )
     else:
-        found = state.store.facts(params["reverse"])
+        found = state.synced().facts(params["reverse"])
     per_article = (
         [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
         for article, rows in found

@@ -185,7 +185,7 @@ def check(state: State, /, duplicates: bool, fmt: str) -> None:
     if duplicates:
         from .duplicates import near
 
-        pairs = near(state.store)
+        pairs = near(state.synced())
         state.output(fmt).show(pairs, lambda p: f"{p.first.id} {p.second.id} {p.similarity:.3f}")
         code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
         click.get_current_context().exit(code)

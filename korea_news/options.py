@@ -47,10 +47,6 @@ class State:
         progress = output.progress()
         return Archive(root, on_error=self.problem, use_cache=not no_cache, progress=progress)
 
-    @cached_property
-    def store(self) -> Store:
-        return self.synced()
-
     def synced(self, ranks: bool = False) -> Store:
         """The archive's store, in step with its files (`ranks`: with the text index, always)."""
         store = Store(self.archive, persistent=self.archive.use_cache, ranks=ranks)
