@@ -39,7 +39,9 @@ def cli(ctx: click.Context, archive_option: str | None, color: str, no_cache: bo
     ctx.obj = State(archive_option, color, no_cache)
 
 
-def command(text: str, limit: str = "-n", **settings: Any) -> Callable[[F], click.Command]:
+def command(
+    text: str, limit: tuple[str, ...] = ("-n", "--limit"), **settings: Any
+) -> Callable[[F], click.Command]:
     """A command with --format, the shared filters (see options.command_options)."""
 
     def decorate(function: F) -> click.Command:
@@ -67,7 +69,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     state.finish(state.output(fmt).show(shown, output.article_line, output.article_table))
 
 
-@command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
+@command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit=())
 @click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=options.complete_ids)
 @click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
 @click.option("--original", is_flag=True, help="The page it was added from (kn add, web).")
@@ -111,7 +113,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
     state.finish(out.show(documents, str, output.documents_view))  # text in a pipe: streamed
 
 
-@command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")
+@command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit=("--limit",))
 @options.search_options
 def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> None:
     """Search titles and bodies for an extended regular expression, as grep -E does.
@@ -159,7 +161,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
 
 @command(
     "text: titles and snippets on a terminal; ID, SCORE, TITLE by tabs.",
-    limit="--limit",
+    limit=("--limit",),
     context_settings={"ignore_unknown_options": True},  # kn find korea -china
 )
 @click.argument("words", metavar="QUERY...", nargs=-1, required=True)
@@ -195,7 +197,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
 
 @command(
     "text: bars on a terminal; BUCKET, COUNT by tabs.",
-    limit="--limit",
+    limit=("--limit",),
     context_settings={"ignore_unknown_options": True},
 )
 @click.argument("words", metavar="[QUERY]...", nargs=-1)
