@@ -15,6 +15,7 @@ from . import escape, options, output
 from .archive import Entry, init
 from .model import Article, Document, Fact, Hit, KnError
 from .options import EXIT_ERROR, EXIT_FOUND, F, KnGroup, State, warn
+from .query import Filter
 from .stats import BY
 
 
@@ -38,7 +39,9 @@ def cli(ctx: click.Context, archive_option: str | None, color: str, no_cache: bo
     ctx.obj = State(archive_option, color, no_cache)
 
 
-def command(text: str, limit: str = "-n", **settings: Any) -> Callable[[F], click.Command]:
+def command(
+    text: str, limit: tuple[str, ...] = ("-n", "--limit"), **settings: Any
+) -> Callable[[F], click.Command]:
     """A command with --format, the shared filters (see options.command_options)."""
 
     def decorate(function: F) -> click.Command:
@@ -58,15 +61,15 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     Example:
       kn list --tag sanctions --since 2017 | cut -f1
     """
-    select = options.filters(params)
-    found = state.store.articles(reverse=params["reverse"])
+    select = Filter.from_options(params)
+    found = state.synced().articles(reverse=params["reverse"])
     if select.active:
         found = filter(select.matches, found)
     shown = islice(found, params["limit"])
     state.finish(state.output(fmt).show(shown, output.article_line, output.article_table))
 
 
-@command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit="")
+@command("text: the article rendered on a terminal; title, metadata, body in a pipe.", limit=())
 @click.argument("names", metavar="[ARTICLE]...", nargs=-1, shell_complete=options.complete_ids)
 @click.option("--raw", is_flag=True, help="The file exactly as stored, byte for byte.")
 @click.option("--original", is_flag=True, help="The page it was added from (kn add, web).")
@@ -83,7 +86,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
     if "-" in names and not (names := options.named(names)):  # kn find coal | cut -f1 | kn show -
         state.finish(0)
     if not names:
-        newest = next(state.store.articles(), None)
+        newest = next(state.synced().articles(), None)
         if newest is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (newest.id,)
@@ -110,7 +113,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
     state.finish(out.show(documents, str, output.documents_view))  # text in a pipe: streamed
 
 
-@command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit="--limit")
+@command("text: grouped by article on a terminal; PATH:LINE:TEXT in a pipe.", limit=("--limit",))
 @options.search_options
 def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> None:
     """Search titles and bodies for an extended regular expression, as grep -E does.
@@ -134,11 +137,12 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
     context = params["context"] or 0  # -A and -B win over -C
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
-    select, out = options.filters(params), state.output(fmt, force=False)  # --color always: grep's
+    select = Filter.from_options(params)
+    out = state.output(fmt, force=False)  # --color always: grep's
     spans = params["only"] or out.terminal or out.color or out.format != "text"  # else unseen
     grep = Grep(compiled, params["invert"], params["only"], params["most"], (before, after), spans)
     required = None if grep.invert or unmatched else compiled.required
-    texts = state.store.texts(required, params["reverse"], select.matches)
+    texts = state.synced().texts(required, params["reverse"], select.matches)
     if quiet or paths or unmatched:
         hits: Iterator[Any] = grep.chosen(texts, without=unmatched)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
@@ -157,7 +161,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
 
 @command(
     "text: titles and snippets on a terminal; ID, SCORE, TITLE by tabs.",
-    limit="--limit",
+    limit=("--limit",),
     context_settings={"ignore_unknown_options": True},  # kn find korea -china
 )
 @click.argument("words", metavar="QUERY...", nargs=-1, required=True)
@@ -179,7 +183,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
 
     query = Query.parse(" ".join(words))
     limit = params["limit"] if params["limit"] is not None or every else 10
-    select, out = options.filters(params), state.output(fmt)
+    select, out = Filter.from_options(params), state.output(fmt)
     store = state.synced(ranks=True)
     found = store.ranked(query.match, params["reverse"])
     found = (ranked for ranked in found if select.matches(ranked[0]))
@@ -193,7 +197,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
 
 @command(
     "text: bars on a terminal; BUCKET, COUNT by tabs.",
-    limit="--limit",
+    limit=("--limit",),
     context_settings={"ignore_unknown_options": True},
 )
 @click.argument("words", metavar="[QUERY]...", nargs=-1)
@@ -215,8 +219,8 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
         match = Query.parse(" ".join(words)).match
         found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
     else:
-        found = state.store.articles()
-    buckets, total, span = counts(filter(options.filters(params).matches, found), by)
+        found = state.synced().articles()
+    buckets, total, span = counts(filter(Filter.from_options(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
     state.output(fmt).show(shown, output.bucket_line, view)
@@ -244,7 +248,7 @@ def facts(
     from .structure import FactRow, facts_of
 
     wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
-    select, out = options.filters(params), state.output(fmt)
+    select, out = Filter.from_options(params), state.output(fmt)
     if names:
         named = state.each(state.each(names, state.archive.find), state.archive.read)
         found: Iterable[tuple[Article, Iterable[FactRow]]] = sorted(
@@ -253,7 +257,7 @@ def facts(
             reverse=params["reverse"],
         )
     else:
-        found = state.store.facts(params["reverse"])
+        found = state.synced().facts(params["reverse"])
     per_article = (
         [Fact(article, *row) for row in rows if not wanted or wanted.search(row[1])]
         for article, rows in found

@@ -19,7 +19,7 @@ from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
 @click.argument(
     "names", metavar="ARTICLE...", nargs=-1, required=True, shell_complete=options.complete_ids
 )
-@options.command_options("PATH lines; json: {id, path}.", "")
+@options.command_options("PATH lines; json: {id, path}.")
 @click.pass_obj
 def path(state: State, /, names: tuple[str, ...], fmt: str) -> None:
     """Print the path of each article named (ID, unique prefix or path; -: names from stdin).
@@ -164,8 +164,7 @@ def edit(state: State, /, name: str) -> None:
     "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
 )
 @options.command_options(
-    "PATH:LINE: message lines; json: {path, line, message}, with --duplicates {ids, similarity}.",
-    "",
+    "PATH:LINE: message lines; json: {path, line, message}, with --duplicates {ids, similarity}."
 )
 @click.pass_obj
 def check(state: State, /, duplicates: bool, fmt: str) -> None:
@@ -185,7 +184,7 @@ def check(state: State, /, duplicates: bool, fmt: str) -> None:
     if duplicates:
         from .duplicates import near
 
-        pairs = near(state.store)
+        pairs = near(state.synced())
         state.output(fmt).show(pairs, lambda p: f"{p.first.id} {p.second.id} {p.similarity:.3f}")
         code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
         click.get_current_context().exit(code)

@@ -48,37 +48,34 @@ class Query:
         groups: list[list[str]] = []  # each a word or words joined by OR
         left_out: list[str] = []
         shown: list[str] = []
-        joining, left = False, False  # after OR; after a word left out
+        last = ""  # the last term that counts: "word", "OR", or "-" for a word left out
         for match in _TERM.finditer(text):  # the terms follow each other: only spaces between
             minus, title, after, phrase, closed, word = match.groups()
             minus = minus or after  # title:-word as -title:word
             if phrase is not None and not closed:
                 raise KnError(f"find: a quote with no closing quote in {text!r}")
             if word == "OR" and not minus and not title:
-                if not groups or joining or left:
+                if last != "word":
                     raise KnError(f"find: OR needs a word on each side, in {text!r}")
-                joining = True
+                last = "OR"
                 continue
-            if word is not None and word.lower() == "title:":
-                continue  # a field with no word to find in it
             prefix = word is not None and word.endswith("*")
             words = phrase if phrase is not None else word.rstrip("*")
             expression = _expression(words, prefix, bool(title))
-            if expression is None:  # punctuation alone: no word to find
+            if expression is None or (word or "").lower() == "title:":  # no word to find
                 continue
-            left = bool(minus)
             if minus:
-                if joining:
+                if last == "OR":
                     raise KnError(f"find: a word left out cannot be one side of OR, in {text!r}")
                 left_out.append(expression)
+                last = "-"
                 continue
             shown.append(_highlight(words, prefix))
-            if joining:
-                groups[-1].append(expression)
-            else:
-                groups.append([expression])
-            joining = False
-        if joining:
+            if last != "OR":
+                groups.append([])
+            groups[-1].append(expression)
+            last = "word"
+        if last == "OR":
             raise KnError(f"find: OR needs a word on each side, in {text!r}")
         if not groups:
             raise KnError(f"find: no word to find in {text!r}")

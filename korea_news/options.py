@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import escape, output, query
+from . import escape, output
 from .archive import Archive, locate
 from .model import KnError
 from .store import Store
@@ -46,10 +46,6 @@ class State:
         no_cache = self.no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
         progress = output.progress()
         return Archive(root, on_error=self.problem, use_cache=not no_cache, progress=progress)
-
-    @cached_property
-    def store(self) -> Store:
-        return self.synced()
 
     def synced(self, ranks: bool = False) -> Store:
         """The archive's store, in step with its files (`ranks`: with the text index, always)."""
@@ -150,10 +146,8 @@ def global_options(before: bool = False) -> Callable[[F], F]:
     ])  # fmt: skip
 
 
-def command_options(text: str, limit: str) -> Callable[[F], F]:
-    """--format, whose `text` output is described, the shared filters unless `limit` is
-    empty (its options: "-n" for -n and --limit, else --limit alone), and global_options."""
-    limits = ["-n", "--limit"] if limit == "-n" else ["--limit"]
+def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """--format (`text` tells its text output), global_options, and with `limit` the filters."""
     declared = [
         click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="text", show_default=True, help=text),
         click.option("--no-pager", is_flag=True, expose_value=False, callback=_to_state, help="Never page, even when taller than the screen."),
@@ -166,7 +160,7 @@ def command_options(text: str, limit: str) -> Callable[[F], F]:
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limits, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
+            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
             click.option("--reverse", is_flag=True, help="Oldest first."),
         ]  # fmt: skip
     return _all(declared)
@@ -239,10 +233,3 @@ def _all(declared: list[Callable[[F], F]]) -> Callable[[F], F]:
         return function
 
     return decorate
-
-
-def filters(params: dict[str, Any]) -> query.Filter:
-    """The shared filters of a command's options."""
-    return query.Filter.from_options(
-        params["since"], params["until"], params["tags"], params["source"], params["where"]
-    )

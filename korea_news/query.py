@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Article, KnError, day_of
 
@@ -42,16 +43,11 @@ class Filter:
     where: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_options(
-        cls,
-        since: str | None,
-        until: str | None,
-        tags: Iterable[str],
-        source: str | None,
-        where: Iterable[str],
-    ) -> Filter:
+    def from_options(cls, params: Mapping[str, Any]) -> Filter:
+        """The filters of a command's options: --since, --until, --tag, --source, --where."""
+        since, until, source = params["since"], params["until"], params["source"]
         pairs = []
-        for item in where:
+        for item in params["where"]:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise KnError(f"--where {item!r}: expected KEY=VALUE")
@@ -59,7 +55,7 @@ class Filter:
         return cls(
             since=period(since, end=False) if since else None,
             until=period(until, end=True) if until else None,
-            tags=tuple(tag.casefold() for tag in tags),
+            tags=tuple(tag.casefold() for tag in params["tags"]),
             source=source.casefold() if source is not None else None,
             where=tuple(pairs),
         )
