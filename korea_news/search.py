@@ -1,8 +1,8 @@
 """Search as grep -E does, in time linear in the text: compile patterns, match lines.
 
-Patterns run on RE2, which never backtracks; `\\<` and `\\>` are read as `\\b`, and
-newlines in a pattern separate alternatives, as grep's. Pure: it reads no file. A match
-never spans a line break, and a CRLF line is matched without its CR.
+Patterns run on RE2, which never backtracks (one plain text, on bytes.find: faster);
+`\\<` and `\\>` are read as `\\b`, and newlines separate alternatives, as grep's. Pure: it
+reads no file. A match never spans a line break, and a CRLF line is matched without its CR.
 """
 
 from __future__ import annotations
@@ -55,7 +55,12 @@ def compile_pattern(
         raise
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
     required = required_words(sources, re.IGNORECASE if ignore_case else 0)
-    return Pattern(regex, binary, words, required)
+    plain = len(wanted) == 1 and not (ignore_case or whole_lines) and wanted[0]
+    literal = plain.encode() if plain and (fixed or not _SPECIAL.search(plain)) else None
+    return Pattern(regex, binary, words, required, literal)
+
+
+_SPECIAL = re.compile(r"[\\^$.|?*+()[\]{}\r]")  # a pattern without any is a text to find
 
 
 def _compile(source: str | bytes, given: str) -> Any:
@@ -141,11 +146,20 @@ class Pattern:
     binary: Any
     words: bool = False  # grep -w: a match must stand as a word
     required: list[list[str]] | None = None  # see required_words()
+    literal: bytes | None = None  # the one text the pattern matches: found without RE2
+
+    def _search(self, data: bytes, start: int = 0) -> tuple[int, int] | None:
+        """The span of the first match in UTF-8 bytes from `start`."""
+        if self.literal is None:
+            found = self.binary.search(data, start)
+            return None if found is None else found.span()
+        at = data.find(self.literal, start)
+        return None if at < 0 else (at, at + len(self.literal))
 
     def found(self, line: str) -> bool:
         """Whether the pattern matches within a line."""
         if not self.words:
-            return self.binary.search(line.encode()) is not None
+            return self._search(line.encode()) is not None
         return next(self._words(line, 0), None) is not None
 
     def spans(self, line: str) -> tuple[tuple[int, int], ...]:
@@ -168,10 +182,10 @@ class Pattern:
         in the text, and not grep -w: Grep._matching sees to that)."""
         # One search over the whole text (its UTF-8 bytes: RE2's own) finds the next match;
         # the line it starts in is matched whole, and the search goes on after it.
-        data, search = text.encode(), self.binary.search
+        data, search = text.encode(), self._search
         number, counted, found = first, 0, search(data)
         while found is not None:
-            begin, finish = found.span()
+            begin, finish = found
             start = data.rfind(b"\n", 0, begin) + 1
             end = data.find(b"\n", begin)
             end = len(data) if end < 0 else end
@@ -183,7 +197,7 @@ class Pattern:
                 if finish > begin:
                     kept.append((begin - start, finish - start))
                 found = search(data, _next(data, begin, finish))
-                begin, finish = found.span() if found is not None else (0, 0)
+                begin, finish = found or (0, 0)
             line, across = raw.decode(), found is not None and begin <= end
             if inside:  # (a later match that runs on past its end: its spans taken alone)
                 yield number, line, _chars(raw, line, kept) if spans and not across else None, True
