@@ -10,7 +10,7 @@ from functools import cached_property, partial
 from itertools import groupby, islice
 from typing import TYPE_CHECKING, Any
 
-from .escape import JSON_ESCAPES, field, visible
+from .escape import field, json_safe, visible
 from .model import Article, Bucket, Count, Document, Fact, Hit, Match
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _json(record: Any, indent: int | None = None) -> str:
     import json
 
     text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
-    return text.translate(JSON_ESCAPES).replace("\n", "\n  ")
+    return json_safe(text).replace("\n", "\n  ")
 
 
 class Output:
