@@ -21,6 +21,7 @@ from .stats import BY
 
 # The curating commands (cli_curate.py) are imported only when one runs: kn starts sooner.
 @click.group(
+    "kn",
     cls=KnGroup,
     lazy={name: f"korea_news.cli_curate.{name}" for name in ("check", "edit", "path", "rm", "tag")},
     context_settings={"max_content_width": 100},

@@ -89,6 +89,12 @@ class KnGroup(click.Group):
             self.add_command(pkgutil.resolve_name(self.lazy.pop(name)), name)
         return super().get_command(ctx, name)
 
+    def make_context(self, *args: Any, **settings: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **settings)
+        except click.ClickException as error:  # kn's own options: kn --bogus
+            _usage(error)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -96,13 +102,22 @@ class KnGroup(click.Group):
             warn(str(error))
             ctx.exit(EXIT_ERROR)
         except click.ClickException as error:
-            error.show()  # click's own errors exit 1, which kn keeps for "nothing matched"
-            ctx.exit(EXIT_ERROR)
+            _usage(error)
         except BrokenPipeError:
             output.silence()
             ctx.exit(EXIT_PIPE)
         except KeyboardInterrupt:
             ctx.exit(EXIT_INTERRUPTED)
+
+
+def _usage(error: click.ClickException) -> NoReturn:
+    """Click's error in one line, as kn's (and exit 2: click's 1 means "nothing matched")."""
+    message = error.format_message().rstrip(".")
+    command = getattr(error, "ctx", None)
+    if command is not None:
+        message += f" (see {command.command_path} --help)"
+    warn(message[:1].lower() + message[1:])
+    sys.exit(EXIT_ERROR)
 
 
 def named(names: tuple[str, ...]) -> tuple[str, ...]:

@@ -171,10 +171,22 @@ def test_plain_fields_never_split_a_record(kn, make_archive):
     assert kn("list").stdout.split("\t")[3] == "Tab here and newline\n"
 
 
-def test_usage_errors_exit_2(kn, news):
-    assert kn("list", "--format", "xml").exit_code == 2
-    assert kn("list", "--limit", "-1").exit_code == 2
-    assert kn("nonsense").exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["list", "--format", "xml"], "invalid value for '--format'"),
+        (["list", "--limit", "-1"], "invalid value for '-n' / '--limit'"),
+        (["list", "--bogus"], "no such option '--bogus' (see kn list --help)"),
+        (["--bogus", "list"], "no such option '--bogus' (see kn --help)"),
+        (["nonsense"], "no such command 'nonsense' (see kn --help)"),
+        (["search"], "give a PATTERN"),
+    ],
+)
+def test_usage_errors_are_one_kn_line_and_exit_2(kn, news, args, told):
+    result = kn(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"kn: {told}") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
 
 
 IMPORTS = """
