@@ -381,7 +381,8 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
     """The total and the range, then a bar a bucket, drawn in proportion to its count."""
     from rich.text import Text
 
-    out.print(Text.assemble((f"{total:,} articles", "bold"), (f", {span[0]} to {span[1]}", "dim")))
+    counted = f"{total:,} article{'s' * (total != 1)}"
+    out.print(Text.assemble((counted, "bold"), (f", {span[0]} to {span[1]}", "dim")))
     most, label = max(b.count for b in buckets), max(len(visible(b.bucket)) for b in buckets)
     room = max(out.console.width - label - len(str(most)) - 4, 1)
     rows = _grid((), {"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})

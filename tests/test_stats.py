@@ -114,6 +114,12 @@ def test_the_terminal_draws_the_total_range_and_bars(news, process_env):
     assert "\x1b[" in coloured and strip_ansi(coloured) == expected
 
 
+def test_one_article_is_told_as_one(kn, make_archive):
+    make_archive({"a.txt": article("Alone", "2017-01-30")})
+    drawn = strip_ansi(kn("--color", "always", "stats").stdout)
+    assert drawn.startswith("1 article, 2017-01-30 to 2017-01-30\n")
+
+
 def test_too_many_buckets_is_an_error_that_says_what_to_do(kn, make_archive):
     make_archive({"a.txt": article("Old", "0001-01-01"), "b.txt": article("New", "9999-12-31")})
     for by in ("month", "week", "day"):
