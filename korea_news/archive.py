@@ -247,7 +247,7 @@ class Archive:
             keys = ids if key is None else [key(i) for i in ids]
             middle = bisect.bisect(keys, name)
             window = range(max(middle - 200, 0), min(middle + 200, len(ids)))
-            near = {keys[i]: ids[i] for i in window}
+            near = {keys[i][: len(name) + 3]: ids[i] for i in window}  # a prefix, mistyped
             close.update(near[k] for k in difflib.get_close_matches(name, list(near), 3, 0.5))
         hint = f"; did you mean {' or '.join(sorted(close)[:3])}?" if close else ""
         raise ArticleNotFound(f"{name}: no such article{hint}")

@@ -146,6 +146,15 @@ def test_an_id_without_its_date_finds_or_suggests_the_article(kn, pair):
     assert "did you mean 2017-01-02-talks" in result.stderr
 
 
+def test_a_mistyped_prefix_of_a_long_id_suggests_it(kn, make_archive):
+    long = "2017-08-07-north-korea-calls-offer-of-talks-from-the-south-insincere"
+    make_archive({f"{long}.txt": article("North Korea calls", "2017-08-07")})
+    for name in ("north-korea-cals", "2017-08-07-north-korea-cals"):
+        result = kn("show", name)
+        assert result.exit_code == 2
+        assert result.stderr == f"kn: {name}: no such article; did you mean {long}?\n"
+
+
 def test_show_dash_reads_names_from_stdin_one_a_line(kn, make_archive):
     make_archive({"a.txt": article("Alpha", body="A.\n"), "b.txt": article("Beta", body="B.\n")})
     result = kn("show", "-", input="b\n\n  a  \nnone\n")
