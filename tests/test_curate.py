@@ -115,7 +115,8 @@ def test_tag_names_each_bad_article_and_tags_the_others(kn, make_archive):
 def test_tag_needs_articles_and_tags(kn, make_archive, words):
     make_archive({"a.txt": article("A")})
     result = kn("tag", *words)
-    assert result.exit_code == 2 and "Error:" in result.stderr
+    assert result.exit_code == 2 and result.stderr.startswith("kn: ")
+    assert result.stderr.count("\n") == 1
 
 
 def test_tag_reads_names_from_stdin(kn, make_archive):
