@@ -190,7 +190,7 @@ def search_options(function: F) -> F:
         click.option("-C", "--context", **number, help="NUM lines of context around each match."),
         click.option("-0", "--null", is_flag=True, help="End each path with NUL (for xargs -0)."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 0 at the first match."),
-        click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always."),
+        click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always printed."),
     ])(function)  # fmt: skip
 
 
