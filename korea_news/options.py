@@ -206,7 +206,7 @@ def add_options(function: F) -> F:
         click.option("--tag", "tags", multiple=True, help="A tag (repeatable)."),
         click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title)."),
         click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
-        click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
+        click.option("--dry-run", is_flag=True, help="Print ID, PATH, TITLE and new or same for each input; write nothing."),
         click.option("--feed", "feeds", multiple=True, metavar="FEED", help="An RSS or Atom feed (a file or URL): add its pages, oldest first."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_not_nan, show_default=True, metavar="SECONDS", help="A deadline for the whole fetch of each URL."),
         click.option("--again", is_flag=True, help="Extract the pages of the ARTICLEs given anew, from the pages kept; print what changed."),
