@@ -160,8 +160,8 @@ def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
-            click.option("--reverse", is_flag=True, help="Oldest first."),
+            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N, the first in order (stats: buckets, else articles)."),
+            click.option("--reverse", is_flag=True, help="Turn the order round: oldest first; find: worst first; stats: newest or smallest first."),
         ]  # fmt: skip
     return _all(declared)
 
