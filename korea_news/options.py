@@ -175,8 +175,8 @@ def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
-            click.option("--reverse", is_flag=True, help="Oldest first."),
+            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N, the first in order (stats: buckets, else articles)."),
+            click.option("--reverse", is_flag=True, help="Turn the order round: oldest first; find: worst first; stats: newest or smallest first."),
         ]  # fmt: skip
     return _all(declared)
 
@@ -205,7 +205,7 @@ def search_options(function: F) -> F:
         click.option("-C", "--context", **number, help="NUM lines of context around each match."),
         click.option("-0", "--null", is_flag=True, help="End each path with NUL (for xargs -0)."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 0 at the first match."),
-        click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always."),
+        click.option("-n", "--line-number", is_flag=True, help="As grep's -n: line numbers are always printed."),
     ])(function)  # fmt: skip
 
 
@@ -221,7 +221,7 @@ def add_options(function: F) -> F:
         click.option("--tag", "tags", multiple=True, help="A tag (repeatable)."),
         click.option("--id", "article_id", help="The ID (default: DATE-slug-of-the-title)."),
         click.option("--title-from", type=click.Choice(["first-sentence"]), help="A text with no title line: its first sentence is the title."),
-        click.option("--dry-run", is_flag=True, help="Print ID, PATH and TITLE each input would get; write nothing."),
+        click.option("--dry-run", is_flag=True, help="Print ID, PATH, TITLE and new or same for each input; write nothing."),
         click.option("--feed", "feeds", multiple=True, metavar="FEED", help="An RSS or Atom feed (a file or URL): add its pages, oldest first."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=DAY), default=30.0, callback=_not_nan, show_default=True, metavar="SECONDS", help="A deadline for the whole fetch of each URL."),
         click.option("--again", is_flag=True, help="Extract the pages of the ARTICLEs given anew, from the pages kept; print what changed."),
