@@ -182,7 +182,8 @@ class Pattern:
             while spans and found is not None and finish <= end:  # the line's own matches
                 if finish > begin:
                     kept.append((begin - start, finish - start))
-                found = search(data, _next(data, begin, finish))
+                at = _next(data, begin, finish)  # past the end: RE2 would start at the end
+                found = search(data, at) if at <= len(data) else None
                 begin, finish = found.span() if found is not None else (0, 0)
             line, across = raw.decode(), found is not None and begin <= end
             if inside:  # (a later match that runs on past its end: its spans taken alone)

@@ -308,3 +308,15 @@ def test_o_exits_as_grep_when_a_line_is_selected_and_nothing_printed(kn, news, a
     run = subprocess.run([GREP, "-E", *args, "--", *order], capture_output=True, check=False)
     result = kn("search", *args)
     assert (result.stdout, result.exit_code) == ("", run.returncode)
+
+
+@pytest.mark.parametrize("args", [["-o", ""], ["--format", "json", "z*"], ["-o", "y|$"]])
+def test_an_empty_match_at_the_end_of_a_body_with_no_last_line_break_ends(
+    tmp_path, process_env, args
+):
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_text(article("T", body="x\ny"))
+    run = subprocess.run(
+        [KN, "search", *args], cwd=tmp_path, env=process_env, capture_output=True, timeout=20
+    )
+    assert run.returncode == 0 and run.stderr == b""
