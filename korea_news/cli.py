@@ -135,7 +135,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     flags = ("fixed", "ignore_case", "words", "whole_lines")
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
-    context = params["context"] or 0  # -A and -B win over -C
+    context = params["context"]  # -A and -B win over -C; 0 is context too (grep's --)
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select = Filter.from_options(params)
     out = state.output(fmt, force=False)  # --color always: grep's

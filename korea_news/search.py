@@ -237,13 +237,13 @@ class Grep:
     invert: bool
     only: bool
     most: int | None
-    around: tuple[int, int]  # lines of context before and after
+    around: tuple[int | None, int | None]  # lines of context before and after, if asked
     spans: bool  # whether records carry their matches' spans
     selected: int = field(default=0, init=False)  # articles with a line selected (exit status)
 
     def lines(self, texts: Iterable[tuple[Article, Text]]) -> Iterator[list[Match | None]]:
         """Each selecting article's records as grep prints them (None between groups)."""
-        context = any(self.around) and not self.only
+        context = self.around != (None, None) and not self.only
         for article, text in texts:
             walked = self._matching(article, text, self.spans, every=context)
             if context:
@@ -307,7 +307,7 @@ class Grep:
 
     def _in_context(self, article: Article, walked: Iterator[Line]) -> Iterator[Match | None]:
         """The selected lines as records with lines of context around, None between groups."""
-        before, after = self.around
+        before, after = (lines or 0 for lines in self.around)
         kept: deque[tuple[int, str]] = deque(maxlen=before)
         last, left, count = 0, 0, 0  # the last line given; lines of context still due; selected
         for number, line, spans, selected in walked:
