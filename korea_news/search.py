@@ -243,7 +243,7 @@ class Grep:
 
     def lines(self, texts: Iterable[tuple[Article, Text]]) -> Iterator[list[Match | None]]:
         """Each selecting article's records as grep prints them (None between groups)."""
-        context = self.around != (None, None) and not self.only
+        context = self.around != (None, None)
         for article, text in texts:
             walked = self._matching(article, text, self.spans, every=context)
             if context:
@@ -328,7 +328,8 @@ class Grep:
             for record in given:
                 if last and record.line > last + 1:
                     yield None
-                yield record
+                if not (self.only and record.context):  # -o: grep's -- as if they were printed
+                    yield record
                 last = record.line
 
 
