@@ -93,6 +93,14 @@ def test_tag_rewrites_a_block_list_and_leaves_an_untouched_file_as_it_is(kn, mak
     assert (root / "a.txt").read_text() == text.replace("tags:\n  - a\n  - b\n", "tags: [a, c]\n")
 
 
+def test_tag_of_anchored_tags_an_alias_repeats_sends_to_kn_edit(kn, make_archive):
+    text = "---\ntitle: T\ndate: 2017-01-01\ntags: &t [a]\nkeywords: *t\n---\nBody\n"
+    root = make_archive({"a.txt": text})
+    result = kn("tag", "a", "+b")
+    assert result.exit_code == 2 and "change them with kn edit" in result.stderr
+    assert (root / "a.txt").read_text() == text and kn("check").exit_code == 0
+
+
 def test_tag_keeps_the_files_mode(kn, make_archive):
     root = make_archive({"a.txt": article("T")})
     (root / "a.txt").chmod(0o640)
