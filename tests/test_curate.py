@@ -281,6 +281,15 @@ def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive
     assert Path(second.rsplit(" ", 1)[1]).read_text() == "no front matter"
 
 
+def test_an_edit_that_removes_the_copy_keeps_nothing_aside(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    result = kn("edit", SEED_ID, env=editor(tmp_path, "file.unlink()"))
+    assert result.exit_code == 2 and "kept in" not in result.stderr
+    assert result.stderr.endswith(f"kn: {SEED} is unchanged\n")
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize(("answer", "code"), [(b"y\r", 0), (b"n\r", 2)])
 def test_an_invalid_edit_on_a_terminal_asks_to_edit_again(
     seed_archive, tmp_path, process_env, answer, code
