@@ -154,14 +154,14 @@ class Pattern:
         return tuple(m.span() for m in found if m.end() > m.start())
 
     def _words(self, line: str, position: int) -> Iterator[Any]:
-        """The matches that stand as words; one that does not is tried a character on."""
+        """The matches that stand as words (an empty one too, as grep's); one that does not is
+        tried a character on."""
         while position <= len(line) and (found := self.regex.search(line, position)):
             start, end = found.span()
-            if end > start and not _word(line, start - 1) and not _word(line, end):
+            stands = not _word(line, start - 1) and not _word(line, end)
+            if stands:
                 yield found
-                position = end
-            else:
-                position = start + 1
+            position = end if stands and end > start else start + 1
 
     def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
         """The matching lines of whole lines from line `first`, with spans where found (no CR

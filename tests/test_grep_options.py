@@ -237,12 +237,13 @@ def test_each_line_decides_alone_and_spans_are_the_line_s_own(
     compiled = re2.compile(("(?i)" if "-i" in flags else "") + pattern)
     expected = []
     for number, line in enumerate(lines, 5):
-        spans = [m.span() for m in compiled.finditer(line) if m.end() > m.start()]
-        if "-w" in flags:
+        spans = [m.span() for m in compiled.finditer(line)]
+        if "-w" in flags:  # an empty match stands as a word too, as grep's
             spans = [(s, e) for s, e in spans if not is_word(line, s - 1) and not is_word(line, e)]
             hit = bool(spans)
         else:
             hit = compiled.search(line) is not None
+        spans = [(s, e) for s, e in spans if e > s]
         if "-v" in flags:
             hit, spans = not hit, []
         if hit and "-o" in flags:
@@ -324,3 +325,14 @@ def test_an_empty_match_at_the_end_of_a_body_with_no_last_line_break_ends(
         [KN, "search", *args], cwd=tmp_path, env=process_env, capture_output=True, timeout=20
     )
     assert run.returncode == 0 and run.stderr == b""
+
+
+@pytest.mark.parametrize("pattern", ["", "x*", "[[:punct:]]*"])
+def test_w_takes_an_empty_match_between_two_non_word_characters_as_grep(kn, make_archive, pattern):
+    root = make_archive({"a.txt": article("Zz", body="ab\n\n \n- x\nx-\nxx\n(\n")})
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", "-w", pattern, "articles/a.txt"],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    body = [line for line in run.stdout.splitlines() if int(line.split(":")[1]) > 4]
+    assert len(body) >= 5 and kn("search", "-w", pattern).stdout.splitlines() == body
