@@ -129,9 +129,11 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     """
     from .search import Grep, compile_pattern
 
-    wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
-    if not wanted:
-        raise click.UsageError("give a PATTERN, or -e PATTERN")
+    read = [file.read().decode("utf-8", "surrogateescape") for file in params["pattern_files"]]
+    lines = [text.removesuffix("\n") for text in read if text]  # an empty file: no pattern
+    wanted = [*params["patterns"], *lines, *([pattern] if pattern is not None else [])]
+    if not wanted and not read:
+        raise click.UsageError("give a PATTERN, -e PATTERN or -f FILE")
     flags = ("fixed", "ignore_case", "words", "whole_lines")
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))

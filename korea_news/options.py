@@ -172,6 +172,7 @@ def search_options(function: F) -> F:
     return _all([
         click.argument("pattern", required=False),
         click.option("-e", "--regexp", "patterns", multiple=True, help="A pattern (repeatable: any)."),
+        click.option("-f", "--file", "pattern_files", multiple=True, type=click.File("rb"), help="Patterns from FILE, one a line (-: stdin; repeatable)."),
         click.option("-E", "--extended-regexp", is_flag=True, help="Accepted: patterns are extended (grep -E) already."),
         click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="Patterns are plain text."),
         click.option("-i", "--ignore-case", is_flag=True, help="Ignore case."),

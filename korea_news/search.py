@@ -45,7 +45,7 @@ def compile_pattern(
             if int(number) > 1000:  # RE2 would read a{99999999999} as text
                 message = f"the repetition number {number} is more than RE2's limit of 1000"
                 raise KnError(f"bad pattern {given!r}: {message}")
-    combined = "|".join(f"(?:{source})" for source in sources)
+    combined = "|".join(f"(?:{source})" for source in sources) or r"\b\B"  # none: no match
     combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
     try:
         regex = _compile(combined, combined)

@@ -336,3 +336,15 @@ def test_w_takes_an_empty_match_between_two_non_word_characters_as_grep(kn, make
     )  # fmt: skip
     body = [line for line in run.stdout.splitlines() if int(line.split(":")[1]) > 4]
     assert len(body) >= 5 and kn("search", "-w", pattern).stdout.splitlines() == body
+
+
+@pytest.mark.parametrize("lines", ["said\nthe end\n", "", "\n", "said"])
+def test_f_reads_patterns_a_line_each_from_a_file_as_grep(kn, news, tmp_path, lines):
+    """An empty file holds no pattern (nothing matches); an empty line is a pattern."""
+    order, fences = news
+    patterns = tmp_path / "patterns"
+    patterns.write_text(lines)
+    for args in (["-f", str(patterns)], ["-v", "-f", str(patterns)], ["-f", "-"]):
+        expected = grep([str(patterns) if arg == "-" else arg for arg in args], order, fences)
+        result = kn("search", *args, input=lines)
+        assert (result.stdout, result.exit_code) == (expected, 0 if expected else 1)
