@@ -41,6 +41,8 @@ def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> No
     lines = [text[:start], *parts.front_matter.splitlines(keepends=True)]
     if "tags" in entries:
         first, end = entries["tags"]
+        while end - 1 > first and lines[end - 2].strip()[:1] in ("", "#"):  # YAML's end: the
+            end -= 1  # next key's line; the blank and comment lines before it are kept
     else:  # a new entry, after the fields that come before tags
         first = end = max(entries[key][1] for key in frontmatter.FIELDS[:5] if key in entries)
     newline = "\r\n" if text[:start].endswith("\r\n") else "\n"

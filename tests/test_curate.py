@@ -101,6 +101,13 @@ def test_tag_of_anchored_tags_an_alias_repeats_sends_to_kn_edit(kn, make_archive
     assert (root / "a.txt").read_text() == text and kn("check").exit_code == 0
 
 
+def test_tag_keeps_the_blank_and_comment_lines_after_a_block_list(kn, make_archive):
+    text = "---\ntitle: T\ndate: 2017-01-01\ntags:\n  - a\n\n# the source:\nsource: S\n---\nBody\n"
+    root = make_archive({"a.txt": text})
+    assert kn("tag", "a", "+b").exit_code == 0
+    assert (root / "a.txt").read_text() == text.replace("tags:\n  - a\n", "tags: [a, b]\n")
+
+
 def test_tag_keeps_the_files_mode(kn, make_archive):
     root = make_archive({"a.txt": article("T")})
     (root / "a.txt").chmod(0o640)
