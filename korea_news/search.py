@@ -162,6 +162,8 @@ class Pattern:
             if stands:
                 yield found
             position = end if stands and end > start else start + 1
+            while _word(line, position - 1):  # a match that starts inside a word never stands:
+                position += 1  # not tried at each of its characters (that took time squared)
 
     def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
         """The matching lines of whole lines from line `first`, with spans where found (no CR

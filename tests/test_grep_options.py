@@ -348,3 +348,16 @@ def test_f_reads_patterns_a_line_each_from_a_file_as_grep(kn, news, tmp_path, li
         expected = grep([str(patterns) if arg == "-" else arg for arg in args], order, fences)
         result = kn("search", *args, input=lines)
         assert (result.stdout, result.exit_code) == (expected, 0 if expected else 1)
+
+
+@pytest.mark.parametrize("pattern", ["a+", "[a-z]+", r"\w+b"])
+def test_w_over_a_long_word_takes_time_linear_in_it(tmp_path, process_env, pattern):
+    """A match inside a word never stands: it is not tried again at each of its characters."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="a" * 300_000 + "_\n" + "a" * 300_000 + "0\n"))
+    run = subprocess.run(
+        [KN, "search", "-c", "-w", pattern],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert run.returncode == 1 and run.stderr == b""
