@@ -192,6 +192,11 @@ class Pattern:
                 yield number, line, _chars(raw, line, kept) if spans and not across else None, True
             elif self.found(line):  # its first match ran on past its end
                 yield number, line, None, True
+            if across and finish > end:  # a match ran across the line break: line by line from
+                rest = data[end + 1 :].decode().removesuffix("\n")  # here, or each next line's
+                lines = enumerate(rest.split("\n") if end + 1 < len(data) else [], number + 1)
+                yield from ((n, line, None, True) for n, line in lines if self.found(line))
+                return  # search would run as far again (time squared)
             if across:  # the search goes on from the next line
                 found = search(data, end + 1) if end < len(data) else None
 

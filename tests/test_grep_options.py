@@ -361,3 +361,16 @@ def test_w_over_a_long_word_takes_time_linear_in_it(tmp_path, process_env, patte
         cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
     )  # fmt: skip
     assert run.returncode == 1 and run.stderr == b""
+
+
+@pytest.mark.parametrize("args", [["-c"], ["-o"], ["--format", "jsonl"]])
+def test_matches_across_line_breaks_take_time_linear_in_the_text(tmp_path, process_env, args):
+    """Each line's search would run on to the last line again, were it not matched alone."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="a\n" * 200_000 + "ab\n"))
+    run = subprocess.run(
+        [KN, "search", *args, "a[^x]*b"],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stdout.count(b"\n") == 1
