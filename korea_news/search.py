@@ -51,7 +51,7 @@ def compile_pattern(
         regex = _compile(combined, combined)
     except KnError:  # name the pattern at fault, as it was given
         for given, source in zip(wanted, sources, strict=True):
-            _compile(flags + source, given)
+            _compile(source, given)  # (without the flags, which RE2 would print back)
         raise
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
     required = required_words(sources, re.IGNORECASE if ignore_case else 0)

@@ -167,6 +167,7 @@ def test_a_bad_pattern_is_a_one_line_error_exit_2(kn, archive, pattern):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"kn: bad pattern {pattern!r}: ")
     assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert "(?m" not in kn("search", "-i", "-e", "ok", "-e", pattern).stderr
 
 
 def test_no_pattern_at_all_is_a_usage_error(kn, archive):
