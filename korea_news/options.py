@@ -160,7 +160,7 @@ def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N articles, the first in order."),
+            click.option(*limit, type=click.IntRange(min=0), callback=_clamped, metavar="N", help="At most N articles, the first in order."),
             click.option("--reverse", is_flag=True, help="Oldest first."),
         ]  # fmt: skip
     return _all(declared)
@@ -168,7 +168,7 @@ def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
 
 def search_options(function: F) -> F:
     """What `kn search` takes beside the shared filters: grep's options."""
-    number: dict[str, Any] = {"type": click.IntRange(min=0), "metavar": "NUM"}
+    number: dict[str, Any] = {"type": click.IntRange(min=0), "callback": _clamped, "metavar": "NUM"}
     return _all([
         click.argument("pattern", required=False),
         click.option("-e", "--regexp", "patterns", multiple=True, help="A pattern (repeatable: any)."),
@@ -218,6 +218,11 @@ def add_options(function: F) -> F:
 
 
 DAY = 86400.0  # the most seconds --timeout and --delay take: more is a typo, or inf
+
+
+def _clamped(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """A count of at most sys.maxsize: more is as many as there can be (islice takes no more)."""
+    return None if value is None else min(value, sys.maxsize)
 
 
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
