@@ -130,13 +130,15 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     """
     from .search import Grep, compile_pattern
 
-    wanted = [*params["patterns"], *([pattern] if pattern is not None else [])]
-    if not wanted:
-        raise click.UsageError("give a PATTERN, or -e PATTERN")
+    read = [file.read().decode("utf-8", "surrogateescape") for file in params["pattern_files"]]
+    lines = [text.removesuffix("\n") for text in read if text]  # an empty file: no pattern
+    wanted = [*params["patterns"], *lines, *([pattern] if pattern is not None else [])]
+    if not wanted and not read:
+        raise click.UsageError("give a PATTERN, -e PATTERN or -f FILE")
     flags = ("fixed", "ignore_case", "words", "whole_lines")
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
     quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
-    context = params["context"] or 0  # -A and -B win over -C
+    context = params["context"]  # -A and -B win over -C; 0 is context too (grep's --)
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select = Filter.from_options(params)
     out = state.output(fmt, force=False)  # --color always: grep's

@@ -150,7 +150,7 @@ def edit(state: State, /, name: str) -> None:
         if data != was:
             curate.replace(archive, entry, data, was)
     except KnError as error:
-        kept = _read(copy) != was
+        kept = _read(copy) not in (was, b"")  # an emptied or removed copy: nothing to keep
         message = f"{error}; the edited text is kept in {copy}" if kept else str(error)
         raise KnError(message) from None
     finally:

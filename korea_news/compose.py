@@ -136,6 +136,8 @@ def draft(
     else:
         title, body = split_plain(text, name, options.get("title_from"))
         fields = {"title": title}
+    if not body.strip():  # as kn check would report it
+        raise InvalidArticle(name, 1, "an empty body: nothing to add")
     given = {key: options.get(key) for key in ("title", "date", "source", "url")}
     given |= {key: list(options.get(key) or ()) or None for key in ("authors", "tags")}
     fields = {str(key): value for key, value in fields.items()}

@@ -41,6 +41,8 @@ def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> No
     lines = [text[:start], *parts.front_matter.splitlines(keepends=True)]
     if "tags" in entries:
         first, end = entries["tags"]
+        while end - 1 > first and lines[end - 2].strip()[:1] in ("", "#"):  # YAML's end: the
+            end -= 1  # next key's line; the blank and comment lines before it are kept
     else:  # a new entry, after the fields that come before tags
         first = end = max(entries[key][1] for key in frontmatter.FIELDS[:5] if key in entries)
     newline = "\r\n" if text[:start].endswith("\r\n") else "\n"
@@ -48,8 +50,12 @@ def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> No
     changed = "".join([*lines[: first - 1], written, *lines[end - 1 :]])
     new = changed + text[start + len(parts.front_matter) :]
     made = (_BOM if data.startswith(_BOM) else b"") + new.encode()
-    found, found_body = frontmatter.parse(made, path, entry.id)
-    if found.to_dict() != {**article.to_dict(), "tags": tags} or found_body != parts.body:
+    try:  # (an alias elsewhere of an anchor on the tags would have nothing to name)
+        found, found_body = frontmatter.parse(made, path, entry.id)
+        alone = found.to_dict() == {**article.to_dict(), "tags": tags} and found_body == parts.body
+    except InvalidArticle:
+        alone = False
+    if not alone:
         raise KnError(f"{path}: its tags cannot be rewritten alone: change them with kn edit")
     replace(archive, entry, made, data)
 

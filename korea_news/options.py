@@ -175,7 +175,7 @@ def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
             click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has TAG (repeatable: all of them)."),
             click.option("--source", help="Source contains this text (case-insensitive)."),
             click.option("--where", multiple=True, metavar="KEY=VALUE", help="Front-matter KEY equals VALUE, or its list holds it."),
-            click.option(*limit, type=click.IntRange(min=0), callback=lambda _ctx, _param, n: None if n is None else min(n, sys.maxsize), metavar="N", help="At most N, the first in order (stats: buckets, else articles)."),
+            click.option(*limit, type=click.IntRange(min=0), callback=_clamped, metavar="N", help="At most N, the first in order (stats: buckets, else articles)."),
             click.option("--reverse", is_flag=True, help="Turn the order round: oldest first; find: worst first; stats: newest or smallest first."),
         ]  # fmt: skip
     return _all(declared)
@@ -183,10 +183,11 @@ def command_options(text: str, limit: tuple[str, ...] = ()) -> Callable[[F], F]:
 
 def search_options(function: F) -> F:
     """What `kn search` takes beside the shared filters: grep's options."""
-    number: dict[str, Any] = {"type": click.IntRange(min=0), "metavar": "NUM"}
+    number: dict[str, Any] = {"type": click.IntRange(min=0), "callback": _clamped, "metavar": "NUM"}
     return _all([
         click.argument("pattern", required=False),
         click.option("-e", "--regexp", "patterns", multiple=True, help="A pattern (repeatable: any)."),
+        click.option("-f", "--file", "pattern_files", multiple=True, type=click.File("rb"), help="Patterns from FILE, one a line (-: stdin; repeatable)."),
         click.option("-E", "--extended-regexp", is_flag=True, help="Accepted: patterns are extended (grep -E) already."),
         click.option("-F", "--fixed-strings", "fixed", is_flag=True, help="Patterns are plain text."),
         click.option("-i", "--ignore-case", is_flag=True, help="Ignore case."),
@@ -232,6 +233,11 @@ def add_options(function: F) -> F:
 
 
 DAY = 86400.0  # the most seconds --timeout and --delay take: more is a typo, or inf
+
+
+def _clamped(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """A count of at most sys.maxsize: more is as many as there can be (islice takes no more)."""
+    return None if value is None else min(value, sys.maxsize)
 
 
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:

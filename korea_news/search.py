@@ -45,13 +45,13 @@ def compile_pattern(
             if int(number) > 1000:  # RE2 would read a{99999999999} as text
                 message = f"the repetition number {number} is more than RE2's limit of 1000"
                 raise KnError(f"bad pattern {given!r}: {message}")
-    combined = "|".join(f"(?:{source})" for source in sources)
+    combined = "|".join(f"(?:{source})" for source in sources) or r"\b\B"  # none: no match
     combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
     try:
         regex = _compile(combined, combined)
     except KnError:  # name the pattern at fault, as it was given
         for given, source in zip(wanted, sources, strict=True):
-            _compile(flags + source, given)
+            _compile(source, given)  # (without the flags, which RE2 would print back)
         raise
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
     required = required_words(sources, re.IGNORECASE if ignore_case else 0)
@@ -168,14 +168,16 @@ class Pattern:
         return tuple(m.span() for m in found if m.end() > m.start())
 
     def _words(self, line: str, position: int) -> Iterator[Any]:
-        """The matches that stand as words; one that does not is tried a character on."""
+        """The matches that stand as words (an empty one too, as grep's); one that does not is
+        tried a character on."""
         while position <= len(line) and (found := self.regex.search(line, position)):
             start, end = found.span()
-            if end > start and not _word(line, start - 1) and not _word(line, end):
+            stands = not _word(line, start - 1) and not _word(line, end)
+            if stands:
                 yield found
-                position = end
-            else:
-                position = start + 1
+            position = end if stands and end > start else start + 1
+            while _word(line, position - 1):  # a match that starts inside a word never stands:
+                position += 1  # not tried at each of its characters (that took time squared)
 
     def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
         """The matching lines of whole lines from line `first`, with spans where found (no CR
@@ -196,13 +198,19 @@ class Pattern:
             while spans and found is not None and finish <= end:  # the line's own matches
                 if finish > begin:
                     kept.append((begin - start, finish - start))
-                found = search(data, _next(data, begin, finish))
+                at = _next(data, begin, finish)  # past the end: RE2 would start at the end
+                found = search(data, at) if at <= len(data) else None
                 begin, finish = found or (0, 0)
             line, across = raw.decode(), found is not None and begin <= end
             if inside:  # (a later match that runs on past its end: its spans taken alone)
                 yield number, line, _chars(raw, line, kept) if spans and not across else None, True
             elif self.found(line):  # its first match ran on past its end
                 yield number, line, None, True
+            if across and finish > end:  # a match ran across the line break: line by line from
+                rest = data[end + 1 :].decode().removesuffix("\n")  # here, or each next line's
+                lines = enumerate(rest.split("\n") if end + 1 < len(data) else [], number + 1)
+                yield from ((n, line, None, True) for n, line in lines if self.found(line))
+                return  # search would run as far again (time squared)
             if across:  # the search goes on from the next line
                 found = search(data, end + 1) if end < len(data) else None
 
@@ -250,13 +258,13 @@ class Grep:
     invert: bool
     only: bool
     most: int | None
-    around: tuple[int, int]  # lines of context before and after
+    around: tuple[int | None, int | None]  # lines of context before and after, if asked
     spans: bool  # whether records carry their matches' spans
     selected: int = field(default=0, init=False)  # articles with a line selected (exit status)
 
     def lines(self, texts: Iterable[tuple[Article, Text]]) -> Iterator[list[Match | None]]:
         """Each selecting article's records as grep prints them (None between groups)."""
-        context = any(self.around) and not self.only
+        context = self.around != (None, None)
         for article, text in texts:
             walked = self._matching(article, text, self.spans, every=context)
             if context:
@@ -320,7 +328,7 @@ class Grep:
 
     def _in_context(self, article: Article, walked: Iterator[Line]) -> Iterator[Match | None]:
         """The selected lines as records with lines of context around, None between groups."""
-        before, after = self.around
+        before, after = (lines or 0 for lines in self.around)
         kept: deque[tuple[int, str]] = deque(maxlen=before)
         last, left, count = 0, 0, 0  # the last line given; lines of context still due; selected
         for number, line, spans, selected in walked:
@@ -341,7 +349,8 @@ class Grep:
             for record in given:
                 if last and record.line > last + 1:
                     yield None
-                yield record
+                if not (self.only and record.context):  # -o: grep's -- as if they were printed
+                    yield record
                 last = record.line
 
 

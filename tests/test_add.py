@@ -490,6 +490,10 @@ def test_a_text_of_one_paragraph_is_never_stored_with_an_empty_body(kn, empty):
         == 0
     )
     assert kn("check").exit_code == 0
+    for text in ("---\ntitle: T\ndate: 2020-01-02\n---\n", "---\ntitle: T\n---\n \n\n"):
+        result = kn("add", "-", input=text)
+        assert result.exit_code == 2 and "empty body" in result.stderr
+    assert kn("check").exit_code == 0 and len(kn("list").stdout.splitlines()) == 1
 
 
 def test_dry_run_prints_what_each_input_would_get_and_writes_nothing(kn, empty, tmp_path):

@@ -93,6 +93,21 @@ def test_tag_rewrites_a_block_list_and_leaves_an_untouched_file_as_it_is(kn, mak
     assert (root / "a.txt").read_text() == text.replace("tags:\n  - a\n  - b\n", "tags: [a, c]\n")
 
 
+def test_tag_of_anchored_tags_an_alias_repeats_sends_to_kn_edit(kn, make_archive):
+    text = "---\ntitle: T\ndate: 2017-01-01\ntags: &t [a]\nkeywords: *t\n---\nBody\n"
+    root = make_archive({"a.txt": text})
+    result = kn("tag", "a", "+b")
+    assert result.exit_code == 2 and "change them with kn edit" in result.stderr
+    assert (root / "a.txt").read_text() == text and kn("check").exit_code == 0
+
+
+def test_tag_keeps_the_blank_and_comment_lines_after_a_block_list(kn, make_archive):
+    text = "---\ntitle: T\ndate: 2017-01-01\ntags:\n  - a\n\n# the source:\nsource: S\n---\nBody\n"
+    root = make_archive({"a.txt": text})
+    assert kn("tag", "a", "+b").exit_code == 0
+    assert (root / "a.txt").read_text() == text.replace("tags:\n  - a\n", "tags: [a, b]\n")
+
+
 def test_tag_keeps_the_files_mode(kn, make_archive):
     root = make_archive({"a.txt": article("T")})
     (root / "a.txt").chmod(0o640)
@@ -272,6 +287,15 @@ def test_an_edit_that_is_no_article_is_not_saved_and_kept_aside(kn, seed_archive
     assert second.startswith(f"kn: {SEED} is unchanged; the edited text is kept in ")
     assert path.read_bytes() == before
     assert Path(second.rsplit(" ", 1)[1]).read_text() == "no front matter"
+
+
+def test_an_edit_that_removes_the_copy_keeps_nothing_aside(kn, seed_archive, tmp_path):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+    result = kn("edit", SEED_ID, env=editor(tmp_path, "file.unlink()"))
+    assert result.exit_code == 2 and "kept in" not in result.stderr
+    assert result.stderr.endswith(f"kn: {SEED} is unchanged\n")
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize(("answer", "code"), [(b"y\r", 0), (b"n\r", 2)])

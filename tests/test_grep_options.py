@@ -89,6 +89,10 @@ CASES = [
     ["-B", "2", "[[:digit:]]{3,} [[:alpha:]]"],
     ["-C", "1", r"\<the\>"],
     ["-C", "2", "-A", "0", "said"],
+    ["-C", "0", "said"],
+    ["-A", "0", "-m", "2", "the"],
+    ["-o", "-C", "1", "said|the"],
+    ["-o", "-B", "0", "-m", "1", "the"],
     ["-m", "1", "-A", "2", "said"],
     ["-c", "said"],
     ["-c", "-m", "2", "said"],
@@ -233,12 +237,13 @@ def test_each_line_decides_alone_and_spans_are_the_line_s_own(
     compiled = re2.compile(("(?i)" if "-i" in flags else "") + pattern)
     expected = []
     for number, line in enumerate(lines, 5):
-        spans = [m.span() for m in compiled.finditer(line) if m.end() > m.start()]
-        if "-w" in flags:
+        spans = [m.span() for m in compiled.finditer(line)]
+        if "-w" in flags:  # an empty match stands as a word too, as grep's
             spans = [(s, e) for s, e in spans if not is_word(line, s - 1) and not is_word(line, e)]
             hit = bool(spans)
         else:
             hit = compiled.search(line) is not None
+        spans = [(s, e) for s, e in spans if e > s]
         if "-v" in flags:
             hit, spans = not hit, []
         if hit and "-o" in flags:
@@ -308,3 +313,64 @@ def test_o_exits_as_grep_when_a_line_is_selected_and_nothing_printed(kn, news, a
     run = subprocess.run([GREP, "-E", *args, "--", *order], capture_output=True, check=False)
     result = kn("search", *args)
     assert (result.stdout, result.exit_code) == ("", run.returncode)
+
+
+@pytest.mark.parametrize("args", [["-o", ""], ["--format", "json", "z*"], ["-o", "y|$"]])
+def test_an_empty_match_at_the_end_of_a_body_with_no_last_line_break_ends(
+    tmp_path, process_env, args
+):
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_text(article("T", body="x\ny"))
+    run = subprocess.run(
+        [KN, "search", *args], cwd=tmp_path, env=process_env, capture_output=True, timeout=20
+    )
+    assert run.returncode == 0 and run.stderr == b""
+
+
+@pytest.mark.parametrize("pattern", ["", "x*", "[[:punct:]]*"])
+def test_w_takes_an_empty_match_between_two_non_word_characters_as_grep(kn, make_archive, pattern):
+    root = make_archive({"a.txt": article("Zz", body="ab\n\n \n- x\nx-\nxx\n(\n")})
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", "-w", pattern, "articles/a.txt"],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    body = [line for line in run.stdout.splitlines() if int(line.split(":")[1]) > 4]
+    assert len(body) >= 5 and kn("search", "-w", pattern).stdout.splitlines() == body
+
+
+@pytest.mark.parametrize("lines", ["said\nthe end\n", "", "\n", "said"])
+def test_f_reads_patterns_a_line_each_from_a_file_as_grep(kn, news, tmp_path, lines):
+    """An empty file holds no pattern (nothing matches); an empty line is a pattern."""
+    order, fences = news
+    patterns = tmp_path / "patterns"
+    patterns.write_text(lines)
+    for args in (["-f", str(patterns)], ["-v", "-f", str(patterns)], ["-f", "-"]):
+        expected = grep([str(patterns) if arg == "-" else arg for arg in args], order, fences)
+        result = kn("search", *args, input=lines)
+        assert (result.stdout, result.exit_code) == (expected, 0 if expected else 1)
+
+
+@pytest.mark.parametrize("pattern", ["a+", "[a-z]+", r"\w+b"])
+def test_w_over_a_long_word_takes_time_linear_in_it(tmp_path, process_env, pattern):
+    """A match inside a word never stands: it is not tried again at each of its characters."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="a" * 300_000 + "_\n" + "a" * 300_000 + "0\n"))
+    run = subprocess.run(
+        [KN, "search", "-c", "-w", pattern],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert run.returncode == 1 and run.stderr == b""
+
+
+@pytest.mark.parametrize("args", [["-c"], ["-o"], ["--format", "jsonl"]])
+def test_matches_across_line_breaks_take_time_linear_in_the_text(tmp_path, process_env, args):
+    """Each line's search would run on to the last line again, were it not matched alone."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="a\n" * 200_000 + "ab\n"))
+    run = subprocess.run(
+        [KN, "search", *args, "a[^x]*b"],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stdout.count(b"\n") == 1

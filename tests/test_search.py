@@ -167,6 +167,7 @@ def test_a_bad_pattern_is_a_one_line_error_exit_2(kn, archive, pattern):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"kn: bad pattern {pattern!r}: ")
     assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert "(?m" not in kn("search", "-i", "-e", "ok", "-e", pattern).stderr
 
 
 def test_no_pattern_at_all_is_a_usage_error(kn, archive):
@@ -317,3 +318,10 @@ def test_each_command_describes_its_own_text_output(kn):
         "a table on a terminal" not in text for name, text in helps.items() if name != "list"
     )
     assert "PATH:LINE:TEXT" in helps["search"] and "HEADING" in helps["facts"]
+
+
+@pytest.mark.parametrize("option", ["-m", "-A", "-B", "-C"])
+def test_a_count_beyond_any_is_as_many_as_there_are(kn, archive, option):
+    huge = kn("search", option, "99999999999999999999", "coal")
+    assert (huge.exit_code, huge.stderr) == (0, "")
+    assert huge.stdout == kn("search", option, "1000000", "coal").stdout
