@@ -303,6 +303,16 @@ def test_a_feed_that_is_no_feed_is_one_line(kn, empty, feed):
     assert (result.exit_code, result.stderr) == (2, f"kn: {feed}: not an RSS or Atom feed\n")
 
 
+def test_a_dry_run_of_a_url_already_archived_prints_it_as_the_same(kn, empty):
+    assert kn("add", str(PAGES / "sanctions.html")).exit_code == 0
+    before = stored(empty)
+    listed = json.loads(kn("list", "--format", "json").stdout)[0]
+    result = kn("add", "--dry-run", "https://news.example.com/world/2017/08/05/un-sanctions/")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == f"{listed['id']}\t{listed['path']}\t{listed['title']}\tsame\n"
+    assert stored(empty) == before
+
+
 def test_one_url_one_article_whatever_its_spelling(kn, empty, site):
     assert kn("add", str(PAGES / "sanctions.html")).exit_code == 0
     before = stored(empty)
