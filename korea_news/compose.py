@@ -172,6 +172,8 @@ def read_input(name: str) -> str | bytes:
     except IsADirectoryError:
         raise KnError("is a folder, not a text file") from None
     except OSError as error:
+        if "://" in name and isinstance(error, FileNotFoundError):  # ftp://, file://
+            raise KnError("not a file, nor an http or https address") from None
         raise InvalidArticle(name, 1, f"cannot read: {error.strerror}") from None
     if len(data) > MAX_INPUT:
         raise InvalidArticle(name, 1, f"larger than {MAX_INPUT >> 20} MB: no article")

@@ -496,6 +496,14 @@ def test_a_text_of_one_paragraph_is_never_stored_with_an_empty_body(kn, empty):
     assert kn("check").exit_code == 0 and len(kn("list").stdout.splitlines()) == 1
 
 
+@pytest.mark.parametrize("name", ["ftp://example.com/x", "file:///etc/hostname"])
+def test_an_address_that_is_not_http_is_told_so(kn, empty, name):
+    result = kn("add", name)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"kn: {name}: not a file, nor an http or https address\n"
+    assert stored(empty) == {}
+
+
 def test_dry_run_prints_what_each_input_would_get_and_writes_nothing(kn, empty, tmp_path):
     (tmp_path / "a.txt").write_text("A title\n\nBody.\n", encoding="utf-8")
     result = kn("add", "--dry-run", str(tmp_path / "a.txt"), "--date", "2020-01-02")
