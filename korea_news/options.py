@@ -93,6 +93,8 @@ class KnGroup(click.Group):
         try:
             return super().make_context(*args, **settings)
         except click.ClickException as error:  # kn's own options: kn --bogus
+            if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+                raise  # kn alone: its help, as click shows it
             _usage(error)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -113,8 +115,7 @@ class KnGroup(click.Group):
 def _usage(error: click.ClickException) -> NoReturn:
     """Click's error in one line, as kn's (and exit 2: click's 1 means "nothing matched")."""
     message = error.format_message().rstrip(".")
-    command = getattr(error, "ctx", None)
-    if command is not None:
+    if (command := getattr(error, "ctx", None)) is not None:
         message += f" (see {command.command_path} --help)"
     warn(message[:1].lower() + message[1:])
     sys.exit(EXIT_ERROR)

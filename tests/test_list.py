@@ -171,6 +171,12 @@ def test_plain_fields_never_split_a_record(kn, make_archive):
     assert kn("list").stdout.split("\t")[3] == "Tab here and newline\n"
 
 
+def test_kn_alone_shows_its_help(kn, news):
+    result = kn()
+    assert "Usage: kn [OPTIONS] COMMAND" in result.output and "Commands:" in result.output
+    assert not result.output.startswith("kn: ")
+
+
 @pytest.mark.parametrize(
     ("args", "told"),
     [
