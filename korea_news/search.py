@@ -168,8 +168,8 @@ class Pattern:
         return tuple(m.span() for m in found if m.end() > m.start())
 
     def _words(self, line: str, position: int) -> Iterator[Any]:
-        """The matches that stand as words (an empty one too, as grep's); one that does not is
-        tried a character on."""
+        """The matches that stand as words (an empty one too, as grep's); after one that does
+        not, the search goes on where a word could next start."""
         while position <= len(line) and (found := self.regex.search(line, position)):
             start, end = found.span()
             stands = not _word(line, start - 1) and not _word(line, end)
