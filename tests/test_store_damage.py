@@ -400,9 +400,18 @@ def test_kn_started_at_once_on_a_cold_store_answer_alike_and_leave_it_whole(
 
 # --- interrupted at random points ------------------------------------------------------------------
 
-# The brief asked for ~1500 articles; this kn builds those in about 0.1 s, so the delays
-# of 0.05 to 1 s would land after the end. 5000 take 0.5 to 0.7 s to build.
+# Each signal comes at a random point of a cold run: between 0.05 s and the time such a run
+# takes here, measured. 2500 articles: the sync commits three folders, and facts a batch of
+# sync.BATCH (2000) before the rest.
 INTERRUPTED = [["search", "-l", "coal"], ["facts"], ["list"]]
+
+
+def cold_run(command: list[str], cwd: Path, env: dict[str, str], path: str) -> float:
+    """How long the installed kn takes to run `command` on a store built anew, in seconds."""
+    remove_database(path)
+    start = time.perf_counter()
+    run_kn(command, cwd, env)
+    return time.perf_counter() - start
 
 
 def interrupted(
@@ -426,15 +435,16 @@ def interrupted(
 def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
     kn, make_archive, tmp_path, store_env, signum
 ):
-    root = make_archive(many(5000))
+    root = make_archive(many(2500))
     settle()
     expected = answers(kn, INTERRUPTED)
     path = database(root)
     rng = random.Random(int(signum))
     for command in INTERRUPTED:
+        took = cold_run(command, tmp_path, store_env, path)
         for _ in range(4):
             remove_database(path)
-            err = interrupted(command, tmp_path, store_env, rng.uniform(0.05, 1.0), signum)
+            err = interrupted(command, tmp_path, store_env, rng.uniform(0.05, took), signum)
             assert "internal error" not in err, err
             if os.path.exists(path):
                 with contextlib.closing(sqlite3.connect(path)) as db:
@@ -449,16 +459,20 @@ def test_facts_interrupted_after_a_finished_list_are_then_told_whole(
 ):
     # The old cache lied here: `kn list` kept articles without facts, and a `kn facts`
     # stopped while it added them left a cache that `kn facts` then took as whole.
-    root = make_archive(many(5000))
+    root = make_archive(many(2500))
     settle()
     expected = run_kn(["facts"], tmp_path, process_env)
     listed = run_kn(["list"], tmp_path, process_env)
     path = database(root)
     rng = random.Random(int(signum) + 100)
+    assert run_kn(["list"], tmp_path, store_env) == listed
+    start = time.perf_counter()  # facts after a list: what a run reads and keeps
+    assert run_kn(["facts"], tmp_path, store_env) == expected
+    took = time.perf_counter() - start
     for _ in range(4):
         remove_database(path)
         assert run_kn(["list"], tmp_path, store_env) == listed
-        err = interrupted(["facts"], tmp_path, store_env, rng.uniform(0.05, 0.3), signum)
+        err = interrupted(["facts"], tmp_path, store_env, rng.uniform(0.05, took), signum)
         assert "internal error" not in err, err
         for _ in range(2):
             assert run_kn(["facts"], tmp_path, store_env) == expected
