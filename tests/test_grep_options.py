@@ -225,7 +225,7 @@ LINES = st.lists(st.text(alphabet=st.sampled_from(list("ab é\t界.")), max_size
     pattern=st.sampled_from(
         ["a", "b*", "^", "$", "é", "a.b", "a\\s", "\\s", "a|", "界+", "^$", "\\bb", "[[:alpha:]]+"]
     ),
-    flags=st.sampled_from([[], ["-i"], ["-o"], ["-w"], ["-v"], ["-c"]]),
+    flags=st.sampled_from([[], ["-i"], ["-o"], ["-w"], ["-v"], ["-c"], ["-l"], ["-l", "-i"]]),
 )
 def test_each_line_decides_alone_and_spans_are_the_line_s_own(
     make_archive, kn, lines, pattern, flags
@@ -254,6 +254,9 @@ def test_each_line_decides_alone_and_spans_are_the_line_s_own(
         expected = [f"articles/a.txt:{len(expected)}"] if expected else []
     title_hit = compiled.search("Zz") is not None
     result = kn("search", *flags, "--", pattern)
+    if "-l" in flags:
+        assert result.stdout == ("articles/a.txt\n" if expected or title_hit else "")
+        return
     body = [line for line in result.stdout.splitlines() if ":2:" not in line]
     if "-c" not in flags or (not title_hit and "-v" not in flags):  # -c counts the title too
         assert body == expected, (lines, pattern, flags)

@@ -107,6 +107,7 @@ def test_a_crlf_line_ends_before_its_cr(kn, archive):
         kn("search", "banned\\.$").stdout
         == "articles/2017/sanctions.txt:7:Coal, iron and lead are banned.\n"
     )
+    assert kn("search", "-l", "banned\\.$").stdout == "articles/2017/sanctions.txt\n"
 
 
 def test_a_title_match_reports_the_title_line(kn, archive):
@@ -284,6 +285,14 @@ def test_a_match_never_crosses_a_line_break(kn, make_archive, options, cached):
     for pattern in (r"foo\sbar", "foo[^x]bar", "(?s)foo.bar"):
         result = kn("search", *options, pattern, env={"KN_NO_CACHE": cached})
         assert result.exit_code == 1, (pattern, result.stdout)
+
+
+@pytest.mark.parametrize("cached", ["", "1"], ids=["cache", "no cache"])
+def test_a_match_across_a_line_break_hides_no_line_after_it(kn, make_archive, cached):
+    make_archive({"a.txt": article("A", body="foo\nbar foo bar\n")})
+    for options, printed in [(["-l"], "articles/a.txt\n"), (["-c"], "articles/a.txt:1\n")]:
+        result = kn("search", *options, r"foo\sbar", env={"KN_NO_CACHE": cached})
+        assert (result.exit_code, result.stdout) == (0, printed), options
 
 
 def test_n_is_greps_line_number_flag_and_limit_limits_articles(kn, archive):
