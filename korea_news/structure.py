@@ -210,20 +210,13 @@ def _lead_in(blocks: list[Block]) -> str | None:
     return None
 
 
-def facts(blocks: list[Block], title: str) -> list[tuple[str, Item]]:
-    """Each list item with its heading; a list with no heading takes the article's title."""
-    return [
-        (block.heading or title, item)
-        for block in blocks
-        if isinstance(block, BulletList)
-        for item in block.items
-    ]
-
-
 FactRow = tuple[int, str, str]  # line, heading, text
 
 
 def facts_of(title: str, body: str, first_line: int) -> tuple[FactRow, ...]:
-    """A body's facts as rows, from its first line's number in the file (see facts())."""
-    found = facts(parse(body, first_line), title)
-    return tuple((item.line, heading, item.text) for heading, item in found)
+    """Each list item of a body with its heading (a list with none takes the article's title),
+    as rows, from the number in the file of the body's first line."""
+    lists = (block for block in parse(body, first_line) if isinstance(block, BulletList))
+    return tuple(
+        (item.line, found.heading or title, item.text) for found in lists for item in found.items
+    )

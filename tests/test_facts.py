@@ -54,8 +54,7 @@ def test_bad_heading_pattern_exits_2(kn, seed_archive):
 
 
 def facts_of(body: str, title: str = "The title") -> list[tuple[str, str]]:
-    blocks = structure.parse(body)
-    return [(heading, item.text) for heading, item in structure.facts(blocks, title)]
+    return [(heading, text) for _, heading, text in structure.facts_of(title, body, 1)]
 
 
 @pytest.mark.parametrize(
