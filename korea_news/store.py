@@ -262,6 +262,9 @@ class Store:
                         self._keep(column, pending)
             yield article, (kept, *rest) if rest else kept
         self._keep(column, pending)
+        with contextlib.suppress(OSError, sqlite3.Error):  # the WAL grew while the query read:
+            if os.path.getsize(f"{self.path}-wal") > 1 << 20:  # no write after this truncates it
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _keep(self, column: str, pending: list[tuple[Any, int]]) -> None:
         """Keep what was derived meanwhile, unless the database gave way to one in memory."""

@@ -6,8 +6,8 @@
     python tests/bench.py --large         # one 200 MB article: each command's memory
 
 Prints, per size, each measure's median time beside grep's nearest equivalent in the same
-run (the two run in turns), the ratio, and kn's peak memory. Not collected by pytest (no
-test_ prefix).
+run (the two run in turns), the ratio, and kn's peak memory; then the store's size on disk
+beside the article text's. Not collected by pytest (no test_ prefix).
 
 It runs the kn installed beside the Python that runs it: install it as a user would
 (`pip install .`), as an editable install's import hook slows every start-up.
@@ -29,6 +29,8 @@ from pathlib import Path
 KN = [str(Path(sys.executable).parent / "kn")]
 sys.path.insert(0, str(Path(__file__).parent))
 from newstext import COMMON, RARE, NewsText  # noqa: E402
+
+from korea_news.store import location  # noqa: E402
 
 ORIGINALS = 10_000  # larger archives are these articles copied, as real text was tried
 
@@ -96,6 +98,7 @@ TARGETS = {
     f"kn search -l {COMMON}": (2.0, 1.5),
     f"kn search {COMMON}": (2.5, 2.0),
     "kn list /": (1.3, 0.8),
+    "store on disk": (2.0, 2.0),
 }
 MEMORY_MB = 100
 
@@ -167,6 +170,10 @@ def measure(size: int, base: Path, repeat: int) -> list[tuple[str, float, float,
             [*KN, *kn_args], ["grep", *grep_args, "articles/"], root, env, turns
         )
         rows.append((label, kn_time, grep_time, memory))
+    name = os.path.basename(location(os.path.realpath(articles)))  # not the empty archive's
+    stored = sum(path.stat().st_size for path in (cache / "kn").glob(f"{name}*"))
+    text = sum(path.stat().st_size for path in articles.rglob("*.txt"))
+    rows.append(("store on disk (db, wal, shm) / article text, in MB", stored / 1e6, text / 1e6, 0))
     return rows
 
 

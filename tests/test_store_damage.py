@@ -478,6 +478,18 @@ def test_facts_interrupted_after_a_finished_list_are_then_told_whole(
             assert run_kn(["facts"], tmp_path, store_env) == expected
 
 
+def test_the_wal_that_a_facts_run_grows_is_emptied_when_it_ends(make_archive, tmp_path, store_env):
+    # The facts are kept while their own query reads, so no checkpoint can empty the WAL
+    # meanwhile, and no later write may come to truncate it: the store would stay larger.
+    facts = "".join(f"- fact {n} of a list long enough to fill pages\n" for n in range(30))
+    root = make_archive(
+        {f"a{i}.txt": article(f"T{i}", body=f"Facts:\n{facts}") for i in range(1500)}
+    )
+    run_kn(["list"], tmp_path, store_env)
+    run_kn(["facts"], tmp_path, store_env)
+    assert os.path.getsize(database(root) + "-wal") <= 1 << 20
+
+
 # --- a database from another archive ------------------------------------------------------------
 
 
