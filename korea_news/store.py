@@ -78,7 +78,10 @@ def check(root: str) -> list[InvalidArticle]:
     found: list[InvalidArticle] = []
     store = Store(Archive(root, on_error=found.append), persistent=False)
     store.sync()
-    return sorted([*found, *store.empty()], key=lambda problem: (problem.path, problem.line))
+    query = "SELECT folder, name, body_line FROM files WHERE empty AND problem IS NULL"
+    for inside, name, line in store.db.execute(query):
+        found.append(InvalidArticle(store._path(inside, name), line, "empty body"))
+    return sorted(found, key=lambda problem: (problem.path, problem.line))
 
 
 def location(root: str) -> str:
@@ -204,12 +207,6 @@ class Store:
             found.append(InvalidArticle(self._path(inside, name), line, message))
         where = {path: place for place, path in enumerate(self.shown.values())}
         return sorted(found, key=lambda p: (where.get(os.path.dirname(p.path), 0), p.path))
-
-    def empty(self) -> Iterator[InvalidArticle]:
-        """The articles with an empty body (kn check)."""
-        query = "SELECT folder, name, body_line FROM files WHERE empty AND problem IS NULL"
-        for inside, name, line in self.db.execute(query):
-            yield InvalidArticle(self._path(inside, name), line, "empty body")
 
     def articles(self, reverse: bool = False) -> Iterator[Article]:
         """The articles, newest first (then by ID)."""
