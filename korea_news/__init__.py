@@ -6,6 +6,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .model import Article, ArticleNotFound, Document, Fact, InvalidArticle, KnError, Match
+
+__all__ = [
+    "Article",
+    "ArticleNotFound",
+    "Document",
+    "Fact",
+    "InvalidArticle",
+    "KnError",
+    "Match",
+    "__version__",
+]
+
 
 def __getattr__(name: str) -> "Any":
     if name == "__version__":
@@ -15,4 +28,8 @@ def __getattr__(name: str) -> "Any":
             return version("korea-news")
         except PackageNotFoundError:  # a source tree that is not installed
             return "0+unknown"
+    if name in __all__:
+        from . import model
+
+        return getattr(model, name)
     raise AttributeError(name)
