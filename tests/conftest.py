@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -21,6 +22,10 @@ from click.testing import CliRunner, Result
 from korea_news.cli import cli
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# The tests send Ctrl-C to kn. A shell that starts them in the background without job
+# control ignores SIGINT, and kn, as any program, would inherit that: they get it back.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 SEED_ID = "2017-08-07-north-korea-calls-offer-of-talks-from-the-south-insincere"
 
 
