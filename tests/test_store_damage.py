@@ -431,20 +431,45 @@ def interrupted(
     return process.communicate(timeout=30)[1]
 
 
+class Shared:
+    """An archive written once for the tests of a module, which none of them changes, and
+    the answers that do not depend on a test's store, each found once."""
+
+    def __init__(self, files: dict[str, str], cwd: Path) -> None:
+        self.cwd, self.root = cwd, cwd / "articles"
+        for name, text in files.items():
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / name).write_text(text, encoding="utf-8")
+        settle()
+        self.found: dict[str, object] = {}
+
+    def once(self, key: str, find: Callable[[], object]) -> object:
+        """find()'s value, found by the first test that asks (the store is never in it)."""
+        if key not in self.found:
+            self.found[key] = find()
+        return self.found[key]
+
+
+@pytest.fixture(scope="module")
+def many_2500(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """many(2500), for the interrupted runs below (each test has its own store)."""
+    return Shared(many(2500), tmp_path_factory.mktemp("many-2500"))
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
-    kn, make_archive, tmp_path, store_env, signum
+    kn, many_2500, monkeypatch, store_env, signum
 ):
-    root = make_archive(many(2500))
-    settle()
-    expected = answers(kn, INTERRUPTED)
+    monkeypatch.chdir(many_2500.cwd)  # the kn fixture's runs, there
+    cwd, root = many_2500.cwd, many_2500.root
+    expected = many_2500.once("in process", lambda: answers(kn, INTERRUPTED))
     path = database(root)
     rng = random.Random(int(signum))
     for command in INTERRUPTED:
-        took = cold_run(command, tmp_path, store_env, path)
+        took = cold_run(command, cwd, store_env, path)
         for _ in range(4):
             remove_database(path)
-            err = interrupted(command, tmp_path, store_env, rng.uniform(0.05, took), signum)
+            err = interrupted(command, cwd, store_env, rng.uniform(0.05, took), signum)
             assert "internal error" not in err, err
             if os.path.exists(path):
                 with contextlib.closing(sqlite3.connect(path)) as db:
@@ -455,27 +480,26 @@ def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_facts_interrupted_after_a_finished_list_are_then_told_whole(
-    make_archive, tmp_path, process_env, store_env, signum
+    many_2500, process_env, store_env, signum
 ):
     # The old cache lied here: `kn list` kept articles without facts, and a `kn facts`
     # stopped while it added them left a cache that `kn facts` then took as whole.
-    root = make_archive(many(2500))
-    settle()
-    expected = run_kn(["facts"], tmp_path, process_env)
-    listed = run_kn(["list"], tmp_path, process_env)
+    cwd, root = many_2500.cwd, many_2500.root
+    expected = many_2500.once("facts", lambda: run_kn(["facts"], cwd, process_env))
+    listed = many_2500.once("list", lambda: run_kn(["list"], cwd, process_env))
     path = database(root)
     rng = random.Random(int(signum) + 100)
-    assert run_kn(["list"], tmp_path, store_env) == listed
+    assert run_kn(["list"], cwd, store_env) == listed
     start = time.perf_counter()  # facts after a list: what a run reads and keeps
-    assert run_kn(["facts"], tmp_path, store_env) == expected
+    assert run_kn(["facts"], cwd, store_env) == expected
     took = time.perf_counter() - start
     for _ in range(4):
         remove_database(path)
-        assert run_kn(["list"], tmp_path, store_env) == listed
-        err = interrupted(["facts"], tmp_path, store_env, rng.uniform(0.05, took), signum)
+        assert run_kn(["list"], cwd, store_env) == listed
+        err = interrupted(["facts"], cwd, store_env, rng.uniform(0.05, took), signum)
         assert "internal error" not in err, err
         for _ in range(2):
-            assert run_kn(["facts"], tmp_path, store_env) == expected
+            assert run_kn(["facts"], cwd, store_env) == expected
 
 
 def test_the_wal_that_a_facts_run_grows_is_emptied_when_it_ends(make_archive, tmp_path, store_env):
