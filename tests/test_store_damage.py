@@ -145,6 +145,36 @@ def settle() -> None:
     time.sleep(sync.RACY_NS / 1e9 + 0.1)
 
 
+class Shared:
+    """An archive written once for the tests of a module, which none of them changes, and
+    the answers that do not depend on a test's store, each found once."""
+
+    def __init__(self, files: dict[str, str], cwd: Path) -> None:
+        self.cwd, self.root = cwd, cwd / "articles"
+        for name, text in files.items():
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / name).write_text(text, encoding="utf-8")
+        settle()
+        self.found: dict[str, object] = {}
+
+    def once(self, key: str, find: Callable[[], object]) -> object:
+        """find()'s value, found by the first test that asks (the store is never in it)."""
+        if key not in self.found:
+            self.found[key] = find()
+        return self.found[key]
+
+    def without_store(self, command: list[str], env: dict[str, str]) -> Answer:
+        """The installed kn's answer here with env (no store in it), found once."""
+        answer = self.once(" ".join(command), lambda: run_kn(command, self.cwd, env))
+        return answer  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def many_400(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """many(400), for several kn at once and a full disk (each test has its own store)."""
+    return Shared(many(400), tmp_path_factory.mktemp("many-400"))
+
+
 # --- damage to the database after it was built ------------------------------------------
 
 
@@ -368,12 +398,11 @@ CONCURRENT = [["list"], ["search", "-l", "x"], ["facts"], ["search", "-c", "-i",
 
 @pytest.mark.parametrize("count", [2, 4])
 def test_kn_started_at_once_on_a_cold_store_answer_alike_and_leave_it_whole(
-    make_archive, tmp_path, process_env, store_env, count
+    many_400, process_env, store_env, count
 ):
-    root = make_archive(many(400))
-    settle()
+    tmp_path, root = many_400.cwd, many_400.root
     commands = CONCURRENT[:count]
-    expected = [run_kn(command, tmp_path, process_env) for command in commands]
+    expected = [many_400.without_store(command, process_env) for command in commands]
     path = database(root)
     for _ in range(3):
         remove_database(path)
@@ -431,25 +460,6 @@ def interrupted(
     return process.communicate(timeout=30)[1]
 
 
-class Shared:
-    """An archive written once for the tests of a module, which none of them changes, and
-    the answers that do not depend on a test's store, each found once."""
-
-    def __init__(self, files: dict[str, str], cwd: Path) -> None:
-        self.cwd, self.root = cwd, cwd / "articles"
-        for name, text in files.items():
-            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
-            (self.root / name).write_text(text, encoding="utf-8")
-        settle()
-        self.found: dict[str, object] = {}
-
-    def once(self, key: str, find: Callable[[], object]) -> object:
-        """find()'s value, found by the first test that asks (the store is never in it)."""
-        if key not in self.found:
-            self.found[key] = find()
-        return self.found[key]
-
-
 @pytest.fixture(scope="module")
 def many_2500(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     """many(2500), for the interrupted runs below (each test has its own store)."""
@@ -485,8 +495,8 @@ def test_facts_interrupted_after_a_finished_list_are_then_told_whole(
     # The old cache lied here: `kn list` kept articles without facts, and a `kn facts`
     # stopped while it added them left a cache that `kn facts` then took as whole.
     cwd, root = many_2500.cwd, many_2500.root
-    expected = many_2500.once("facts", lambda: run_kn(["facts"], cwd, process_env))
-    listed = many_2500.once("list", lambda: run_kn(["list"], cwd, process_env))
+    expected = many_2500.without_store(["facts"], process_env)
+    listed = many_2500.without_store(["list"], process_env)
     path = database(root)
     rng = random.Random(int(signum) + 100)
     assert run_kn(["list"], cwd, store_env) == listed
