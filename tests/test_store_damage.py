@@ -338,21 +338,25 @@ def small_files() -> None:
 
 
 @pytest.mark.parametrize("when", ["first build", "sync of new files"])
-def test_a_full_disk_changes_no_answer(make_archive, tmp_path, process_env, store_env, when):
-    files = many(300)
-    first = dict(list(files.items())[:10]) if when == "sync of new files" else files
-    root = make_archive(first)
-    if when == "sync of new files":  # a store already there, then 290 more articles
-        run_kn(["list"], tmp_path, store_env)
+def test_a_full_disk_changes_no_answer(
+    make_archive, many_400, tmp_path, process_env, store_env, when
+):
+    if when == "first build":  # 400 articles, no store yet
+        cwd, root = many_400.cwd, many_400.root
+        expected = {" ".join(c): many_400.without_store(c, process_env) for c in COMMANDS}
+    else:  # a store already there, then 290 more articles
+        files = many(300)
+        root, cwd = make_archive(dict(list(files.items())[:10])), tmp_path
+        run_kn(["list"], cwd, store_env)
         make_archive(files)
-    settle()
+        settle()
+        expected = {" ".join(c): run_kn(c, cwd, process_env) for c in COMMANDS}
     for command in COMMANDS:
-        expected = run_kn(command, tmp_path, process_env)
         for _ in range(2):
-            got = run_kn(command, tmp_path, store_env, preexec_fn=small_files)
-            assert got == expected, command
+            got = run_kn(command, cwd, store_env, preexec_fn=small_files)
+            assert got == expected[" ".join(command)], command
     for command in COMMANDS:  # room again: the store is built, and answers alike
-        assert run_kn(command, tmp_path, store_env) == run_kn(command, tmp_path, process_env)
+        assert run_kn(command, cwd, store_env) == expected[" ".join(command)]
     path = database(root)
     assert os.path.getsize(path) + os.path.getsize(path + "-wal") > 16384  # it did not fit
 
