@@ -149,12 +149,13 @@ class Shared:
     """An archive written once for the tests of a module, which none of them changes, and
     the answers that do not depend on a test's store, each found once."""
 
-    def __init__(self, files: dict[str, str], cwd: Path) -> None:
+    def __init__(self, files: dict[str, str], cwd: Path, settled: bool = True) -> None:
         self.cwd, self.root = cwd, cwd / "articles"
         for name, text in files.items():
             (self.root / name).parent.mkdir(parents=True, exist_ok=True)
             (self.root / name).write_text(text, encoding="utf-8")
-        settle()
+        if settled:
+            settle()
         self.found: dict[str, object] = {}
 
     def once(self, key: str, find: Callable[[], object]) -> object:
@@ -246,13 +247,19 @@ def test_a_damaged_database_file_changes_no_answer(kn, make_archive, quick, targ
 # --- no regular file where the database belongs --------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def small_shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """SMALL, written once for the module (each test has its own store); not settled."""
+    return Shared(SMALL, tmp_path_factory.mktemp("small"), settled=False)
+
+
 @pytest.mark.parametrize(
     "what", ["fifo", "folder", "link to /dev/zero", "wal fifo", "wal link to /dev/zero"]
 )
 def test_no_regular_file_at_the_database_path_changes_no_answer_and_never_hangs(
-    make_archive, tmp_path, process_env, store_env, what
+    small_shared, process_env, store_env, what
 ):
-    root = make_archive(SMALL)
+    tmp_path, root = small_shared.cwd, small_shared.root
     path = database(root)
     os.makedirs(os.path.dirname(path))
     target = path + "-wal" if what.startswith("wal") else path
@@ -263,7 +270,7 @@ def test_no_regular_file_at_the_database_path_changes_no_answer_and_never_hangs(
     else:
         os.symlink("/dev/zero", target)
     for command in COMMANDS:
-        expected = run_kn(command, tmp_path, process_env)
+        expected = small_shared.without_store(command, process_env)
         assert run_kn(command, tmp_path, store_env) == expected, command
     assert os.path.lexists(target) and not os.path.isfile(target)  # not kn's: left alone
 
