@@ -387,18 +387,21 @@ def test_a_database_locked_by_another_writer_answers_rightly_in_time(
     )
     holder = sqlite3.connect(path, timeout=0, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # kn must write the new article, and cannot
+    expected: dict[str, Answer] = {}  # without the store, by command: the files do not change
     try:
         for command in [["list"], ["facts"], ["search", "-c", "-i", "coal|kim"]]:
-            expected = run_kn(command, tmp_path, process_env)
+            expected[" ".join(command)] = run_kn(command, tmp_path, process_env)
             started = time.monotonic()
-            assert run_kn(command, tmp_path, store_env) == expected, command
+            assert run_kn(command, tmp_path, store_env) == expected[" ".join(command)], command
             assert time.monotonic() - started < 20
-            assert "new" in expected[1]
+            assert "new" in expected[" ".join(command)][1]
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     for command in COMMANDS:
-        assert run_kn(command, tmp_path, store_env) == run_kn(command, tmp_path, process_env)
+        if " ".join(command) not in expected:
+            expected[" ".join(command)] = run_kn(command, tmp_path, process_env)
+        assert run_kn(command, tmp_path, store_env) == expected[" ".join(command)]
 
 
 # --- several kn at once on a cold store ------------------------------------------------------------
