@@ -490,7 +490,10 @@ def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
     path = database(root)
     rng = random.Random(int(signum))
     for command in INTERRUPTED:
-        took = cold_run(command, cwd, store_env, path)
+        measured = f"cold {' '.join(command)}"  # once, for both signals
+        if measured not in many_2500.found:
+            many_2500.found[measured] = cold_run(command, cwd, store_env, path)
+        took = float(many_2500.found[measured])  # type: ignore[arg-type]
         for _ in range(4):
             remove_database(path)
             err = interrupted(command, cwd, store_env, rng.uniform(0.05, took), signum)
