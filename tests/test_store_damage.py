@@ -149,14 +149,18 @@ class Shared:
     """An archive written once for the tests of a module, which none of them changes, and
     the answers that do not depend on a test's store, each found once."""
 
-    def __init__(self, files: dict[str, str], cwd: Path, settled: bool = True) -> None:
+    def __init__(self, files: dict[str, str], cwd: Path) -> None:
         self.cwd, self.root = cwd, cwd / "articles"
         for name, text in files.items():
             (self.root / name).parent.mkdir(parents=True, exist_ok=True)
             (self.root / name).write_text(text, encoding="utf-8")
-        if settled:
-            settle()
+        self.written = time.time()  # every file is older
         self.found: dict[str, object] = {}
+
+    def settled(self) -> Shared:
+        """Itself, once its files are trusted by the installed kn (as after settle())."""
+        time.sleep(max(0.0, self.written + sync.RACY_NS / 1e9 + 0.1 - time.time()))
+        return self
 
     def once(self, key: str, find: Callable[[], object]) -> object:
         """find()'s value, found by the first test that asks (the store is never in it)."""
@@ -170,10 +174,18 @@ class Shared:
         return answer  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="module")
-def many_400(tmp_path_factory: pytest.TempPathFactory) -> Shared:
-    """many(400), for several kn at once and a full disk (each test has its own store)."""
-    return Shared(many(400), tmp_path_factory.mktemp("many-400"))
+@pytest.fixture(scope="module", autouse=True)
+def big_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Shared]:
+    """many(400) and many(2500), written as the module starts: the tests run before those
+    that use them count toward their settling."""
+    return {n: Shared(many(n), tmp_path_factory.mktemp(f"many-{n}")) for n in (400, 2500)}
+
+
+@pytest.fixture
+def many_400(big_archives: dict[int, Shared]) -> Shared:
+    """many(400), settled, for several kn at once and a full disk (each test has its own
+    store)."""
+    return big_archives[400].settled()
 
 
 # --- damage to the database after it was built ------------------------------------------
@@ -250,7 +262,7 @@ def test_a_damaged_database_file_changes_no_answer(kn, make_archive, quick, targ
 @pytest.fixture(scope="module")
 def small_shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     """SMALL, written once for the module (each test has its own store); not settled."""
-    return Shared(SMALL, tmp_path_factory.mktemp("small"), settled=False)
+    return Shared(SMALL, tmp_path_factory.mktemp("small"))
 
 
 @pytest.mark.parametrize(
@@ -474,10 +486,10 @@ def interrupted(
     return process.communicate(timeout=30)[1]
 
 
-@pytest.fixture(scope="module")
-def many_2500(tmp_path_factory: pytest.TempPathFactory) -> Shared:
-    """many(2500), for the interrupted runs below (each test has its own store)."""
-    return Shared(many(2500), tmp_path_factory.mktemp("many-2500"))
+@pytest.fixture
+def many_2500(big_archives: dict[int, Shared]) -> Shared:
+    """many(2500), settled, for the interrupted runs below (each test has its own store)."""
+    return big_archives[2500].settled()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
