@@ -29,24 +29,32 @@ LIMIT = 5  # results asked for, and the depth of precision
 MIN_MRR = 0.9
 
 
-def found(query: str, cwd: Path, env: dict[str, str]) -> list[tuple[str, float, str]]:
-    """`kn find --limit 5 QUERY` in cwd (which holds articles/): (ID, score, title), best first."""
+Run = Callable[[list[str]], tuple[int, str, str]]  # kn's arguments to exit code, stdout, stderr
+
+
+def installed(cwd: Path, env: dict[str, str]) -> Run:
+    """The installed kn, run in cwd (which holds articles/) with env."""
     assert KN is not None, "the kn console script is not installed beside this Python"
-    run = subprocess.run(
-        [KN, "find", "--limit", str(LIMIT), query],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode in (0, 1), f"kn find {query!r} exited {run.returncode}: {run.stderr}"
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        done = subprocess.run(
+            [KN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    return run
+
+
+def found(query: str, kn: Run) -> list[tuple[str, float, str]]:
+    """`kn find --limit 5 QUERY`: (ID, score, title), best first."""
+    code, stdout, stderr = kn(["find", "--limit", str(LIMIT), query])
+    assert code in (0, 1), f"kn find {query!r} exited {code}: {stderr}"
     rows = []
-    for line in run.stdout.splitlines():
+    for line in stdout.splitlines():
         fields = line.split("\t")
         assert len(fields) == 3, f"not ID<TAB>SCORE<TAB>TITLE: {line!r}"
         rows.append((fields[0], float(fields[1]), fields[2]))
-    assert (run.returncode == 0) == bool(rows), f"exit {run.returncode} with {len(rows)} rows"
+    assert (code == 0) == bool(rows), f"exit {code} with {len(rows)} rows"
     assert len(rows) <= LIMIT
     return rows
 
@@ -61,11 +69,11 @@ def reciprocal_rank(ranked: list[str], relevant: set[str]) -> float:
     return next((1 / rank for rank, id in enumerate(ranked, 1) if id in relevant), 0.0)
 
 
-def measure(cwd: Path, env: dict[str, str]) -> tuple[float, float, list[str]]:
+def measure(kn: Run) -> tuple[float, float, list[str]]:
     """Mean precision@5 and MRR over all the queries, and a line for each query."""
     precisions, ranks, lines = [], [], []
     for labelled in QUERIES:
-        ranked = [id for id, _, _ in found(labelled["query"], cwd, env)]
+        ranked = [id for id, _, _ in found(labelled["query"], kn)]
         relevant = set(labelled["first"])
         precisions.append(precision(ranked, relevant))
         ranks.append(reciprocal_rank(ranked, relevant))
@@ -74,19 +82,18 @@ def measure(cwd: Path, env: dict[str, str]) -> tuple[float, float, list[str]]:
 
 
 @pytest.fixture
-def relevance_archive(
-    make_archive: Callable[[dict[str, str | bytes]], Path],
-    own_home: Path,
-    process_env: dict[str, str],
-) -> tuple[Path, dict[str, str]]:
-    """The labelled articles copied below tmp_path/articles; the folder to run kn in, and an
-    environment whose home and cache are this test's own (the cache is used, as by a person)."""
-    root = make_archive(
+def relevance_kn(make_archive: Callable[[dict[str, str | bytes]], Path], kn: Any) -> Run:
+    """kn, in this process, on the labelled articles copied below tmp_path/articles, with
+    this test's own home and cache (the cache is used, as by a person)."""
+    make_archive(
         {str(path.relative_to(ARTICLES)): path.read_bytes() for path in ARTICLES.rglob("*.txt")}
     )
-    env = {key: value for key, value in process_env.items() if key != "KN_NO_CACHE"}
-    env.update(HOME=str(own_home), XDG_CACHE_HOME=str(own_home / ".cache"))
-    return root.parent, env
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        result = kn(*args, env={"KN_NO_CACHE": ""})
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
 
 
 def test_the_labelled_set_is_sound() -> None:
@@ -100,17 +107,15 @@ def test_the_labelled_set_is_sound() -> None:
 
 
 @pytest.mark.parametrize("labelled", QUERIES, ids=[q["query"] for q in QUERIES])
-def test_the_most_relevant_come_first(
-    labelled: dict[str, Any], relevance_archive: tuple[Path, dict[str, str]]
-) -> None:
-    rows = found(labelled["query"], *relevance_archive)
+def test_the_most_relevant_come_first(labelled: dict[str, Any], relevance_kn: Run) -> None:
+    rows = found(labelled["query"], relevance_kn)
     top = {id for id, _, _ in rows[: len(labelled["first"])]}
     shown = "\n".join(f"{id}\t{score:g}\t{title}" for id, score, title in rows)
     assert top == set(labelled["first"]), f"{labelled.get('note', '')}\n{shown}"
 
 
-def test_precision_at_5_and_mrr(relevance_archive: tuple[Path, dict[str, str]]) -> None:
-    mean_precision, mrr, lines = measure(*relevance_archive)
+def test_precision_at_5_and_mrr(relevance_kn: Run) -> None:
+    mean_precision, mrr, lines = measure(relevance_kn)
     report = "\n".join(
         ["   P@5    RR  query", *lines, f"precision@5 {mean_precision:.3f}  MRR {mrr:.3f}"]
     )
@@ -126,7 +131,7 @@ def main() -> None:
         skip = ("KN_ARCHIVE", "KN_NO_CACHE", "NO_COLOR", "PAGER")
         env = {key: value for key, value in os.environ.items() if key not in skip}
         env.update(HOME=folder, XDG_CACHE_HOME=str(cwd / ".cache"), KN_PAGER="")
-        mean_precision, mrr, lines = measure(cwd, env)
+        mean_precision, mrr, lines = measure(installed(cwd, env))
     print("   P@5    RR  query", *lines, sep="\n")
     print(f"{len(QUERIES)} queries: precision@5 {mean_precision:.3f}, MRR {mrr:.3f}")
     sys.exit(0 if mrr >= MIN_MRR else 1)

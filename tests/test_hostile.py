@@ -333,17 +333,19 @@ def test_a_file_vanishing_mid_run_is_a_warning(kn, make_archive, monkeypatch):
 # --- the process -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def many(make_archive):
-    return make_archive(
-        {
-            f"{y}/{y}-{i:04}.txt": article(
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2000 articles, written once for the tests below, which none of them changes: kn runs
+    in the folder that holds them (their parent)."""
+    root = tmp_path_factory.mktemp("many") / "articles"
+    for y in (2016, 2017):
+        (root / str(y)).mkdir(parents=True)
+        for i in range(1000):
+            text = article(
                 f"Story {i} about coal", f"{y}-01-01", body="\nFacts:\n- coal\n- iron\n" * 20
             )
-            for y in (2016, 2017)
-            for i in range(1000)
-        }
-    )
+            (root / str(y) / f"{y}-{i:04}.txt").write_text(text, encoding="utf-8")
+    return root
 
 
 @pytest.mark.parametrize(
@@ -358,8 +360,8 @@ def many(make_archive):
         "check; kn check",
     ],
 )
-def test_a_closed_pipe_ends_every_command_quietly(many, tmp_path, process_env, command):
-    result = in_shell(f"kn {command} | head -c 100 > /dev/null", tmp_path, process_env)
+def test_a_closed_pipe_ends_every_command_quietly(many, process_env, command):
+    result = in_shell(f"kn {command} | head -c 100 > /dev/null", many.parent, process_env)
     assert result.stderr == b""
 
 
@@ -371,15 +373,16 @@ def test_a_closed_pipe_ends_every_command_quietly(many, tmp_path, process_env, c
     ],
 )
 @pytest.mark.parametrize("command", ["list", "search coal", "show --no-pager"])
-def test_output_that_cannot_be_written_is_an_error(
-    many, tmp_path, process_env, command, redirect, message
-):
-    result = in_shell(f"kn {command} {redirect}; echo $?", tmp_path, process_env)
+def test_output_that_cannot_be_written_is_an_error(many, process_env, command, redirect, message):
+    result = in_shell(f"kn {command} {redirect}; echo $?", many.parent, process_env)
     assert (result.stdout, result.stderr.decode()) == (b"2\n", message)
 
 
 def test_a_closed_stderr_changes_nothing_but_the_messages(many, tmp_path, process_env):
-    result = in_shell("kn list 2>&- > listed; echo $?; wc -l < listed", tmp_path, process_env)
+    listed = tmp_path / "listed"
+    result = in_shell(
+        f"kn list 2>&- > {listed}; echo $?; wc -l < {listed}", many.parent, process_env
+    )
     assert result.stdout.split() == [b"0", b"2000"]
 
 

@@ -145,6 +145,49 @@ def settle() -> None:
     time.sleep(sync.RACY_NS / 1e9 + 0.1)
 
 
+class Shared:
+    """An archive written once for the tests of a module, which none of them changes, and
+    the answers that do not depend on a test's store, each found once."""
+
+    def __init__(self, files: dict[str, str], cwd: Path) -> None:
+        self.cwd, self.root = cwd, cwd / "articles"
+        for name, text in files.items():
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / name).write_text(text, encoding="utf-8")
+        self.written = time.time()  # every file is older
+        self.found: dict[str, object] = {}
+
+    def settled(self) -> Shared:
+        """Itself, once its files are trusted by the installed kn (as after settle())."""
+        time.sleep(max(0.0, self.written + sync.RACY_NS / 1e9 + 0.1 - time.time()))
+        return self
+
+    def once(self, key: str, find: Callable[[], object]) -> object:
+        """find()'s value, found by the first test that asks (the store is never in it)."""
+        if key not in self.found:
+            self.found[key] = find()
+        return self.found[key]
+
+    def without_store(self, command: list[str], env: dict[str, str]) -> Answer:
+        """The installed kn's answer here with env (no store in it), found once."""
+        answer = self.once(" ".join(command), lambda: run_kn(command, self.cwd, env))
+        return answer  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def big_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Shared]:
+    """many(400) and many(2500), written as the module starts: the tests run before those
+    that use them count toward their settling."""
+    return {n: Shared(many(n), tmp_path_factory.mktemp(f"many-{n}")) for n in (400, 2500)}
+
+
+@pytest.fixture
+def many_400(big_archives: dict[int, Shared]) -> Shared:
+    """many(400), settled, for several kn at once and a full disk (each test has its own
+    store)."""
+    return big_archives[400].settled()
+
+
 # --- damage to the database after it was built ------------------------------------------
 
 
@@ -216,13 +259,19 @@ def test_a_damaged_database_file_changes_no_answer(kn, make_archive, quick, targ
 # --- no regular file where the database belongs --------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def small_shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """SMALL, written once for the module (each test has its own store); not settled."""
+    return Shared(SMALL, tmp_path_factory.mktemp("small"))
+
+
 @pytest.mark.parametrize(
     "what", ["fifo", "folder", "link to /dev/zero", "wal fifo", "wal link to /dev/zero"]
 )
 def test_no_regular_file_at_the_database_path_changes_no_answer_and_never_hangs(
-    make_archive, tmp_path, process_env, store_env, what
+    small_shared, process_env, store_env, what
 ):
-    root = make_archive(SMALL)
+    tmp_path, root = small_shared.cwd, small_shared.root
     path = database(root)
     os.makedirs(os.path.dirname(path))
     target = path + "-wal" if what.startswith("wal") else path
@@ -233,7 +282,7 @@ def test_no_regular_file_at_the_database_path_changes_no_answer_and_never_hangs(
     else:
         os.symlink("/dev/zero", target)
     for command in COMMANDS:
-        expected = run_kn(command, tmp_path, process_env)
+        expected = small_shared.without_store(command, process_env)
         assert run_kn(command, tmp_path, store_env) == expected, command
     assert os.path.lexists(target) and not os.path.isfile(target)  # not kn's: left alone
 
@@ -308,21 +357,25 @@ def small_files() -> None:
 
 
 @pytest.mark.parametrize("when", ["first build", "sync of new files"])
-def test_a_full_disk_changes_no_answer(make_archive, tmp_path, process_env, store_env, when):
-    files = many(300)
-    first = dict(list(files.items())[:10]) if when == "sync of new files" else files
-    root = make_archive(first)
-    if when == "sync of new files":  # a store already there, then 290 more articles
-        run_kn(["list"], tmp_path, store_env)
+def test_a_full_disk_changes_no_answer(
+    make_archive, many_400, tmp_path, process_env, store_env, when
+):
+    if when == "first build":  # 400 articles, no store yet
+        cwd, root = many_400.cwd, many_400.root
+        expected = {" ".join(c): many_400.without_store(c, process_env) for c in COMMANDS}
+    else:  # a store already there, then 290 more articles
+        files = many(300)
+        root, cwd = make_archive(dict(list(files.items())[:10])), tmp_path
+        run_kn(["list"], cwd, store_env)
         make_archive(files)
-    settle()
+        settle()
+        expected = {" ".join(c): run_kn(c, cwd, process_env) for c in COMMANDS}
     for command in COMMANDS:
-        expected = run_kn(command, tmp_path, process_env)
         for _ in range(2):
-            got = run_kn(command, tmp_path, store_env, preexec_fn=small_files)
-            assert got == expected, command
+            got = run_kn(command, cwd, store_env, preexec_fn=small_files)
+            assert got == expected[" ".join(command)], command
     for command in COMMANDS:  # room again: the store is built, and answers alike
-        assert run_kn(command, tmp_path, store_env) == run_kn(command, tmp_path, process_env)
+        assert run_kn(command, cwd, store_env) == expected[" ".join(command)]
     path = database(root)
     assert os.path.getsize(path) + os.path.getsize(path + "-wal") > 16384  # it did not fit
 
@@ -346,18 +399,21 @@ def test_a_database_locked_by_another_writer_answers_rightly_in_time(
     )
     holder = sqlite3.connect(path, timeout=0, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # kn must write the new article, and cannot
+    expected: dict[str, Answer] = {}  # without the store, by command: the files do not change
     try:
         for command in [["list"], ["facts"], ["search", "-c", "-i", "coal|kim"]]:
-            expected = run_kn(command, tmp_path, process_env)
+            expected[" ".join(command)] = run_kn(command, tmp_path, process_env)
             started = time.monotonic()
-            assert run_kn(command, tmp_path, store_env) == expected, command
+            assert run_kn(command, tmp_path, store_env) == expected[" ".join(command)], command
             assert time.monotonic() - started < 20
-            assert "new" in expected[1]
+            assert "new" in expected[" ".join(command)][1]
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     for command in COMMANDS:
-        assert run_kn(command, tmp_path, store_env) == run_kn(command, tmp_path, process_env)
+        if " ".join(command) not in expected:
+            expected[" ".join(command)] = run_kn(command, tmp_path, process_env)
+        assert run_kn(command, tmp_path, store_env) == expected[" ".join(command)]
 
 
 # --- several kn at once on a cold store ------------------------------------------------------------
@@ -368,12 +424,11 @@ CONCURRENT = [["list"], ["search", "-l", "x"], ["facts"], ["search", "-c", "-i",
 
 @pytest.mark.parametrize("count", [2, 4])
 def test_kn_started_at_once_on_a_cold_store_answer_alike_and_leave_it_whole(
-    make_archive, tmp_path, process_env, store_env, count
+    many_400, process_env, store_env, count
 ):
-    root = make_archive(many(400))
-    settle()
+    tmp_path, root = many_400.cwd, many_400.root
     commands = CONCURRENT[:count]
-    expected = [run_kn(command, tmp_path, process_env) for command in commands]
+    expected = [many_400.without_store(command, process_env) for command in commands]
     path = database(root)
     for _ in range(3):
         remove_database(path)
@@ -431,20 +486,29 @@ def interrupted(
     return process.communicate(timeout=30)[1]
 
 
+@pytest.fixture
+def many_2500(big_archives: dict[int, Shared]) -> Shared:
+    """many(2500), settled, for the interrupted runs below (each test has its own store)."""
+    return big_archives[2500].settled()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
-    kn, make_archive, tmp_path, store_env, signum
+    kn, many_2500, monkeypatch, store_env, signum
 ):
-    root = make_archive(many(2500))
-    settle()
-    expected = answers(kn, INTERRUPTED)
+    monkeypatch.chdir(many_2500.cwd)  # the kn fixture's runs, there
+    cwd, root = many_2500.cwd, many_2500.root
+    expected = many_2500.once("in process", lambda: answers(kn, INTERRUPTED))
     path = database(root)
     rng = random.Random(int(signum))
     for command in INTERRUPTED:
-        took = cold_run(command, tmp_path, store_env, path)
+        measured = f"cold {' '.join(command)}"  # once, for both signals
+        if measured not in many_2500.found:
+            many_2500.found[measured] = cold_run(command, cwd, store_env, path)
+        took = float(many_2500.found[measured])  # type: ignore[arg-type]
         for _ in range(4):
             remove_database(path)
-            err = interrupted(command, tmp_path, store_env, rng.uniform(0.05, took), signum)
+            err = interrupted(command, cwd, store_env, rng.uniform(0.05, took), signum)
             assert "internal error" not in err, err
             if os.path.exists(path):
                 with contextlib.closing(sqlite3.connect(path)) as db:
@@ -455,27 +519,26 @@ def test_a_kn_interrupted_at_a_random_point_leaves_a_store_that_answers_alike(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_facts_interrupted_after_a_finished_list_are_then_told_whole(
-    make_archive, tmp_path, process_env, store_env, signum
+    many_2500, process_env, store_env, signum
 ):
     # The old cache lied here: `kn list` kept articles without facts, and a `kn facts`
     # stopped while it added them left a cache that `kn facts` then took as whole.
-    root = make_archive(many(2500))
-    settle()
-    expected = run_kn(["facts"], tmp_path, process_env)
-    listed = run_kn(["list"], tmp_path, process_env)
+    cwd, root = many_2500.cwd, many_2500.root
+    expected = many_2500.without_store(["facts"], process_env)
+    listed = many_2500.without_store(["list"], process_env)
     path = database(root)
     rng = random.Random(int(signum) + 100)
-    assert run_kn(["list"], tmp_path, store_env) == listed
+    assert run_kn(["list"], cwd, store_env) == listed
     start = time.perf_counter()  # facts after a list: what a run reads and keeps
-    assert run_kn(["facts"], tmp_path, store_env) == expected
+    assert run_kn(["facts"], cwd, store_env) == expected
     took = time.perf_counter() - start
     for _ in range(4):
         remove_database(path)
-        assert run_kn(["list"], tmp_path, store_env) == listed
-        err = interrupted(["facts"], tmp_path, store_env, rng.uniform(0.05, took), signum)
+        assert run_kn(["list"], cwd, store_env) == listed
+        err = interrupted(["facts"], cwd, store_env, rng.uniform(0.05, took), signum)
         assert "internal error" not in err, err
         for _ in range(2):
-            assert run_kn(["facts"], tmp_path, store_env) == expected
+            assert run_kn(["facts"], cwd, store_env) == expected
 
 
 def test_the_wal_that_a_facts_run_grows_is_emptied_when_it_ends(make_archive, tmp_path, store_env):
