@@ -45,7 +45,7 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
 def _label(day: dt.date, by: str) -> str:
     if by == "week":
         year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02}"
+        return f"{year:04}-W{week:02}"
     return {"year": f"{day.year:04}", "month": f"{day.year:04}-{day.month:02}"}.get(by, str(day))
 
 

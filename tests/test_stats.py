@@ -130,3 +130,11 @@ def test_too_many_buckets_is_an_error_that_says_what_to_do(kn, make_archive):
             and "--since" in result.stderr
         )
     assert len(stats(kn, "--by", "year")) == 9999
+
+
+def test_weeks_of_early_years_are_named_with_four_digits_as_years_and_months(kn, make_archive):
+    make_archive({"a.txt": article("Old", "0001-01-03"), "b.txt": article("Later", "0099-12-31")})
+    assert stats(kn, "--by", "year")[0] == ("0001", 1)
+    assert stats(kn, "--by", "month")[0] == ("0001-01", 1)
+    weeks = stats(kn, "--by", "week")
+    assert (weeks[0], weeks[-1]) == (("0001-W01", 1), ("0099-W53", 1))
