@@ -17,6 +17,7 @@ from .model import KnError, is_utf8
 _CJK = re.compile(
     "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]+"
 )
+_PIECES = re.compile(f"({_CJK.pattern})")  # splits a text round its CJK runs
 _TERM = re.compile(r'\s*(-?)((?i:title:)?)(-?)(?:"([^"]*)("?)|([^\s"]+))')
 WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # of the columns title, body and their CJK bigrams
 SNIPPET = 200  # characters of a snippet at most
@@ -24,12 +25,14 @@ _BEFORE = 60  # of them, before the first match of a long line
 
 
 def grams(text: str) -> str:
-    """The character bigrams of a text's CJK runs (a lone character as it is)."""
-    if text.isascii():
+    """The character bigrams of a text's CJK runs (a lone character as it is), and UN of UN에서."""
+    if text.isascii() or not _CJK.search(text):
         return ""
     found = []
-    for run in _CJK.findall(text):
-        found += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+    for pieces in map(_PIECES.split, re.findall(r"\w+", text)):  # other letters, a CJK run, ...
+        for run in pieces[1::2]:
+            found += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+        found += pieces[::2] if len(pieces) > 1 else []  # UN of UN에서: the body's words hide it
     return " ".join(found)
 
 
@@ -106,7 +109,7 @@ class Query:
 def _expression(words: str, prefix: bool, title: bool) -> str | None:
     """An FTS5 expression for a word or phrase; None if it holds no letter or digit."""
     parts = []
-    pieces = [piece for piece in re.split(f"({_CJK.pattern})", words) if piece]
+    pieces = [piece for piece in _PIECES.split(words) if piece]
     for index, piece in enumerate(pieces):
         star = "*" if prefix and index == len(pieces) - 1 else ""
         if _CJK.fullmatch(piece):
@@ -114,7 +117,7 @@ def _expression(words: str, prefix: bool, title: bool) -> str | None:
             column = "tgrams" if title else "{tgrams bgrams}"
             parts.append(f'{column} : "{grams(piece)}"{star}')
         elif any(character.isalnum() for character in piece):
-            column = "title" if title else "{title body}"
+            column = "{title tgrams}" if title else "{title body tgrams bgrams}"  # UN에서 too
             parts.append(f'{column} : "{piece.replace(chr(34), chr(34) * 2)}"{star}')
     return "(" + " AND ".join(parts) + ")" if parts else None
 

@@ -26,8 +26,7 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
             found[_label(day, by)] += 1
             continue
         values = {"source": [article.source or ""], "tag": article.tags, "author": article.authors}
-        for value in {value for value in values[by] if value} or {NONE}:
-            found[value] += 1
+        found.update({value for value in values[by] if value} or {NONE})  # each once
     if not days:
         return [], 0, ("", "")
     first, last = min(days), max(days)
@@ -44,8 +43,7 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
 
 def _label(day: dt.date, by: str) -> str:
     if by == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year:04}-W{week:02}"
+        return "{:04}-W{:02}".format(*day.isocalendar())  # its ISO year and week
     return {"year": f"{day.year:04}", "month": f"{day.year:04}-{day.month:02}"}.get(by, str(day))
 
 

@@ -246,3 +246,14 @@ def test_what_trying_it_found(kn, news, make_archive):
     record = json.loads(kn("find", "lignite", "--format", "jsonl").stdout)
     assert record["snippet"].endswith("mentioned lignite.")
     assert [record["snippet"][b:e] for b, e in record["spans"]] == ["lignite"]
+
+
+@pytest.mark.parametrize("env", [None, CACHED], ids=["no-cache", "cache"])
+def test_letters_and_digits_written_on_to_korean_are_words_of_their_own(kn, make_archive, env):
+    make_archive({
+        "lg.txt": article("LG전자 실적", "2024-01-05", body="UN에서 2017년에 열린 회의.\n"),
+        "other.txt": article("Unrelated", "2024-01-06", body="Nothing here: 전자 2018 UNESCO.\n"),
+    })  # fmt: skip
+    for query in ("LG전자", "lg", "UN에서", "UN", "2017년", "2017", "title:LG", '"LG전자 실적"'):
+        assert ids(kn("find", query, env=env)) == ["lg"], query
+    assert ids(kn("find", "title:UN", env=env)) == []
