@@ -9,6 +9,7 @@ a word is found inside longer ones (북한 in 북한이).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .model import KnError, is_utf8
@@ -18,6 +19,9 @@ _CJK = re.compile(
     "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]+"
 )
 _PIECES = re.compile(f"({_CJK.pattern})")  # splits a text round its CJK runs
+# Latin letters as bare letters (é as e), one for one: a snippet finds the words where the
+# index did (cafe in café), at the same places.
+_BARE = {c: unicodedata.normalize("NFD", chr(c))[0] for c in (*range(192, 592), *range(7680, 7936))}
 _TERM = re.compile(r'\s*(-?)((?i:title:)?)(-?)(?:"([^"]*)("?)|([^\s"]+))')
 WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # of the columns title, body and their CJK bigrams
 SNIPPET = 200  # characters of a snippet at most
@@ -73,7 +77,7 @@ class Query:
                 left_out.append(expression)
                 last = "-"
                 continue
-            shown.append(_highlight(words, prefix))
+            shown.append(_highlight(words.translate(_BARE), prefix))
             if last != "OR":
                 groups.append([])
             groups[-1].append(expression)
@@ -91,18 +95,18 @@ class Query:
         """The body's line with most of the query's words, cut to SNIPPET, and their spans."""
         best, most = "", 0
         for line in body.splitlines():
-            found = {match.group().casefold() for match in self.words.finditer(line)}
+            found = {m.group().casefold() for m in self.words.finditer(line.translate(_BARE))}
             if len(found) > most or (not best and line.strip()):
                 best, most = line, max(most, len(found))
         best = best.strip()
         if len(best) > SNIPPET:
-            first = self.words.search(best) if most else None
+            first = self.words.search(best.translate(_BARE)) if most else None
             start = max(first.start() - _BEFORE, 0) if first else 0
             start = best.rfind(" ", max(start - 20, 0), start) + 1 or start  # a word's start
             end = best.rfind(" ", start, start + SNIPPET) if start + SNIPPET < len(best) else -1
             end = min(start + SNIPPET, len(best)) if end <= start else end
             best = ("… " if start else "") + best[start:end] + (" …" if end < len(best) else "")
-        spans = tuple(m.span() for m in self.words.finditer(best) if m.end() > m.start())
+        spans = tuple(m.span() for m in self.words.finditer(best.translate(_BARE)))
         return best, spans
 
 

@@ -117,14 +117,9 @@ class Output:
         )
         # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            assert process.stdin is not None
-            process.stdin.write(text.encode("utf-8"))
-            process.stdin.close()
-        except BrokenPipeError:  # the reader quit the pager early, or it never started
-            pass
+        try:  # a pager that quits early, or never starts, breaks the pipe: communicate() is quiet
+            process.communicate(text.encode("utf-8"))
         finally:
-            process.wait()
             signal.signal(signal.SIGINT, interrupt)
         if process.returncode in (126, 127):  # the shell could not run it: shown without it
             print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)

@@ -257,3 +257,18 @@ def test_letters_and_digits_written_on_to_korean_are_words_of_their_own(kn, make
     for query in ("LG전자", "lg", "UN에서", "UN", "2017년", "2017", "title:LG", '"LG전자 실적"'):
         assert ids(kn("find", query, env=env)) == ["lg"], query
     assert ids(kn("find", "title:UN", env=env)) == []
+
+
+def test_a_snippet_finds_and_marks_the_words_whatever_their_accents(kn, make_archive):
+    make_archive({
+        "a.txt": article("Travel", body="A first line.\nThe café in Séoul is open.\nİzmir later.\n"),
+        "b.txt": article("Plain", body="A first line.\nThe cafe in Seoul is open.\n"),
+    })  # fmt: skip
+
+    def found(query):
+        lines = kn("find", query, "--format", "jsonl").stdout.splitlines()
+        return {r["id"]: [r["snippet"][b:e] for b, e in r["spans"]] for r in map(json.loads, lines)}
+
+    assert found("cafe seoul") == {"a": ["café", "Séoul"], "b": ["cafe", "Seoul"]}
+    assert found("CAFÉ Séoul") == {"a": ["café", "Séoul"], "b": ["cafe", "Seoul"]}
+    assert found("izmir") == {"a": ["İzmir"]}
