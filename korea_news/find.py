@@ -33,8 +33,8 @@ def grams(text: str) -> str:
     if text.isascii() or not _CJK.search(text):
         return ""
     found = []
-    for pieces in map(_PIECES.split, re.findall(r"\w+", text)):  # other letters, a CJK run, ...
-        for run in pieces[1::2]:
+    for pieces in map(_PIECES.split, re.findall(r"\w+", unicodedata.normalize("NFC", text))):
+        for run in pieces[1::2]:  # (pieces: other letters, a CJK run, other letters ...)
             found += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
         found += pieces[::2] if len(pieces) > 1 else []  # UN of UN에서: the body's words hide it
     return " ".join(found)
@@ -52,6 +52,7 @@ class Query:
         """Raises KnError for a query that cannot be read, naming what is wrong."""
         if not is_utf8(text):
             raise KnError(f"find: the query {text!r} is not UTF-8 text")
+        text = unicodedata.normalize("NFC", text)  # 북한 as its jamo (macOS) is 북한
         groups: list[list[str]] = []  # each a word or words joined by OR
         left_out: list[str] = []
         shown: list[str] = []

@@ -4,6 +4,7 @@ Korean, and freshness after edits."""
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -272,3 +273,17 @@ def test_a_snippet_finds_and_marks_the_words_whatever_their_accents(kn, make_arc
     assert found("cafe seoul") == {"a": ["café", "Séoul"], "b": ["cafe", "Seoul"]}
     assert found("CAFÉ Séoul") == {"a": ["café", "Séoul"], "b": ["cafe", "Seoul"]}
     assert found("izmir") == {"a": ["İzmir"]}
+
+
+@pytest.mark.parametrize("env", [None, CACHED], ids=["no-cache", "cache"])
+def test_korean_written_as_its_jamo_nfd_finds_and_is_found_as_written_whole(kn, make_archive, env):
+    def nfd(text):
+        return unicodedata.normalize("NFD", text)
+
+    make_archive({
+        "nfc.txt": article("북한 발표", "2024-01-05", body="북한이 발사했다.\n"),
+        "nfd.txt": article("Mac", "2024-01-06", body=nfd("탄도미사일을 쐈다.\n")),
+    })  # fmt: skip
+    assert ids(kn("find", nfd("북한"), env=env)) == ["nfc"]
+    assert ids(kn("find", nfd("북"), env=env)) == ["nfc"]  # one character: the pairs it starts
+    assert ids(kn("find", "미사일", env=env)) == ["nfd"]
