@@ -188,8 +188,7 @@ def find(state: State, /, words: tuple[str, ...], every: bool, fmt: str, **param
     limit = params["limit"] if params["limit"] is not None or every else 10
     select, out = Filter.from_options(params), state.output(fmt)
     store = state.synced(ranks=True)
-    found = store.ranked(query.match, params["reverse"])
-    found = (ranked for ranked in found if select.matches(ranked[0]))
+    found = (hit for hit in store.ranked(query.match, params["reverse"]) if select.matches(hit[0]))
     snippets = out.terminal or out.format != "text"
     hits = (
         Hit(article, score, *(query.snippet(store.body(rowid)) if snippets else ("", ())))

@@ -9,6 +9,7 @@ a word is found inside longer ones (북한 in 북한이).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .model import KnError, is_utf8
@@ -17,6 +18,10 @@ from .model import KnError, is_utf8
 _CJK = re.compile(
     "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]+"
 )
+_PIECES = re.compile(f"({_CJK.pattern})")  # splits a text round its CJK runs
+# Latin letters as bare letters (é as e), one for one: a snippet finds the words where the
+# index did (cafe in café), at the same places.
+_BARE = {c: unicodedata.normalize("NFD", chr(c))[0] for c in (*range(192, 592), *range(7680, 7936))}
 _TERM = re.compile(r'\s*(-?)((?i:title:)?)(-?)(?:"([^"]*)("?)|([^\s"]+))')
 WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # of the columns title, body and their CJK bigrams
 SNIPPET = 200  # characters of a snippet at most
@@ -24,12 +29,14 @@ _BEFORE = 60  # of them, before the first match of a long line
 
 
 def grams(text: str) -> str:
-    """The character bigrams of a text's CJK runs (a lone character as it is)."""
-    if text.isascii():
+    """The character bigrams of a text's CJK runs (a lone character as it is), and UN of UN에서."""
+    if text.isascii() or not _CJK.search(text):
         return ""
     found = []
-    for run in _CJK.findall(text):
-        found += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+    for pieces in map(_PIECES.split, re.findall(r"\w+", unicodedata.normalize("NFC", text))):
+        for run in pieces[1::2]:  # (pieces: other letters, a CJK run, other letters ...)
+            found += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+        found += pieces[::2] if len(pieces) > 1 else []  # UN of UN에서: the body's words hide it
     return " ".join(found)
 
 
@@ -45,6 +52,7 @@ class Query:
         """Raises KnError for a query that cannot be read, naming what is wrong."""
         if not is_utf8(text):
             raise KnError(f"find: the query {text!r} is not UTF-8 text")
+        text = unicodedata.normalize("NFC", text)  # 북한 as its jamo (macOS) is 북한
         groups: list[list[str]] = []  # each a word or words joined by OR
         left_out: list[str] = []
         shown: list[str] = []
@@ -70,7 +78,7 @@ class Query:
                 left_out.append(expression)
                 last = "-"
                 continue
-            shown.append(_highlight(words, prefix))
+            shown.append(_highlight(words.translate(_BARE), prefix))
             if last != "OR":
                 groups.append([])
             groups[-1].append(expression)
@@ -88,25 +96,25 @@ class Query:
         """The body's line with most of the query's words, cut to SNIPPET, and their spans."""
         best, most = "", 0
         for line in body.splitlines():
-            found = {match.group().casefold() for match in self.words.finditer(line)}
+            found = {m.group().casefold() for m in self.words.finditer(line.translate(_BARE))}
             if len(found) > most or (not best and line.strip()):
                 best, most = line, max(most, len(found))
         best = best.strip()
         if len(best) > SNIPPET:
-            first = self.words.search(best) if most else None
+            first = self.words.search(best.translate(_BARE)) if most else None
             start = max(first.start() - _BEFORE, 0) if first else 0
             start = best.rfind(" ", max(start - 20, 0), start) + 1 or start  # a word's start
             end = best.rfind(" ", start, start + SNIPPET) if start + SNIPPET < len(best) else -1
             end = min(start + SNIPPET, len(best)) if end <= start else end
             best = ("… " if start else "") + best[start:end] + (" …" if end < len(best) else "")
-        spans = tuple(m.span() for m in self.words.finditer(best) if m.end() > m.start())
+        spans = tuple(m.span() for m in self.words.finditer(best.translate(_BARE)))
         return best, spans
 
 
 def _expression(words: str, prefix: bool, title: bool) -> str | None:
     """An FTS5 expression for a word or phrase; None if it holds no letter or digit."""
     parts = []
-    pieces = [piece for piece in re.split(f"({_CJK.pattern})", words) if piece]
+    pieces = [piece for piece in _PIECES.split(words) if piece]
     for index, piece in enumerate(pieces):
         star = "*" if prefix and index == len(pieces) - 1 else ""
         if _CJK.fullmatch(piece):
@@ -114,7 +122,7 @@ def _expression(words: str, prefix: bool, title: bool) -> str | None:
             column = "tgrams" if title else "{tgrams bgrams}"
             parts.append(f'{column} : "{grams(piece)}"{star}')
         elif any(character.isalnum() for character in piece):
-            column = "title" if title else "{title body}"
+            column = "{title tgrams}" if title else "{title body tgrams bgrams}"  # UN에서 too
             parts.append(f'{column} : "{piece.replace(chr(34), chr(34) * 2)}"{star}')
     return "(" + " AND ".join(parts) + ")" if parts else None
 

@@ -117,14 +117,9 @@ class Output:
         )
         # Ctrl-C is the pager's while it runs: kn waits for it, so the terminal is restored.
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            assert process.stdin is not None
-            process.stdin.write(text.encode("utf-8"))
-            process.stdin.close()
-        except BrokenPipeError:  # the reader quit the pager early, or it never started
-            pass
+        try:  # a pager that quits early, or never starts, breaks the pipe: communicate() is quiet
+            process.communicate(text.encode("utf-8"))
         finally:
-            process.wait()
             signal.signal(signal.SIGINT, interrupt)
         if process.returncode in (126, 127):  # the shell could not run it: shown without it
             print(f"kn: the pager {command!r} could not run: shown without it", file=sys.stderr)
@@ -383,11 +378,11 @@ def buckets_view(out: Output, buckets: list[Bucket], total: int, span: tuple[str
 
     counted = f"{total:,} article{'s' * (total != 1)}"
     out.print(Text.assemble((counted, "bold"), (f", {span[0]} to {span[1]}", "dim")))
-    most, label = max(b.count for b in buckets), max(len(visible(b.bucket)) for b in buckets)
-    room = max(out.console.width - label - len(str(most)) - 4, 1)
-    rows = _grid((), {"style": "cyan", "no_wrap": True}, {"no_wrap": True}, {"justify": "right"})
+    most, label = max(b.count for b in buckets), max(_text(b.bucket).cell_len for b in buckets)
+    fit = max(out.console.width - len(str(most)) - 4, 1)  # label and bar: a count is never cut
+    rows = _grid((), {"style": "cyan", "no_wrap": True, "max_width": fit}, {}, {"justify": "right"})
     for bucket in buckets:
-        bar = "█" * int(bucket.count * room / (most or 1)) or ("▏" if bucket.count else "")
+        bar = "█" * int(bucket.count * (fit - label) / (most or 1)) or ("▏" if bucket.count else "")
         rows.add_row(_text(bucket.bucket), Text(bar, style="magenta"), str(bucket.count))
     out.print(rows)
 

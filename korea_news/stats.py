@@ -26,26 +26,23 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
             found[_label(day, by)] += 1
             continue
         values = {"source": [article.source or ""], "tag": article.tags, "author": article.authors}
-        for value in {value for value in values[by] if value} or {NONE}:
-            found[value] += 1
+        found.update({value for value in values[by] if value} or {NONE})  # each once
     if not days:
         return [], 0, ("", "")
     first, last = min(days), max(days)
-    span = (str(first), str(last))
     if by not in TIMES:  # biggest first, then by name
         ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
-        return [Bucket(name, count) for name, count in ordered], len(days), span
+        return [Bucket(name, count) for name, count in ordered], len(days), (str(first), str(last))
     labels = list(islice(_labels(first, last, by), MOST + 1))
     if len(labels) > MOST:
         message = "narrow it with --since and --until, or use a coarser --by"
         raise KnError(f"stats: over {MOST:,} buckets by {by} from {first} to {last}: {message}")
-    return [Bucket(name, found[name]) for name in labels], len(days), span
+    return [Bucket(name, found[name]) for name in labels], len(days), (str(first), str(last))
 
 
 def _label(day: dt.date, by: str) -> str:
     if by == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02}"
+        return "{:04}-W{:02}".format(*day.isocalendar())  # its ISO year and week
     return {"year": f"{day.year:04}", "month": f"{day.year:04}-{day.month:02}"}.get(by, str(day))
 
 

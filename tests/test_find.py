@@ -4,6 +4,7 @@ Korean, and freshness after edits."""
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -246,3 +247,43 @@ def test_what_trying_it_found(kn, news, make_archive):
     record = json.loads(kn("find", "lignite", "--format", "jsonl").stdout)
     assert record["snippet"].endswith("mentioned lignite.")
     assert [record["snippet"][b:e] for b, e in record["spans"]] == ["lignite"]
+
+
+@pytest.mark.parametrize("env", [None, CACHED], ids=["no-cache", "cache"])
+def test_letters_and_digits_written_on_to_korean_are_words_of_their_own(kn, make_archive, env):
+    make_archive({
+        "lg.txt": article("LG전자 실적", "2024-01-05", body="UN에서 2017년에 열린 회의.\n"),
+        "other.txt": article("Unrelated", "2024-01-06", body="Nothing here: 전자 2018 UNESCO.\n"),
+    })  # fmt: skip
+    for query in ("LG전자", "lg", "UN에서", "UN", "2017년", "2017", "title:LG", '"LG전자 실적"'):
+        assert ids(kn("find", query, env=env)) == ["lg"], query
+    assert ids(kn("find", "title:UN", env=env)) == []
+
+
+def test_a_snippet_finds_and_marks_the_words_whatever_their_accents(kn, make_archive):
+    make_archive({
+        "a.txt": article("Travel", body="A first line.\nThe café in Séoul is open.\nİzmir later.\n"),
+        "b.txt": article("Plain", body="A first line.\nThe cafe in Seoul is open.\n"),
+    })  # fmt: skip
+
+    def found(query):
+        lines = kn("find", query, "--format", "jsonl").stdout.splitlines()
+        return {r["id"]: [r["snippet"][b:e] for b, e in r["spans"]] for r in map(json.loads, lines)}
+
+    assert found("cafe seoul") == {"a": ["café", "Séoul"], "b": ["cafe", "Seoul"]}
+    assert found("CAFÉ Séoul") == {"a": ["café", "Séoul"], "b": ["cafe", "Seoul"]}
+    assert found("izmir") == {"a": ["İzmir"]}
+
+
+@pytest.mark.parametrize("env", [None, CACHED], ids=["no-cache", "cache"])
+def test_korean_written_as_its_jamo_nfd_finds_and_is_found_as_written_whole(kn, make_archive, env):
+    def nfd(text):
+        return unicodedata.normalize("NFD", text)
+
+    make_archive({
+        "nfc.txt": article("북한 발표", "2024-01-05", body="북한이 발사했다.\n"),
+        "nfd.txt": article("Mac", "2024-01-06", body=nfd("탄도미사일을 쐈다.\n")),
+    })  # fmt: skip
+    assert ids(kn("find", nfd("북한"), env=env)) == ["nfc"]
+    assert ids(kn("find", nfd("북"), env=env)) == ["nfc"]  # one character: the pairs it starts
+    assert ids(kn("find", "미사일", env=env)) == ["nfd"]

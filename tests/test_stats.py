@@ -130,3 +130,26 @@ def test_too_many_buckets_is_an_error_that_says_what_to_do(kn, make_archive):
             and "--since" in result.stderr
         )
     assert len(stats(kn, "--by", "year")) == 9999
+
+
+def test_weeks_of_early_years_are_named_with_four_digits_as_years_and_months(kn, make_archive):
+    make_archive({"a.txt": article("Old", "0001-01-03"), "b.txt": article("Later", "0099-12-31")})
+    assert stats(kn, "--by", "year")[0] == ("0001", 1)
+    assert stats(kn, "--by", "month")[0] == ("0001-01", 1)
+    weeks = stats(kn, "--by", "week")
+    assert (weeks[0], weeks[-1]) == (("0001-W01", 1), ("0099-W53", 1))
+
+
+@pytest.mark.parametrize("columns", ["40", "30", "20", "12"])
+def test_every_bar_keeps_its_count_however_wide_the_labels_and_narrow_the_screen(
+    kn, make_archive, columns
+):
+    make_archive({
+        **{f"{n}.txt": article("A", f"2020-01-0{n}", source="The Very Long Source Name",
+                               tags="[북한미사일발사]") for n in (1, 2, 3)},
+        "4.txt": article("B", "2020-01-04", tags="[x]"),
+    })  # fmt: skip
+    for by, counts in (("tag", ["3", "1"]), ("source", ["3", "1"])):
+        result = kn("--color", "always", "stats", "--by", by, env={"COLUMNS": columns})
+        rows = strip_ansi(result.stdout).splitlines()[-2:]
+        assert [row.rstrip().rsplit(" ", 1)[-1] for row in rows] == counts, rows
