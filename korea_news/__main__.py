@@ -21,13 +21,15 @@ def main() -> "NoReturn":
         # 10^5 articles: the collector's passes over them cost more than the memory it frees.
         gc.disable()
         _run()
-    except KeyboardInterrupt:  # while Python imports kn, or as it ends: nothing to flush
-        os._exit(130)
+    except BaseException as error:  # Ctrl-C, maybe wrapped (Python 3.11, as a class is made)
+        if KeyboardInterrupt not in (type(error), type(error.__cause__)):
+            raise
+        os._exit(130)  # as Python imports kn, or as it ends: nothing to flush
 
 
 def _run() -> "NoReturn":
     from .cli import cli
-    from .options import EXIT_ERROR, EXIT_INTERRUPTED, warn
+    from .options import EXIT_ERROR, warn
 
     if sys.stderr is None:  # closed before kn started: no messages, the exit code still tells
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
@@ -45,13 +47,11 @@ def _run() -> "NoReturn":
         cli.main(prog_name="kn")
     except SystemExit as done:
         code = done.code
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
     except OSError as error:  # kn reports its reads itself: this is a write that failed
         code = _write_failed(error)
     except Exception as error:  # a bug: say so in one line, not a traceback
-        if os.environ.get("KN_DEBUG"):
-            raise
+        if os.environ.get("KN_DEBUG") or isinstance(error.__cause__, KeyboardInterrupt):
+            raise  # (a wrapped Ctrl-C: see main)
         warn(f"internal error: {type(error).__name__}: {error} (KN_DEBUG=1 shows more)")
     _exit(code)
 

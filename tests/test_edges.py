@@ -42,6 +42,42 @@ def test_ctrl_c_while_python_imports_kn_exits_130_without_a_word(
     assert (run.returncode, run.stderr.decode()) == (130, "")
 
 
+# ... or as a class is made, in a descriptor's __set_name__: Python 3.11 wraps that Ctrl-C
+# in a RuntimeError ("Error calling __set_name__").
+INTERRUPTED_CLASS = """
+import dataclasses, functools, runpy, sys
+descriptor, owner, kn, *args = sys.argv[1:]
+kind = {"cached_property": functools.cached_property, "field": dataclasses.Field}[descriptor]
+made = kind.__set_name__
+def interrupted(self, cls, name):
+    if cls.__name__ == owner:
+        raise KeyboardInterrupt
+    made(self, cls, name)
+kind.__set_name__ = interrupted
+sys.argv = [kn, *args]
+runpy.run_path(kn, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ["cached_property", "Output", "list"],  # as kn starts
+        ["cached_property", "State", "list"],
+        ["field", "Grep", "search", "coal"],  # as a command imports what it needs
+    ],
+    ids=["Output", "State", "Grep"],
+)
+def test_ctrl_c_as_a_class_is_made_exits_130_without_a_word(
+    seed_archive, tmp_path, process_env, case
+):
+    run = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_CLASS, *case[:2], KN, *case[2:]],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert (run.returncode, run.stderr.decode()) == (130, "")
+
+
 def test_ctrl_c_early_in_a_run_never_shows_kns_code_in_a_traceback(
     seed_archive, tmp_path, process_env
 ):
