@@ -350,15 +350,25 @@ def test_a_read_only_cache_folder_changes_no_answer(kn, make_archive, quick, whe
         os.chmod(folder, 0o700)
 
 
-def small_files() -> None:
-    """In the child: no file may grow past 16 KiB, and a write past it fails with EFBIG."""
-    resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+def small_files(limit: int) -> Callable[[], None]:
+    """For the child: no file may grow past `limit` bytes, and a write past it fails (EFBIG)."""
+
+    def child() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    return child
 
 
-@pytest.mark.parametrize("when", ["first build", "sync of new files"])
+# 16 KiB: no room for the database's 32 KiB -shm, so it cannot be opened; 128 KiB: it is
+# opened, and the first build commits a folder or so before a write fails.
+@pytest.mark.parametrize(
+    ("when", "limit"),
+    [("first build", 16384), ("first build", 131072), ("sync of new files", 16384)],
+    ids=["no room to open", "first build", "sync of new files"],
+)
 def test_a_full_disk_changes_no_answer(
-    make_archive, many_400, tmp_path, process_env, store_env, when
+    make_archive, many_400, tmp_path, process_env, store_env, when, limit
 ):
     if when == "first build":  # 400 articles, no store yet
         cwd, root = many_400.cwd, many_400.root
@@ -372,12 +382,12 @@ def test_a_full_disk_changes_no_answer(
         expected = {" ".join(c): run_kn(c, cwd, process_env) for c in COMMANDS}
     for command in COMMANDS:
         for _ in range(2):
-            got = run_kn(command, cwd, store_env, preexec_fn=small_files)
+            got = run_kn(command, cwd, store_env, preexec_fn=small_files(limit))
             assert got == expected[" ".join(command)], command
     for command in COMMANDS:  # room again: the store is built, and answers alike
         assert run_kn(command, cwd, store_env) == expected[" ".join(command)]
     path = database(root)
-    assert os.path.getsize(path) + os.path.getsize(path + "-wal") > 16384  # it did not fit
+    assert os.path.getsize(path) + os.path.getsize(path + "-wal") > limit  # it did not fit
 
 
 # --- a database locked by another writer ------------------------------------------------------
