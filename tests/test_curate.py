@@ -447,7 +447,7 @@ def test_a_killed_rm_or_undo_leaves_each_article_in_the_archive_or_in_the_trash(
         kept = {p.name: p.read_text() for p in (root / "2020").glob("*.txt")}
         return kept, {p.name: p.read_text() for p in trash.rglob("*.txt")}
 
-    for delay in (0.3, 0.5, 0.8):
+    def removing() -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "korea_news", "rm", "--yes", "-"],
             env={**os.environ, "KN_ARCHIVE": str(root), "KN_NO_CACHE": "1"},
@@ -458,13 +458,23 @@ def test_a_killed_rm_or_undo_leaves_each_article_in_the_archive_or_in_the_trash(
         assert process.stdin is not None
         process.stdin.write("".join(f"a{n}\n" for n in range(300)).encode())
         process.stdin.close()
-        time.sleep(delay)
+        return process
+
+    took = []  # how long a whole kn rm and its undo take here: each is killed within that
+    for started in (removing, lambda: kn_process(root, "rm", "--undo")):
+        start = time.perf_counter()
+        assert started().wait(timeout=120) == 0
+        took.append(time.perf_counter() - start)
+    assert where() == (texts, {})
+    for share in (0.4, 0.6, 0.8):
+        process = removing()
+        time.sleep(took[0] * share)
         process.send_signal(signal.SIGKILL)
         process.wait()
         kept, trashed = where()
         assert kept.keys().isdisjoint(trashed) and {**kept, **trashed} == texts
         undo = kn_process(root, "rm", "--undo")
-        time.sleep(delay / 2)
+        time.sleep(took[1] * share)
         undo.send_signal(signal.SIGKILL)
         undo.wait()
         kept, trashed = where()  # in both at once only as one file, linked twice
