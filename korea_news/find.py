@@ -54,11 +54,12 @@ class Query:
             raise KnError(f"find: the query {text!r} is not UTF-8 text")
         text = unicodedata.normalize("NFC", text)  # 북한 as its jamo (macOS) is 북한
         groups: list[list[str]] = []  # each a word or words joined by OR
-        left_out: list[str] = []
-        shown: list[str] = []
+        left_out, shown = list[str](), list[str]()  # words left out; what snippets mark
         last = ""  # the last term that counts: "word", "OR", or "-" for a word left out
         for match in _TERM.finditer(text):  # the terms follow each other: only spaces between
             minus, title, after, phrase, closed, word = match.groups()
+            if minus and after and not title:  # kn find coal --limt 3: no word left out
+                raise KnError(f"find: {match.group().strip()}: no such option (leave out: -word)")
             minus = minus or after  # title:-word as -title:word
             if phrase is not None and not closed:
                 raise KnError(f"find: a quote with no closing quote in {text!r}")

@@ -58,8 +58,7 @@ class Output:
     """Writes a command's records in the format asked for, to a terminal or a pipe."""
 
     def __init__(self, fmt: str, color: str, pager: bool, force: bool) -> None:
-        self.stream = sys.stdout
-        self.format = fmt
+        self.stream, self.format = sys.stdout, fmt
         tty = _isatty(self.stream)
         self.color = color == "always" or (
             color == "auto" and tty and not os.environ.get("NO_COLOR") and not _dumb()

@@ -180,6 +180,13 @@ def test_a_query_that_cannot_be_read_is_one_line_and_exit_2(kn, news, query):
     assert result.stderr.startswith("kn: find: ") and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("command", ["find", "stats"])
+def test_a_mistyped_long_option_is_an_error_not_a_word_left_out(kn, news, command):
+    result = kn(command, "coal", "--limt", "3")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "kn: find: --limt: no such option (leave out: -word)\n"
+
+
 @pytest.mark.parametrize("query", ["AND", "NOT", "NEAR(", "a:b", "(coal", "coal)", "^x"])
 def test_fts5_syntax_is_a_plain_word(kn, news, query):
     result = kn("find", query)
