@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import narrow, reader
 from .archive import Archive, Folder
-from .find import WEIGHTS
 from .frontmatter import parse_date
 from .model import INDEXED, NO_EXTRA, Article, InvalidArticle, KnError
 from .narrow import Required
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from .structure import FactRow
 
 SCHEMA = 8  # PRAGMA user_version: raise it whenever what is stored is derived differently
+WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # kn find's ranking: of title, body and their CJK bigrams (TEXT)
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 
 Derive = Callable[[reader.Opened], tuple[Any, bool]]  # what to keep of a file, and whether

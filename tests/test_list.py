@@ -203,7 +203,7 @@ try:
     cli.cli.main(sys.argv[1:], prog_name="kn")
 except SystemExit:
     pass
-watched = ("rich", "yaml", "pathlib", "trafilatura", "feedparser", "urllib.request")
+watched = ("rich", "yaml", "pathlib", "trafilatura", "feedparser", "urllib.request", "korea_news.find")
 new = sorted(m for m in watched if m in sys.modules and m not in before)
 print(" ".join(new), file=sys.stderr)
 """
@@ -240,7 +240,7 @@ def test_a_piped_command_imports_only_what_it_uses(settled_archive, tmp_path, co
         assert (run.returncode, len(run.stdout.splitlines())) == (0, 1), run.stderr
         return run.stderr.split()
 
-    assert imported() == ["yaml"]  # the first run parses the front matter
+    assert imported() == ["korea_news.find", "yaml"]  # the first run parses and indexes
     assert imported() == []  # later runs take it from the cache; rich is for terminals
 
 
