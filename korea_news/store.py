@@ -259,8 +259,8 @@ class Store:
                         self._keep(column, pending)
             yield article, (kept, *rest) if rest else kept
         self._keep(column, pending)
-        with contextlib.suppress(OSError, sqlite3.Error):  # the WAL grew while the query read:
-            if os.path.getsize(f"{self.path}-wal") > 1 << 20:  # no write after this truncates it
+        with contextlib.suppress(OSError, sqlite3.Error):  # the WAL grew as the query read, and
+            if self.path and os.path.getsize(f"{self.path}-wal") > 1 << 20:  # no write may follow
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _keep(self, column: str, pending: list[tuple[Any, int]]) -> None:
