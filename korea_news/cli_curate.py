@@ -160,9 +160,7 @@ def edit(state: State, /, name: str) -> None:
 
 
 @click.command()
-@click.option(
-    "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
-)
+@click.option("--duplicates", is_flag=True, help="List the pairs of same and near-same bodies.")
 @options.command_options(
     "PATH:LINE: message lines; json: {path, line, message}, with --duplicates {ids, similarity}."
 )

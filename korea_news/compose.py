@@ -113,10 +113,8 @@ def check_options(options: Mapping[str, Any]) -> None:
     chosen = options.get("id")
     if chosen and not is_slug(unicodedata.normalize("NFC", chosen)):
         hint = f" (such as {slug(chosen)})" if slug(chosen) else ""
-        raise KnError(
-            f"--id {chosen}: not a slug: lower-case letters and digits, of any script, "
-            f"words joined by single hyphens, at most {NAME_BYTES - 4} bytes{hint}"
-        )
+        rule = "lower-case letters and digits, of any script, words joined by single hyphens"
+        raise KnError(f"--id {chosen}: not a slug: {rule}, at most {NAME_BYTES - 4} bytes{hint}")
     date = options.get("date")
     if date is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")

@@ -43,11 +43,9 @@ def normal(url: str) -> str:
     if port and (parts.scheme.lower(), port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    kept = sorted((k, v) for k, v in query if not k.startswith("utm_"))
+    kept = urllib.parse.urlencode(sorted((k, v) for k, v in query if not k.startswith("utm_")))
     path = _encoded(parts.path).rstrip("/")
-    return urllib.parse.urlunsplit(
-        (parts.scheme.lower(), host, path, urllib.parse.urlencode(kept), "")
-    )
+    return urllib.parse.urlunsplit((parts.scheme.lower(), host, path, kept, ""))
 
 
 def _library(name: str) -> Any:

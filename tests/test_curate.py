@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -434,6 +435,68 @@ def test_a_killed_tag_or_edit_leaves_the_old_file_or_the_new_one(make_archive, t
     path.write_bytes(old)
     assert kn_process(root, *args, env=env).wait(timeout=120) == 0
     assert path.read_bytes() == new
+
+
+def test_two_tags_of_one_article_at_once_never_lose_one_unsaid(make_archive, monkeypatch):
+    from korea_news import curate, write
+    from korea_news.archive import Archive
+    from korea_news.model import KnError
+
+    root = make_archive({"a.txt": article("A")})
+    create, second_done, outcome = write.create, threading.Event(), {}
+
+    def slow(*args: object) -> None:  # the first to write takes its time
+        if threading.current_thread().name == "first":
+            second_done.wait(2)
+        create(*args)  # type: ignore[arg-type]
+
+    def tagging(tag: str) -> None:
+        archive = Archive(root)
+        try:
+            curate.retag(archive, archive.find("a"), [(True, tag)])
+            outcome[tag] = True
+        except KnError:  # told: "changed meanwhile"
+            outcome[tag] = False
+        second_done.set()
+
+    monkeypatch.setattr(write, "create", slow)
+    threads = [threading.Thread(target=tagging, args=(n,), name=n) for n in ("first", "second")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join()
+    written = [tag for tag, done in outcome.items() if done]
+    assert written and f"tags: [{', '.join(written)}]" in (root / "a.txt").read_text()
+
+
+def test_a_rm_and_an_undo_of_its_batch_at_once_never_wait_for_each_other(tmp_path, monkeypatch):
+    from korea_news import write
+
+    for name in ("archive/a.txt", "trash/b.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(name)
+    made, both = os.mkdir, threading.Barrier(2, timeout=5)
+
+    def meeting(*args: object, **kwargs: object) -> None:  # each holds its source folder
+        both.wait()
+        made(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "mkdir", meeting)
+    root = str(tmp_path)
+    moves = [("a.txt", "archive", "trash"), ("b.txt", "trash", "archive")]
+    threads = [
+        threading.Thread(target=write.move, args=(name, (root, one, root), (root, other, root)))
+        for name, one, other in moves
+    ]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(p.name for p in tmp_path.rglob("*.txt")) == ["a.txt", "b.txt"]
+    assert (tmp_path / "trash" / "a.txt").exists() and (tmp_path / "archive" / "b.txt").exists()
 
 
 def test_a_killed_rm_or_undo_leaves_each_article_in_the_archive_or_in_the_trash(
