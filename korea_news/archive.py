@@ -33,10 +33,8 @@ def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
     folder = cwd
     while not os.path.isdir(os.path.join(folder, FOLDER)):
         if folder == os.path.dirname(folder):
-            raise KnError(
-                f"no archive found: no {FOLDER}/ folder here or above; "
-                f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
-            )
+            how = f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
+            raise KnError(f"no archive found: no {FOLDER}/ folder here or above; {how}")
         folder = os.path.dirname(folder)
     return os.path.join(folder, FOLDER)
 

@@ -167,6 +167,8 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
     for folder, _, _ in sorted(os.walk(top), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(folder)  # the batch's folders, once empty
+    if not back and not left and not os.path.lexists(top):  # a batch a kn rm began, then failed
+        return restore(archive)  # to move anything to (or was killed): the one before is undone
     return back, left
 
 

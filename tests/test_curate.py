@@ -4,6 +4,7 @@ changes only what it says, whole or not at all, never through a link."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -228,6 +229,28 @@ def test_rm_asks_on_a_terminal(make_archive, tmp_path, process_env, answer, code
     screen = answered(["rm", "a"], b"[y/N]", answer, code, tmp_path, process_env)
     assert b"articles/a.txt\r\nMove 1 article(s) to the trash? [y/N]" in screen
     assert ("a.txt" in files(root)) == kept
+
+
+def test_an_undo_after_a_rm_that_failed_puts_back_the_last_rm_that_moved_articles(
+    kn, make_archive, monkeypatch
+):
+    root = make_archive({"2020/a.txt": article("A"), "2020/b.txt": article("B")})
+    assert kn("rm", "--yes", "a").exit_code == 0
+
+    def refused(*args: object, **kwargs: object) -> None:  # as a trash on another disk
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "rename", refused)
+        failed = kn("rm", "--yes", "b")
+    assert (failed.exit_code, failed.stderr) == (
+        2,
+        "kn: articles/2020/b.txt: cannot move it to the trash: Invalid cross-device link\n",
+    )
+    undo = kn("rm", "--undo")
+    assert (undo.exit_code, undo.stdout) == (0, "articles/2020/a.txt\n")
+    assert sorted(p.name for p in root.rglob("*.txt")) == ["a.txt", "b.txt"]
+    assert kn("rm", "--undo").stderr.startswith("kn: nothing to undo")
 
 
 def test_rm_of_a_link_moves_the_link_and_undo_restores_it(kn, make_archive):
