@@ -120,9 +120,8 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
             _move_page(archive, entry.id, batch, to_trash=True)
         except (OSError, KnError) as error:  # such as a link where a folder should be
             why = error.strerror if isinstance(error, OSError) else error
-            raise KnError(
-                f"{entry.path}: moved to the trash, but not its kept page: {why}"
-            ) from None
+            message = f"{entry.path}: moved to the trash, but not its kept page: {why}"
+            raise KnError(message) from None
     return os.path.normpath(os.path.join(shown_parent, batch))
 
 

@@ -389,6 +389,21 @@ def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
     assert (empty / "2020" / "whole.txt").read_text(encoding="utf-8").endswith(body)
 
 
+def test_a_large_text_is_added_in_a_few_times_its_size_in_memory(empty, tmp_path):
+    big = tmp_path / "big.txt"  # 30 MB of words: each word a string at once took 600 MB
+    big.write_text("Big\n\n" + ("word " * 20 + "\n") * 300_000, encoding="utf-8")
+    # kn started by a small process: a child's peak counts the size of the one it began in
+    peak = """if True:
+        import os, subprocess, sys
+        _, status, usage = os.wait4(subprocess.Popen(sys.argv[1:]).pid, 0)
+        print(status, usage.ru_maxrss)"""
+    kn = [sys.executable, "-m", "korea_news", "add", str(big), "--date", "2020-01-01"]
+    env = {**os.environ, "KN_ARCHIVE": str(empty), "KN_NO_CACHE": "1"}
+    ran = subprocess.run([sys.executable, "-c", peak, *kn], env=env, capture_output=True, text=True)
+    status, kib = map(int, ran.stdout.split()[-2:])
+    assert status == 0 and kib < 300 * 1024, ran.stderr
+
+
 def test_init_starts_an_archive_and_is_idempotent(kn, tmp_path):
     missing = kn("list")
     assert missing.exit_code == 2 and "kn init" in missing.stderr
