@@ -669,6 +669,18 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
 
 
+def test_a_page_kept_for_an_article_removed_by_hand_is_never_given_to_another(kn, empty):
+    added = kn("add", str(PAGES / "storm.html")).stdout.strip()
+    Path(added).unlink()  # rm, not kn rm: the page stays
+    text = Path(added).stem.split("-", 3)[3].replace("-", " ").title() + "\n\nOther words.\n"
+    kn("add", "--date", Path(added).stem[:10], "-", input=text)
+    [plain] = [path.stem for path in empty.rglob("*.txt")]
+    assert plain == f"{Path(added).stem}-2"  # not the page's ID
+    assert kn("show", "--original", plain).stderr.startswith(f"kn: {plain}: no page kept")
+    assert kn("add", "--again", plain).exit_code == 2
+    assert kn("show", plain).stdout.endswith("Other words.\n")
+
+
 def test_rm_takes_the_kept_page_to_the_trash_and_undo_puts_it_back(kn, empty, tmp_path):
     added = kn("add", str(PAGES / "storm.html"))
     storm = added.stdout.strip().rsplit("/", 1)[1].removesuffix(".txt")
