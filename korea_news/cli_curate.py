@@ -135,9 +135,9 @@ def edit(state: State, /, name: str) -> None:
     was = archive.read_bytes(entry)
     folder = tempfile.mkdtemp(prefix="kn-edit-")
     copy = os.path.join(folder, os.path.basename(entry.real))  # ID.txt, for the editor's sake
-    Path(copy).write_bytes(was)
     kept = False
     try:
+        Path(copy).write_bytes(was)  # cut short on a full disk: removed with its folder
         while True:
             curate.run_editor(copy)
             data = _read(copy)

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import os
+import resource
 import signal
 import stat
 import subprocess
@@ -364,6 +365,22 @@ def test_an_editor_that_fails_changes_nothing(kn, seed_archive, tmp_path):
     result = kn("edit", SEED_ID, env={"EDITOR": "false", "VISUAL": ""})
     assert result.exit_code == 2 and "the editor 'false' failed" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_an_edit_with_no_room_for_its_copy_leaves_no_part_of_it(seed_archive, own_home):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+
+    def full_disk() -> None:  # no file may grow past 1000 bytes
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    env = {**os.environ, "KN_ARCHIVE": str(seed_archive), "EDITOR": "true", "VISUAL": ""}
+    command = [sys.executable, "-m", "korea_news", "edit", SEED_ID]
+    result = subprocess.run(command, env=env, preexec_fn=full_disk, capture_output=True)
+    assert (result.returncode, result.stderr) == (2, b"kn: cannot write: File too large\n")
+    assert path.read_bytes() == before
+    assert not any((own_home / "tmp").iterdir())  # no copy cut at 1000 bytes
 
 
 def test_an_article_changed_while_edited_is_not_overwritten(kn, seed_archive, tmp_path):
