@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import frontmatter, kept
+from . import frontmatter, kept, write
 from .duplicates import digest
 from .model import Article, Date, Draft, InvalidArticle, KnError, day_of, is_url
 from .structure import SENTENCE_END
@@ -305,9 +305,10 @@ class Adder:
                 text = data
         made = draft(text, name, self.options, fields)
         body = digest(made.body)
-        if (same := self._same(made, body)) is not None:
-            return same
-        made, path = self.archive.add(made, self.dry_run, chosen=bool(self.options.get("id")))
+        with write.folder(self.archive.root, "", self.archive.shown_root, make=False):
+            if (same := self._same(made, body)) is not None:  # one kn adds at a time: a text
+                return same  # that another has just added is told as the same text too
+            made, path = self.archive.add(made, self.dry_run, chosen=bool(self.options.get("id")))
         self.added.setdefault(body, []).append(replace(made.article, path=path))
         if self.urls is not None and made.article.url:  # one URL, one article: this one too
             from . import web

@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -369,6 +371,31 @@ def test_two_concurrent_adds_of_one_title_and_day_take_two_ids(empty):
         assert bodies == [b"\nBody 0.\n", b"\nBody 1.\n"]
         for name in names:
             (empty / "2020" / name).unlink()
+
+
+def test_two_adds_of_one_text_at_once_store_it_once(empty, tmp_path, monkeypatch):
+    text = tmp_path / "text.txt"
+    text.write_text("A title\n\nOne body, given twice at once.\n", encoding="utf-8")
+    add, second_done = archive_module.Archive.add, threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:  # the first to add takes its time
+        if threading.current_thread().name == "first":
+            second_done.wait(2)
+        return add(*args, **kwargs)
+
+    def adding() -> None:
+        options = {"dry_run": False, "verbose": 0, "quiet": 0, "date": "2020-01-01"}
+        compose.Adder(archive_module.Archive(empty), options).add(str(text))
+        second_done.set()
+
+    monkeypatch.setattr(archive_module.Archive, "add", slow)
+    threads = [threading.Thread(target=adding, name=name) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join()
+    assert [path.name for path in empty.rglob("*.txt")] == ["2020-01-01-a-title.txt"]
 
 
 def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
