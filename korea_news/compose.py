@@ -199,10 +199,8 @@ def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str 
 
 def is_html(name: str, data: bytes) -> bool:
     """Whether an input is an HTML page: by its name, or a start such as <!doctype html>."""
-    if name.lower().endswith((".html", ".htm", ".xhtml")):
-        return True
     start = data[:4096].removeprefix(b"\xef\xbb\xbf").decode("latin-1")
-    return _HTML_START.match(start) is not None
+    return name.lower().endswith((".html", ".htm", ".xhtml")) or bool(_HTML_START.match(start))
 
 
 # A comment's text cannot hold `-->`: each comment is matched one way only, never

@@ -802,6 +802,28 @@ def test_show_draws_a_pages_table_in_columns_and_grep_reads_its_rows(kn, empty):
     assert found.endswith(":| Conservative | 121   | -38    |\n")
 
 
+def test_a_table_of_one_long_row_and_many_short_is_refused_not_padded(kn, empty, tmp_path):
+    rows = "<tr>" + "<td>c</td>" * 3000 + "</tr>" + "<tr><td>x</td></tr>" * 1000
+    story = "<p>The count ended on Sunday night, officials said.</p>" * 3
+    page = f"<html><head><title>Cells</title></head><body><article>{story}<table>{rows}</table>"
+    (tmp_path / "cells.html").write_text(page)  # 50 KB: 3 million cells, 12 MB once padded
+    result = kn("add", str(tmp_path / "cells.html"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("a table of over 2 million cells: no article\n")
+    assert not any(empty.rglob("*.txt"))
+
+
+def test_a_table_of_one_long_cell_in_each_column_is_refused_not_padded(kn, empty, tmp_path):
+    rows = "".join(f"<tr>{'<td></td>' * n}<td>{'word ' * 200}</td></tr>" for n in range(100))
+    story = "<p>The count ended on Sunday night, officials said.</p>" * 3
+    page = f"<html><head><title>Cells</title></head><body><article>{story}<table>{rows}</table>"
+    (tmp_path / "cells.html").write_text(page)  # 100 KB of text: 10 MB once padded
+    result = kn("add", str(tmp_path / "cells.html"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("a table of over 2 MB once padded: no article\n")
+    assert not any(empty.rglob("*.txt"))
+
+
 def test_a_bar_in_a_table_cell_stays_in_its_cell(kn, empty, tmp_path):
     from conftest import strip_ansi
 
