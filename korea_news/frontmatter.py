@@ -202,7 +202,7 @@ def parse_date(value: Any) -> Date | None:
         return None
     text = value.strip()
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        return dt.date.fromisoformat(text) if len(text) <= 10 else dt.datetime.fromisoformat(text)
     except ValueError:
         return None
 

@@ -28,7 +28,7 @@ from .sync import BATCH, TEXT, Sync
 if TYPE_CHECKING:
     from .structure import FactRow
 
-SCHEMA = 8  # PRAGMA user_version: raise it whenever what is stored is derived differently
+SCHEMA = 9  # PRAGMA user_version: raise it whenever what is stored is derived differently
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 
 Derive = Callable[[reader.Opened], tuple[Any, bool]]  # what to keep of a file, and whether
