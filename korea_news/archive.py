@@ -33,10 +33,8 @@ def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
     folder = cwd
     while not os.path.isdir(os.path.join(folder, FOLDER)):
         if folder == os.path.dirname(folder):
-            raise KnError(
-                f"no archive found: no {FOLDER}/ folder here or above; "
-                f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
-            )
+            how = f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"
+            raise KnError(f"no archive found: no {FOLDER}/ folder here or above; {how}")
         folder = os.path.dirname(folder)
     return os.path.join(folder, FOLDER)
 
@@ -264,7 +262,7 @@ class Archive:
     def add(self, draft: Draft, dry_run: bool = False, chosen: bool = False) -> tuple[Draft, str]:
         """Store a draft under its ID or, unless `chosen` (--id), the next free one (ID-2, ...)."""
         # Never over a file (write.create), even of another kn; `dry_run` only takes the ID.
-        from . import write  # here, not at the top: kn starts sooner
+        from . import kept, write  # here, not at the top: kn starts sooner
 
         ids = self.ids()
         year = f"{day_of(draft.article.date).year:04d}"
@@ -273,14 +271,14 @@ class Archive:
             article_id = draft.id if number == 1 else f"{draft.id}-{number}"
             name = f"{article_id}{SUFFIX}"
             try:
-                if article_id in ids:
-                    raise FileExistsError
+                if article_id in ids or os.path.lexists(kept.page_path(self.root, article_id)):
+                    raise FileExistsError  # (a page kept for it: of an article removed by hand)
                 if not dry_run:
                     with write.folder(self.root, year, self.shown_root) as folder:
                         write.create(folder, name, draft.text.encode("utf-8"))
             except FileExistsError:  # taken, before or meanwhile by another kn
                 if chosen:
-                    where = _entry(ids[article_id]).path if article_id in ids else "just added"
+                    where = _entry(ids[article_id]).path if article_id in ids else "a page or file"
                     message = f"another article already has this ID ({where})"
                     raise KnError(f"{article_id}: {message}; nothing was written") from None
                 continue

@@ -135,9 +135,9 @@ def edit(state: State, /, name: str) -> None:
     was = archive.read_bytes(entry)
     folder = tempfile.mkdtemp(prefix="kn-edit-")
     copy = os.path.join(folder, os.path.basename(entry.real))  # ID.txt, for the editor's sake
-    Path(copy).write_bytes(was)
     kept = False
     try:
+        Path(copy).write_bytes(was)  # cut short on a full disk: removed with its folder
         while True:
             curate.run_editor(copy)
             data = _read(copy)
@@ -160,9 +160,7 @@ def edit(state: State, /, name: str) -> None:
 
 
 @click.command()
-@click.option(
-    "--duplicates", is_flag=True, help="Print ID ID SIMILARITY for same and near-same bodies."
-)
+@click.option("--duplicates", is_flag=True, help="List the pairs of same and near-same bodies.")
 @options.command_options(
     "PATH:LINE: message lines; json: {path, line, message}, with --duplicates {ids, similarity}."
 )

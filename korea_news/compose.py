@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import frontmatter, kept
+from . import frontmatter, kept, write
 from .duplicates import digest
 from .model import Article, Date, Draft, InvalidArticle, KnError, day_of, is_url
 from .structure import SENTENCE_END
@@ -113,10 +113,8 @@ def check_options(options: Mapping[str, Any]) -> None:
     chosen = options.get("id")
     if chosen and not is_slug(unicodedata.normalize("NFC", chosen)):
         hint = f" (such as {slug(chosen)})" if slug(chosen) else ""
-        raise KnError(
-            f"--id {chosen}: not a slug: lower-case letters and digits, of any script, "
-            f"words joined by single hyphens, at most {NAME_BYTES - 4} bytes{hint}"
-        )
+        rule = "lower-case letters and digits, of any script, words joined by single hyphens"
+        raise KnError(f"--id {chosen}: not a slug: {rule}, at most {NAME_BYTES - 4} bytes{hint}")
     date = options.get("date")
     if date is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
@@ -201,10 +199,8 @@ def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str 
 
 def is_html(name: str, data: bytes) -> bool:
     """Whether an input is an HTML page: by its name, or a start such as <!doctype html>."""
-    if name.lower().endswith((".html", ".htm", ".xhtml")):
-        return True
     start = data[:4096].removeprefix(b"\xef\xbb\xbf").decode("latin-1")
-    return _HTML_START.match(start) is not None
+    return name.lower().endswith((".html", ".htm", ".xhtml")) or bool(_HTML_START.match(start))
 
 
 # A comment's text cannot hold `-->`: each comment is matched one way only, never
@@ -307,9 +303,10 @@ class Adder:
                 text = data
         made = draft(text, name, self.options, fields)
         body = digest(made.body)
-        if (same := self._same(made, body)) is not None:
-            return same
-        made, path = self.archive.add(made, self.dry_run, chosen=bool(self.options.get("id")))
+        with write.folder(self.archive.root, "", self.archive.shown_root, make=False):
+            if (same := self._same(made, body)) is not None:  # one kn adds at a time: a text
+                return same  # that another has just added is told as the same text too
+            made, path = self.archive.add(made, self.dry_run, chosen=bool(self.options.get("id")))
         self.added.setdefault(body, []).append(replace(made.article, path=path))
         if self.urls is not None and made.article.url:  # one URL, one article: this one too
             from . import web

@@ -120,9 +120,8 @@ def remove(archive: Archive, entries: list[Entry]) -> str:
             _move_page(archive, entry.id, batch, to_trash=True)
         except (OSError, KnError) as error:  # such as a link where a folder should be
             why = error.strerror if isinstance(error, OSError) else error
-            raise KnError(
-                f"{entry.path}: moved to the trash, but not its kept page: {why}"
-            ) from None
+            message = f"{entry.path}: moved to the trash, but not its kept page: {why}"
+            raise KnError(message) from None
     return os.path.normpath(os.path.join(shown_parent, batch))
 
 
@@ -167,6 +166,8 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
     for folder, _, _ in sorted(os.walk(top), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(folder)  # the batch's folders, once empty
+    if not back and not left and not os.path.lexists(top):  # a batch a kn rm began, then failed
+        return restore(archive)  # to move anything to (or was killed): the one before is undone
     return back, left
 
 

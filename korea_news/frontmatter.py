@@ -202,7 +202,7 @@ def parse_date(value: Any) -> Date | None:
         return None
     text = value.strip()
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        return dt.date.fromisoformat(text) if len(text) <= 10 else dt.datetime.fromisoformat(text)
     except ValueError:
         return None
 
@@ -240,8 +240,7 @@ def to_article(
         raise InvalidArticle(path, title_line, "title is missing or empty")
     if meta.get("date") is None:
         raise InvalidArticle(path, date_line, "date is missing")
-    date = parse_date(meta["date"])
-    if date is None:
+    if (date := parse_date(meta["date"])) is None:
         given = repr(_plain(meta["date"]))  # cut short: it may be a number of 4,000 digits
         given = given if len(given) <= 60 else f"{given[:56]}...{given[-1]}"
         message = f"date {given} is not YYYY-MM-DD or an ISO 8601 date-time"

@@ -43,11 +43,9 @@ def normal(url: str) -> str:
     if port and (parts.scheme.lower(), port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    kept = sorted((k, v) for k, v in query if not k.startswith("utm_"))
+    kept = urllib.parse.urlencode(sorted((k, v) for k, v in query if not k.startswith("utm_")))
     path = _encoded(parts.path).rstrip("/")
-    return urllib.parse.urlunsplit(
-        (parts.scheme.lower(), host, path, urllib.parse.urlencode(kept), "")
-    )
+    return urllib.parse.urlunsplit((parts.scheme.lower(), host, path, kept, ""))
 
 
 def _library(name: str) -> Any:
@@ -124,16 +122,19 @@ def _blocks(body: Any) -> Iterator[str]:
             items = [" ".join(_text(item).split()) for item in element.findall("item")]
             ordered = element.get("rend") == "ol"
             marks = (f"{n}." if ordered else "•" for n in range(1, len(items) + 1))
-            yield "\n".join(
-                f"  {mark} {item}" for mark, item in zip(marks, items, strict=True) if item
-            )
+            lines = (f"  {mark} {item}" for mark, item in zip(marks, items, strict=True) if item)
+            yield "\n".join(lines)
         elif element.tag == "table":
             cells = (row.findall("cell") for row in element.iter("row"))
             rows = [[" ".join(_text(c).split()).replace("|", "\\|") for c in row] for row in cells]
             rows = [row for row in rows if any(row)]
             width = max(map(len, rows), default=0)
+            if width * len(rows) > MAX_TEXT:  # one long row and many short: gigabytes, padded
+                raise KnError(f"a table of over {MAX_TEXT >> 20} million cells: no article")
             rows = [row + [""] * (width - len(row)) for row in rows]
             sizes = [max(len(row[i]) for row in rows) for i in range(width)]
+            if len(rows) * sum(sizes) > MAX_TEXT:  # one long cell in each column, as much
+                raise KnError(f"a table of over {MAX_TEXT >> 20} MB once padded: no article")
             yield "\n".join(f"| {' | '.join(map(str.ljust, row, sizes))} |" for row in rows)
         elif element.tag == "head":  # plain if kn reads it as a heading, else marked: ## it
             heading = " ".join(_text(element).split()).rstrip(":：")

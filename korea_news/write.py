@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import secrets
 import stat
@@ -39,6 +40,9 @@ def folder(root: str, inside: str, shown: str, make: bool = True) -> Iterator[in
                 raise KnError(f"{shown} is a file where a folder should be: move it away") from None
             os.close(fd)
             fd = below
+        if not make:  # its files replaced or moved away: by one kn at a time, each write as one
+            with contextlib.suppress(OSError):  # with the check before it (NFS locks no folder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
     finally:
         os.close(fd)

@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -371,6 +373,31 @@ def test_two_concurrent_adds_of_one_title_and_day_take_two_ids(empty):
             (empty / "2020" / name).unlink()
 
 
+def test_two_adds_of_one_text_at_once_store_it_once(empty, tmp_path, monkeypatch):
+    text = tmp_path / "text.txt"
+    text.write_text("A title\n\nOne body, given twice at once.\n", encoding="utf-8")
+    add, second_done = archive_module.Archive.add, threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:  # the first to add takes its time
+        if threading.current_thread().name == "first":
+            second_done.wait(2)
+        return add(*args, **kwargs)
+
+    def adding() -> None:
+        options = {"dry_run": False, "verbose": 0, "quiet": 0, "date": "2020-01-01"}
+        compose.Adder(archive_module.Archive(empty), options).add(str(text))
+        second_done.set()
+
+    monkeypatch.setattr(archive_module.Archive, "add", slow)
+    threads = [threading.Thread(target=adding, name=name) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join()
+    assert [path.name for path in empty.rglob("*.txt")] == ["2020-01-01-a-title.txt"]
+
+
 def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
     body = ("word " * 20 + "\n") * 400_000
     big = tmp_path / "big.txt"
@@ -387,6 +414,21 @@ def test_a_killed_add_leaves_a_whole_file_or_none(empty, tmp_path):
     process = kn_process(empty, str(big), "--date", "2020-01-01", "--id", "whole")
     assert process.wait(timeout=120) == 0  # and left alone, it writes the whole file
     assert (empty / "2020" / "whole.txt").read_text(encoding="utf-8").endswith(body)
+
+
+def test_a_large_text_is_added_in_a_few_times_its_size_in_memory(empty, tmp_path):
+    big = tmp_path / "big.txt"  # 30 MB of words: each word a string at once took 600 MB
+    big.write_text("Big\n\n" + ("word " * 20 + "\n") * 300_000, encoding="utf-8")
+    # kn started by a small process: a child's peak counts the size of the one it began in
+    peak = """if True:
+        import os, subprocess, sys
+        _, status, usage = os.wait4(subprocess.Popen(sys.argv[1:]).pid, 0)
+        print(status, usage.ru_maxrss)"""
+    kn = [sys.executable, "-m", "korea_news", "add", str(big), "--date", "2020-01-01"]
+    env = {**os.environ, "KN_ARCHIVE": str(empty), "KN_NO_CACHE": "1"}
+    ran = subprocess.run([sys.executable, "-c", peak, *kn], env=env, capture_output=True, text=True)
+    status, kib = map(int, ran.stdout.split()[-2:])
+    assert status == 0 and kib < 300 * 1024, ran.stderr
 
 
 def test_init_starts_an_archive_and_is_idempotent(kn, tmp_path):

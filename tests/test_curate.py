@@ -4,12 +4,15 @@ changes only what it says, whole or not at all, never through a link."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import resource
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -229,6 +232,28 @@ def test_rm_asks_on_a_terminal(make_archive, tmp_path, process_env, answer, code
     assert ("a.txt" in files(root)) == kept
 
 
+def test_an_undo_after_a_rm_that_failed_puts_back_the_last_rm_that_moved_articles(
+    kn, make_archive, monkeypatch
+):
+    root = make_archive({"2020/a.txt": article("A"), "2020/b.txt": article("B")})
+    assert kn("rm", "--yes", "a").exit_code == 0
+
+    def refused(*args: object, **kwargs: object) -> None:  # as a trash on another disk
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "rename", refused)
+        failed = kn("rm", "--yes", "b")
+    assert (failed.exit_code, failed.stderr) == (
+        2,
+        "kn: articles/2020/b.txt: cannot move it to the trash: Invalid cross-device link\n",
+    )
+    undo = kn("rm", "--undo")
+    assert (undo.exit_code, undo.stdout) == (0, "articles/2020/a.txt\n")
+    assert sorted(p.name for p in root.rglob("*.txt")) == ["a.txt", "b.txt"]
+    assert kn("rm", "--undo").stderr.startswith("kn: nothing to undo")
+
+
 def test_rm_of_a_link_moves_the_link_and_undo_restores_it(kn, make_archive):
     root = make_archive({"real.txt": article("Real")})
     os.symlink("real.txt", root / "link.txt")
@@ -342,6 +367,22 @@ def test_an_editor_that_fails_changes_nothing(kn, seed_archive, tmp_path):
     assert path.read_bytes() == before
 
 
+def test_an_edit_with_no_room_for_its_copy_leaves_no_part_of_it(seed_archive, own_home):
+    path = seed_archive / "2017" / f"{SEED_ID}.txt"
+    before = path.read_bytes()
+
+    def full_disk() -> None:  # no file may grow past 1000 bytes
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    env = {**os.environ, "KN_ARCHIVE": str(seed_archive), "EDITOR": "true", "VISUAL": ""}
+    command = [sys.executable, "-m", "korea_news", "edit", SEED_ID]
+    result = subprocess.run(command, env=env, preexec_fn=full_disk, capture_output=True)
+    assert (result.returncode, result.stderr) == (2, b"kn: cannot write: File too large\n")
+    assert path.read_bytes() == before
+    assert not any((own_home / "tmp").iterdir())  # no copy cut at 1000 bytes
+
+
 def test_an_article_changed_while_edited_is_not_overwritten(kn, seed_archive, tmp_path):
     path = seed_archive / "2017" / f"{SEED_ID}.txt"
     script = f"file.write_text(file.read_text() + 'more')\nPath({str(path)!r}).write_text('other')"
@@ -434,6 +475,68 @@ def test_a_killed_tag_or_edit_leaves_the_old_file_or_the_new_one(make_archive, t
     path.write_bytes(old)
     assert kn_process(root, *args, env=env).wait(timeout=120) == 0
     assert path.read_bytes() == new
+
+
+def test_two_tags_of_one_article_at_once_never_lose_one_unsaid(make_archive, monkeypatch):
+    from korea_news import curate, write
+    from korea_news.archive import Archive
+    from korea_news.model import KnError
+
+    root = make_archive({"a.txt": article("A")})
+    create, second_done, outcome = write.create, threading.Event(), {}
+
+    def slow(*args: object) -> None:  # the first to write takes its time
+        if threading.current_thread().name == "first":
+            second_done.wait(2)
+        create(*args)  # type: ignore[arg-type]
+
+    def tagging(tag: str) -> None:
+        archive = Archive(root)
+        try:
+            curate.retag(archive, archive.find("a"), [(True, tag)])
+            outcome[tag] = True
+        except KnError:  # told: "changed meanwhile"
+            outcome[tag] = False
+        second_done.set()
+
+    monkeypatch.setattr(write, "create", slow)
+    threads = [threading.Thread(target=tagging, args=(n,), name=n) for n in ("first", "second")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join()
+    written = [tag for tag, done in outcome.items() if done]
+    assert written and f"tags: [{', '.join(written)}]" in (root / "a.txt").read_text()
+
+
+def test_a_rm_and_an_undo_of_its_batch_at_once_never_wait_for_each_other(tmp_path, monkeypatch):
+    from korea_news import write
+
+    for name in ("archive/a.txt", "trash/b.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(name)
+    made, both = os.mkdir, threading.Barrier(2, timeout=5)
+
+    def meeting(*args: object, **kwargs: object) -> None:  # each holds its source folder
+        both.wait()
+        made(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "mkdir", meeting)
+    root = str(tmp_path)
+    moves = [("a.txt", "archive", "trash"), ("b.txt", "trash", "archive")]
+    threads = [
+        threading.Thread(target=write.move, args=(name, (root, one, root), (root, other, root)))
+        for name, one, other in moves
+    ]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(p.name for p in tmp_path.rglob("*.txt")) == ["a.txt", "b.txt"]
+    assert (tmp_path / "trash" / "a.txt").exists() and (tmp_path / "archive" / "b.txt").exists()
 
 
 def test_a_killed_rm_or_undo_leaves_each_article_in_the_archive_or_in_the_trash(

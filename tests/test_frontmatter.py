@@ -63,6 +63,7 @@ def test_accepts_a_bom_crlf_and_a_dots_end_line():
     [
         ("2017-08-07", dt.date(2017, 8, 7)),
         ("'2017-08-07'", dt.date(2017, 8, 7)),
+        ("'20170807'", dt.date(2017, 8, 7)),  # ISO 8601's basic form: a date, no midnight
         ("2017-08-07T10:30:00", dt.datetime(2017, 8, 7, 10, 30)),
         (
             "2017-08-07T10:30:00+09:00",

@@ -669,6 +669,18 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
 
 
+def test_a_page_kept_for_an_article_removed_by_hand_is_never_given_to_another(kn, empty):
+    added = kn("add", str(PAGES / "storm.html")).stdout.strip()
+    Path(added).unlink()  # rm, not kn rm: the page stays
+    text = Path(added).stem.split("-", 3)[3].replace("-", " ").title() + "\n\nOther words.\n"
+    kn("add", "--date", Path(added).stem[:10], "-", input=text)
+    [plain] = [path.stem for path in empty.rglob("*.txt")]
+    assert plain == f"{Path(added).stem}-2"  # not the page's ID
+    assert kn("show", "--original", plain).stderr.startswith(f"kn: {plain}: no page kept")
+    assert kn("add", "--again", plain).exit_code == 2
+    assert kn("show", plain).stdout.endswith("Other words.\n")
+
+
 def test_rm_takes_the_kept_page_to_the_trash_and_undo_puts_it_back(kn, empty, tmp_path):
     added = kn("add", str(PAGES / "storm.html"))
     storm = added.stdout.strip().rsplit("/", 1)[1].removesuffix(".txt")
@@ -788,6 +800,28 @@ def test_show_draws_a_pages_table_in_columns_and_grep_reads_its_rows(kn, empty):
     assert "  Party        Seats Change\n  Liberal      177   +41\n" in shown
     found = kn("search", "-F", "Conservative").stdout
     assert found.endswith(":| Conservative | 121   | -38    |\n")
+
+
+def test_a_table_of_one_long_row_and_many_short_is_refused_not_padded(kn, empty, tmp_path):
+    rows = "<tr>" + "<td>c</td>" * 3000 + "</tr>" + "<tr><td>x</td></tr>" * 1000
+    story = "<p>The count ended on Sunday night, officials said.</p>" * 3
+    page = f"<html><head><title>Cells</title></head><body><article>{story}<table>{rows}</table>"
+    (tmp_path / "cells.html").write_text(page)  # 50 KB: 3 million cells, 12 MB once padded
+    result = kn("add", str(tmp_path / "cells.html"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("a table of over 2 million cells: no article\n")
+    assert not any(empty.rglob("*.txt"))
+
+
+def test_a_table_of_one_long_cell_in_each_column_is_refused_not_padded(kn, empty, tmp_path):
+    rows = "".join(f"<tr>{'<td></td>' * n}<td>{'word ' * 200}</td></tr>" for n in range(100))
+    story = "<p>The count ended on Sunday night, officials said.</p>" * 3
+    page = f"<html><head><title>Cells</title></head><body><article>{story}<table>{rows}</table>"
+    (tmp_path / "cells.html").write_text(page)  # 100 KB of text: 10 MB once padded
+    result = kn("add", str(tmp_path / "cells.html"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("a table of over 2 MB once padded: no article\n")
+    assert not any(empty.rglob("*.txt"))
 
 
 def test_a_bar_in_a_table_cell_stays_in_its_cell(kn, empty, tmp_path):
