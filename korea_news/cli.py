@@ -286,6 +286,9 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     """
     from . import compose
 
+    named = ("title", "date", "source", "url", "authors", "tags", "title_from", "feeds")
+    if fields["again"] and (not files or article_id or any(map(fields.get, named))):
+        raise click.UsageError("--again takes ARTICLEs and no field: it keeps those stored")
     out, feeds = state.output(), fields["feeds"]
     progress = output.progress("adding pages") if feeds else None  # a feed can be long
     adder = compose.Adder(state.archive, {**fields, "id": article_id}, progress)

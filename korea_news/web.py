@@ -75,13 +75,9 @@ def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
             raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
     claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
     dates = trafilatura.settings.set_date_params(extensive=len(page) <= SEARCHED)
+    wanted = {"with_metadata": True, "include_tables": True, "fast": True}
     found = tree is not None and trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=True,
-        include_tables=True,
-        fast=True,
-        date_extraction_params=dates,
+        tree, url=url, date_extraction_params=dates, **wanted
     )
     if not found or found.body is None:
         raise KnError("no article text could be found in the page")

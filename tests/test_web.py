@@ -740,6 +740,11 @@ def test_add_again_extracts_the_kept_page_anew_keeping_the_id(kn, empty, site):
     assert "+  1. The new parliament meets on 4 November" in again.stdout.splitlines()
     assert "+| Green        | 12    | +9     |" in again.stdout.splitlines()
     assert path.read_text(encoding="utf-8") == text  # its ID, tags and fetched time kept
+    for wrong in ([], ["--tag", "x", article_id], ["--title", "X", article_id]):
+        refused = kn("add", "--again", *wrong)  # nothing to do, or a field it would not apply
+        assert (refused.exit_code, refused.stdout) == (2, ""), refused.stderr
+        assert refused.stderr.startswith("kn: --again takes ARTICLEs and no field")
+    assert path.read_text(encoding="utf-8") == text
 
 
 def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
