@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import frontmatter, kept, write
 from .model import InvalidArticle, KnError
+from .query import folded
 
 if TYPE_CHECKING:
     from .archive import Archive, Entry
@@ -29,7 +30,7 @@ def retag(archive: Archive, entry: Entry, changes: list[tuple[bool, str]]) -> No
     article = frontmatter.to_article(meta, entries, path, entry.id, parts.body_line)
     tags = list(article.tags)
     for add, tag in changes:
-        same = [old for old in tags if old.casefold() == tag.casefold()]
+        same = [old for old in tags if folded(old) == folded(tag)]  # café as typed on macOS too
         if add and not same:
             tags.append(tag)
         elif not add:

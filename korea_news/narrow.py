@@ -31,7 +31,8 @@ def match(db: Any, required: Required, files: int) -> str | None:
                 clauses = None  # this alternative matches no indexed text
                 break
             if clauses is not None and len(terms) <= MAX_TERMS and _rare(db, terms, files):
-                clauses.append("(" + " OR ".join(map(_quoted, terms)) + ")")
+                quoted = ('"' + term.replace('"', '""') + '"' for term in terms)  # FTS5's quotes
+                clauses.append("(" + " OR ".join(quoted) + ")")
         if clauses == []:
             return None  # an alternative that may match anything
         if clauses:
@@ -44,7 +45,3 @@ def _rare(db: Any, terms: list[str], files: int) -> bool:
     marks = ", ".join("?" * len(terms))
     query = f"SELECT sum(doc) FROM vocabulary WHERE term IN ({marks})"
     return bool((db.execute(query, terms).fetchone()[0] or 0) * 2 <= files)
-
-
-def _quoted(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'

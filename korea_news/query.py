@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,11 @@ from typing import Any
 from .model import Article, KnError, day_of
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def folded(text: str) -> str:
+    """Text as filters compare it: case folded, in NFC (macOS may give 북한 as its jamo)."""
+    return unicodedata.normalize("NFC", text.casefold())
 
 
 def period(text: str, end: bool) -> dt.date:
@@ -55,8 +61,8 @@ class Filter:
         return cls(
             since=period(since, end=False) if since else None,
             until=period(until, end=True) if until else None,
-            tags=tuple(tag.casefold() for tag in params["tags"]),
-            source=source.casefold() if source is not None else None,
+            tags=tuple(map(folded, params["tags"])),
+            source=folded(source) if source is not None else None,
             where=tuple(pairs),
         )
 
@@ -68,9 +74,9 @@ class Filter:
         day = day_of(article.date)
         if (self.since and day < self.since) or (self.until and day > self.until):
             return False
-        if self.tags and not set(self.tags) <= {tag.casefold() for tag in article.tags}:
+        if self.tags and not set(self.tags) <= set(map(folded, article.tags)):
             return False
-        if self.source is not None and self.source not in (article.source or "").casefold():
+        if self.source is not None and self.source not in folded(article.source or ""):
             return False
         return all(_has(article, key, value) for key, value in self.where)
 
@@ -83,7 +89,5 @@ def _has(article: Article, key: str, value: str) -> bool:
     if have is None:
         return False
     items = have if isinstance(have, list) else [have]
-    wanted = value.casefold()
-    return any(
-        str(item).casefold() == wanted for item in items if not isinstance(item, dict | list)
-    )
+    wanted = folded(value)
+    return any(folded(str(item)) == wanted for item in items if not isinstance(item, dict | list))

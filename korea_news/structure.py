@@ -150,14 +150,10 @@ def _first(lines: list[str], i: int, wanted: Callable[[str], object]) -> int:
 
 def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
     """Whether a list is one numbered item, reading as a title, with a paragraph after it."""
+    if len(items) != 1 or not items[0].marker[0].isdigit() or not is_heading(items[0].text):
+        return False
     rest = next((line for line in lines[end:] if line.strip()), None)
-    return (
-        len(items) == 1
-        and items[0].marker[0].isdigit()
-        and is_heading(items[0].text)
-        and rest is not None
-        and not _item(rest)
-    )
+    return rest is not None and not _item(rest)
 
 
 def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,17 @@ def test_tag_rewrites_a_block_list_and_leaves_an_untouched_file_as_it_is(kn, mak
     assert (root / "a.txt").stat().st_mtime == 1  # not even written
     assert kn("tag", "a", "-b", "+c").exit_code == 0
     assert (root / "a.txt").read_text() == text.replace("tags:\n  - a\n  - b\n", "tags: [a, c]\n")
+
+
+def test_tag_knows_a_tag_however_its_accents_and_syllables_are_composed(kn, make_archive):
+    text = "---\ntitle: T\ndate: 2017-01-01\ntags: [Café, 북한]\n---\nBody\n"
+    root = make_archive({"a.txt": text})
+    os.utime(root / "a.txt", (1, 1))
+    nfd = [unicodedata.normalize("NFD", tag) for tag in ("+café", "+북한")]  # as macOS may type
+    assert kn("tag", "a", *nfd).exit_code == 0
+    assert (root / "a.txt").stat().st_mtime == 1  # there already: not written
+    assert kn("tag", "a", *(f"-{tag[1:]}" for tag in nfd)).exit_code == 0
+    assert (root / "a.txt").read_text() == text.replace("tags: [Café, 북한]\n", "")
 
 
 def test_tag_of_anchored_tags_an_alias_repeats_sends_to_kn_edit(kn, make_archive):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,19 @@ def test_list_filters(kn, news, options, expected):
     result = kn("list", *options)
     assert result.exit_code == 0, result.stderr
     assert ids(result.stdout) == expected
+
+
+def test_filters_compare_text_however_its_accents_and_syllables_are_composed(kn, make_archive):
+    # macOS may hand over é as e and an accent, and 북한 as its jamo (NFD): the same text.
+    fields = {"source": "Agence Sé", "tags": "[북한]", "region": "Séoul"}
+    make_archive({"a.txt": article("T", **fields), "b.txt": article("U")})
+    nfd = {text: unicodedata.normalize("NFD", text) for text in ("SÉ", "북한", "séoul")}
+    for options in (
+        ["--tag", nfd["북한"]],
+        ["--source", nfd["SÉ"]],
+        ["--where", f"region={nfd['séoul']}"],
+    ):
+        assert ids(kn("list", *options).stdout) == ["a"], options
 
 
 def test_list_exits_1_when_a_filter_selects_nothing(kn, news):
