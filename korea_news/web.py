@@ -177,7 +177,7 @@ def fetch(url: str, timeout: float, seen: dict[str, str] | None = None) -> tuple
     except urllib.error.HTTPError as error:
         if error.code == 304 and seen:
             raise NotModified from None
-        raise KnError(f"HTTP {error.code} {error.reason}") from None
+        raise KnError(f"HTTP {error.code} {' '.join(str(error.reason).split())}") from None
     except urllib.error.URLError as error:
         raise KnError(str(error.reason)) from None
     except (http.client.InvalidURL, ValueError) as error:  # a space in the host, a bad IDNA name

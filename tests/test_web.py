@@ -220,7 +220,7 @@ def test_a_url_that_fails_is_one_line_and_the_others_are_still_added(kn, empty, 
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"kn: {site}{path}: ") and reason in line, line
-    assert line.count(f"{site}{path}:") == 1, line
+    assert line.count(f"{site}{path}:") == 1 and "\\n" not in line, line
     assert [fields["title"] for fields, _ in stored(empty)] == [
         "Thousands evacuated as floods hit river towns"
     ]
