@@ -267,9 +267,9 @@ class Grep:
         context = self.around != (None, None)
         for article, text in texts:
             walked = self._matching(article, text, self.spans, every=context)
-            if context:
+            if context:  # -o: lines of context place grep's `--`, and are not shown
                 picked: list[Any] = list(self._in_context(article, walked))
-                lines = picked
+                lines = [r for r in picked if not (self.only and r and r.context)]
             else:
                 picked = list(islice(walked, self.most))
                 lines = list(self._records(article, picked))
@@ -336,7 +336,8 @@ class Grep:
                 return
             if selected and count != self.most:
                 given = [Match(article, *earlier, (), context=True) for earlier in kept]
-                given += self._records(article, [(number, line, spans, True)])
+                shown = list(self._records(article, [(number, line, spans, True)]))
+                given += shown or [Match(article, number, line, (), context=True)]  # -o: empty
                 kept.clear()
                 left = 0 if number == article.title_line else after  # front matter follows it
                 count += 1
@@ -349,8 +350,7 @@ class Grep:
             for record in given:
                 if last and record.line > last + 1:
                     yield None
-                if not (self.only and record.context):  # -o: grep's -- as if they were printed
-                    yield record
+                yield record
                 last = record.line
 
 

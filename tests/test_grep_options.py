@@ -377,3 +377,21 @@ def test_matches_across_line_breaks_take_time_linear_in_the_text(tmp_path, proce
         cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
     )  # fmt: skip
     assert run.returncode == 0 and run.stdout.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("args", [["-o", "-C", "0"], ["-o", "-A", "1"], ["-o", "-B", "1"]])
+def test_o_with_context_takes_a_line_of_empty_matches_as_selected_as_grep(kn, make_archive, args):
+    """grep -o prints nothing of such a line, yet it is selected: exit 0, and `--` around it."""
+    root = make_archive(
+        {
+            "a.txt": article("Zq", "2017-01-02", body="a\n\nb\nc\n\n"),
+            "b.txt": article("Zq", "2017-01-01", body="\n"),
+        }
+    )
+    files = ["articles/a.txt", "articles/b.txt"]
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", *args, "^$", *files],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    result = kn("search", *args, "^$")
+    assert (result.stdout, result.exit_code) == (run.stdout, run.returncode) == ("--\n--\n", 0)
