@@ -26,6 +26,18 @@ def test_show_plain_is_title_metadata_blank_line_then_the_body_as_stored(kn, see
     assert kn("show", SEED_ID).stdout == expected
 
 
+def test_show_plain_keeps_a_folded_title_and_a_source_with_a_line_break_on_a_line_each(
+    kn, make_archive
+):
+    """A title written as a YAML block ends with a line break, and a source may hold one:
+    the title and the metadata still take a line each, as they do in `kn list`."""
+    front = 'title: >\n  Folded over\n  two lines\ndate: 2017-01-03\nsource: "Two\\nlines"'
+    make_archive({"f.txt": f"---\n{front}\n---\nBody.\n"})
+    result = kn("show", "f")
+    assert result.stdout == "Folded over two lines \n2017-01-03 · Two lines\n\nBody.\n"
+    assert kn("list").stdout == "f\t2017-01-03\tTwo lines\tFolded over two lines \n"
+
+
 def test_show_json_matches_golden_file_and_carries_the_body(kn, seed_archive):
     result = kn("show", "--format", "json")
     assert result.stdout == (GOLDEN / "show.json").read_text(encoding="utf-8")
