@@ -176,6 +176,19 @@ def test_show_dash_reads_names_from_stdin_one_a_line(kn, make_archive):
     assert kn("show", "-", input="").exit_code == 1
 
 
+@pytest.mark.parametrize("command", [["show"], ["show", "--raw"], ["path"]])
+def test_a_path_with_a_nul_from_stdin_is_no_article_not_an_internal_error(
+    kn, make_archive, command
+):
+    """`kn search -l -0 | kn show -` hands over paths ended by NULs: no file is named so."""
+    make_archive({"a.txt": article("Alpha", body="A.\n")})
+    result = kn(*command, "-", input="articles/a.txt\0articles/a.txt\0\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "kn: articles/a.txt\\x00articles/a.txt\\x00: not an article of the archive articles\n"
+    )
+
+
 @pytest.mark.parametrize("cache", ["1", ""], ids=["no-cache", "store"])
 def test_the_newest_of_one_day_is_the_latest_time_given_then_the_first_id(kn, make_archive, cache):
     """Order: the date-time's instant (a plain date as midnight UTC), then the ID; never
