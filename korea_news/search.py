@@ -45,14 +45,10 @@ def compile_pattern(
             if int(number) > 1000:  # RE2 would read a{99999999999} as text
                 message = f"the repetition number {number} is more than RE2's limit of 1000"
                 raise KnError(f"bad pattern {given!r}: {message}")
+        _compile(source, given)  # each alone, as grep: a `(` and a `)` of two lines are no group
     combined = "|".join(f"(?:{source})" for source in sources) or r"\b\B"  # none: no match
     combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
-    try:
-        regex = _compile(combined, combined)
-    except KnError:  # name the pattern at fault, as it was given
-        for given, source in zip(wanted, sources, strict=True):
-            _compile(source, given)  # (without the flags, which RE2 would print back)
-        raise
+    regex = _compile(combined, combined)
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
     required = required_words(sources, re.IGNORECASE if ignore_case else 0)
     plain = len(wanted) == 1 and not (ignore_case or whole_lines) and wanted[0]

@@ -395,3 +395,17 @@ def test_o_with_context_takes_a_line_of_empty_matches_as_selected_as_grep(kn, ma
     )  # fmt: skip
     result = kn("search", *args, "^$")
     assert (result.stdout, result.exit_code) == (run.stdout, run.returncode) == ("--\n--\n", 0)
+
+
+@pytest.mark.parametrize(
+    "args", [["(coal\n)"], ["[^\n]*coal"], ["-e", "(", "-e", ")"], ["-e", "a[", "-e", "]b"]]
+)
+def test_patterns_bad_alone_are_an_error_even_where_joined_they_would_read(kn, make_archive, args):
+    """Each line or -e is a pattern of its own, as grep's: a `(` and a `)` make no group."""
+    root = make_archive({"a.txt": article("T", body="coal\n")})
+    run = subprocess.run(
+        [GREP, "-E", *args, "articles/a.txt"], cwd=root.parent, capture_output=True, check=False
+    )
+    result = kn("search", *args)
+    assert (result.exit_code, run.returncode) == (2, 2)
+    assert result.stdout == "" and result.stderr.startswith("kn: bad pattern '")
