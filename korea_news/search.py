@@ -19,7 +19,8 @@ import re2
 
 from .model import Article, Count, KnError, Match, is_utf8
 
-_ESCAPE = re.compile(r"\\.")  # a backslash and what it escapes
+_ESCAPE = re.compile(r"\\.|\(\?(?![=!<])")  # an escape; a ( before a ? (not look-around)
+_GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$", "(?": r"(\?"}
 _INTERVAL = re.compile(r"(?<!\\)\{,")  # grep -E reads a{,2} as a{0,2}; RE2 as text
 _REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
 
@@ -75,8 +76,11 @@ def _compile(source: str | bytes, given: str) -> Any:
 
 
 def _edge(found: re.Match[str]) -> str:
-    """RE2 has no `\\<` and `\\>`: a word's edge is `\\b` (any other escape stays)."""
-    return r"\b" if found.group() in (r"\<", r"\>") else found.group()
+    """GNU grep's escapes as RE2 reads them: `\\<` and `\\>` are `\\b`; a letter grep gives no
+    meaning to is itself (`\\d` is d, `\\A` is A); `(?` is a ( and a ?, not RE2's flags."""
+    text = found.group()
+    plain = text[1].isalnum() and text[1] not in "wWsSbB123456789"  # (\1: an error, told)
+    return _GNU.get(text, text[1] if plain else text)
 
 
 MAX_ALTERNATIVES = 32

@@ -409,3 +409,24 @@ def test_patterns_bad_alone_are_an_error_even_where_joined_they_would_read(kn, m
     result = kn("search", *args)
     assert (result.exit_code, run.returncode) == (2, 2)
     assert result.stdout == "" and result.stderr.startswith("kn: bad pattern '")
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\Asecond", r"first\z", "(?-m)second$", "(?i)FIRST", r"\d", r"\t\n", r"x\'"]
+)
+def test_escapes_and_groups_grep_gives_no_meaning_are_read_as_grep_reads_them(
+    kn, make_archive, pattern
+):
+    """`\\d` is d and `\\A` is A, as in grep (not RE2's digit and start of text), and `(?` is a (
+    and a ?: a search over the whole body and one line by line (-C 0) answered apart."""
+    body = "first\nsecond\nAsecond\nfirstz\n?-msecond\n?iFIRST\n1 d\ntn\nx\n"
+    root = make_archive({"a.txt": article("Zq", body=body)})
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", pattern, "articles/a.txt"],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
+    assert lines, "the body has a line grep finds"
+    for args in ([], ["-C", "0"]):
+        printed = kn("search", *args, "--", pattern).stdout.replace("--\n", "")
+        assert printed == "".join(lines), args
