@@ -19,9 +19,10 @@ import re2
 
 from .model import Article, Count, KnError, Match, is_utf8
 
-_ESCAPE = re.compile(r"\\.|\(\?(?![=!<])")  # an escape; a ( before a ? (not look-around)
-_GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$", "(?": r"(\?"}
-_INTERVAL = re.compile(r"(?<!\\)\{,")  # grep -E reads a{,2} as a{0,2}; RE2 as text
+# What grep -E and RE2 read apart (see _gnu): a bracket, an escape, `(?` (but look-around),
+# a run of repetitions, and `{,`.
+_GNU_ONLY = re.compile(r"\[\^?\]?(?:\[:\w+:\]|[^]])*\]|\\.|\(\?(?![=!<])|[*+?]{2,}|\{,")
+_GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$", "(?": r"(\?", "{,": "{0,"}
 _REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
 
 
@@ -34,19 +35,17 @@ def compile_pattern(
 ) -> Pattern:
     """One pattern matching any line of `patterns`, with grep's -F, -i, -w and -x."""
     wanted = [line for pattern in patterns for line in pattern.split("\n")]
+    flags, sources = "(?mi)" if ignore_case else "(?m)", []
     for given in wanted:
         if not is_utf8(given):
             raise KnError(f"bad pattern {given!r}: not UTF-8 text")
-    sources = [
-        re2.escape(s) if fixed else _INTERVAL.sub("{0,", _ESCAPE.sub(_edge, s)) for s in wanted
-    ]
-    flags = "(?mi)" if ignore_case else "(?m)"
-    for given, source in zip(wanted, sources, strict=True):
+        source = re2.escape(given) if fixed else _GNU_ONLY.sub(_gnu, given)
         for number in (n for found in _REPEAT.findall(source) for n in found if n):
             if int(number) > 1000:  # RE2 would read a{99999999999} as text
                 message = f"the repetition number {number} is more than RE2's limit of 1000"
                 raise KnError(f"bad pattern {given!r}: {message}")
         _compile(source, given)  # each alone, as grep: a `(` and a `)` of two lines are no group
+        sources.append(source)
     combined = "|".join(f"(?:{source})" for source in sources) or r"\b\B"  # none: no match
     combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
     regex = _compile(combined, combined)
@@ -75,10 +74,14 @@ def _compile(source: str | bytes, given: str) -> Any:
         raise KnError(f"bad pattern {given!r}: {reason}") from None
 
 
-def _edge(found: re.Match[str]) -> str:
-    """GNU grep's escapes as RE2 reads them: `\\<` and `\\>` are `\\b`; a letter grep gives no
+def _gnu(found: re.Match[str]) -> str:
+    """What grep -E reads, as RE2 reads it: `\\<` and `\\>` are `\\b`; a letter grep gives no
     meaning to is itself (`\\d` is d, `\\A` is A); `(?` is a ( and a ?, not RE2's flags."""
     text = found.group()
+    if text[0] == "[":  # a backslash in a bracket is itself
+        return text.replace("\\", "\\\\")
+    if text[0] in "*+?":  # a+? is (a+)?, so a* (to RE2, a lazy a+); a++ is a+
+        return text[0] if len(set(text)) == 1 else "*"
     plain = text[1].isalnum() and text[1] not in "wWsSbB123456789"  # (\1: an error, told)
     return _GNU.get(text, text[1] if plain else text)
 

@@ -430,3 +430,17 @@ def test_escapes_and_groups_grep_gives_no_meaning_are_read_as_grep_reads_them(
     for args in ([], ["-C", "0"]):
         printed = kn("search", *args, "--", pattern).stdout.replace("--\n", "")
         assert printed == "".join(lines), args
+
+
+@pytest.mark.parametrize("pattern", ["[{,]", "a+?b", "a??b", "x[\\n]", "[a\\]b]", "a**b"])
+def test_brackets_and_runs_of_repetitions_are_read_as_grep_reads_them(kn, make_archive, pattern):
+    """In a bracket a backslash is itself and `{,` is text; `a+?` is `(a+)?`, not RE2's lazy a+."""
+    body = "0\n{\nb\nab\nx\\\nxn\n\\b]\nz\n"
+    root = make_archive({"a.txt": article("Zq", body=body)})
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", pattern, "articles/a.txt"],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
+    assert lines, "the body has a line grep finds"
+    assert kn("search", "--", pattern).stdout == "".join(lines)
