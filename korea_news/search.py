@@ -205,8 +205,11 @@ class Pattern:
                 found = search(data, at) if at <= len(data) else None
                 begin, finish = found or (0, 0)
             line, across = raw.decode(), found is not None and begin <= end
-            if inside:  # (a later match that runs on past its end: its spans taken alone)
-                yield number, line, _chars(raw, line, kept) if spans and not across else None, True
+            # Byte offsets are character offsets in ASCII; in other text the spans are found again
+            # in the line alone: converting each match's offsets took time squared in the line.
+            known = spans and not across and len(raw) == len(line)
+            if inside:
+                yield number, line, tuple(kept) if known else None, True
             elif self.found(line):  # its first match ran on past its end
                 yield number, line, None, True
             if across and finish > end:  # a match ran across the line break: line by line from
@@ -231,13 +234,6 @@ def _next(data: bytes, start: int, end: int) -> int:
     while end < len(data) and data[end] & 0xC0 == 0x80:
         end += 1
     return end
-
-
-def _chars(data: bytes, text: str, spans: list[tuple[int, int]]) -> Spans:
-    """Spans in a line's UTF-8 bytes as spans in its characters."""
-    if len(data) == len(text):  # ASCII: a byte is a character
-        return tuple(spans)
-    return tuple((len(data[:s].decode()), len(data[:e].decode())) for s, e in spans)
 
 
 def _word(line: str, at: int) -> bool:

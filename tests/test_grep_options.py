@@ -444,3 +444,19 @@ def test_brackets_and_runs_of_repetitions_are_read_as_grep_reads_them(kn, make_a
     lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
     assert lines, "the body has a line grep finds"
     assert kn("search", "--", pattern).stdout == "".join(lines)
+
+
+@pytest.mark.parametrize("args", [["-o"], ["--format", "jsonl"]])
+def test_many_matches_in_a_long_line_of_other_scripts_take_time_linear_in_it(
+    tmp_path, process_env, args
+):
+    """Each match's byte offsets were turned into characters from the line's start."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="é coal " * 80_000 + "\n"))
+    run = subprocess.run(
+        [KN, "search", *args, "coal"],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=20,  # it took a minute
+    )  # fmt: skip
+    found = run.stdout.count(b"\n") if args == ["-o"] else len(json.loads(run.stdout)["spans"])
+    assert run.returncode == 0 and found == 80_000
