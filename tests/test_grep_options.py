@@ -460,3 +460,19 @@ def test_many_matches_in_a_long_line_of_other_scripts_take_time_linear_in_it(
     )  # fmt: skip
     found = run.stdout.count(b"\n") if args == ["-o"] else len(json.loads(run.stdout)["spans"])
     assert run.returncode == 0 and found == 80_000
+
+
+@pytest.mark.parametrize("args", [["-L", "-l"], ["-l", "-L"]])
+def test_of_l_and_L_the_last_one_given_wins_as_in_grep(kn, make_archive, args):
+    root = make_archive(
+        {
+            "a.txt": article("Zq", "2017-01-02", body="coal\n"),
+            "b.txt": article("Zq", "2017-01-01", body="iron\n"),
+        }
+    )
+    files = ["articles/a.txt", "articles/b.txt"]
+    run = subprocess.run(
+        [GREP, *args, "coal", *files], cwd=root.parent, capture_output=True, check=False, text=True
+    )
+    expected = "articles/b.txt\n" if args[-1] == "-L" else "articles/a.txt\n"
+    assert kn("search", *args, "coal").stdout == run.stdout == expected
