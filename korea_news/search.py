@@ -163,24 +163,29 @@ class Pattern:
         """Whether the pattern matches within a line."""
         if not self.words:
             return self._search(line.encode()) is not None
-        return next(self._words(line, 0), None) is not None
+        return next(self._words(line), None) is not None
 
     def spans(self, line: str) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
-        found = self._words(line, 0) if self.words else self.regex.finditer(line)
-        return tuple(m.span() for m in found if m.end() > m.start())
+        found = self._words(line) if self.words else (m.span() for m in self.regex.finditer(line))
+        return tuple((start, end) for start, end in found if end > start)
 
-    def _words(self, line: str, position: int) -> Iterator[Any]:
-        """The matches that stand as words (an empty one too, as grep's); after one that does
-        not, the search goes on where a word could next start."""
-        while position <= len(line) and (found := self.regex.search(line, position)):
-            start, end = found.span()
-            stands = not _word(line, start - 1) and not _word(line, end)
-            if stands:
-                yield found
-            position = end if stands and end > start else start + 1
-            while _word(line, position - 1):  # a match that starts inside a word never stands:
-                position += 1  # not tried at each of its characters (that took time squared)
+    def _words(self, line: str) -> Iterator[tuple[int, int]]:
+        """The spans of the matches that stand as words (an empty one too, as grep's); after one
+        that does not, the search goes on where a word could next start. RE2 searches the line's
+        bytes: a search of text from an offset would encode all of it again (time squared)."""
+        data, at, chars = line.encode(), 0, 0  # `chars` characters lie before byte `at`
+        position, character = 0, 0  # where the search goes on, in bytes and in characters
+        while position <= len(data) and (found := self._search(data, position)) is not None:
+            chars, at = chars + len(data[at : found[0]].decode()), found[0]
+            start, end = chars, chars + len(data[found[0] : found[1]].decode())
+            if stands := not _word(line, start - 1) and not _word(line, end):
+                yield start, end
+            position, character = (
+                (found[1], end) if stands and end > start else (_next(data, at, at), start + 1)
+            )
+            while _word(line, character - 1):  # no match that starts inside a word stands:
+                position, character = _next(data, position, position), character + 1  # skip it
 
     def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
         """The matching lines of whole lines from line `first`, with spans where found (no CR

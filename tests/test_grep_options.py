@@ -476,3 +476,19 @@ def test_of_l_and_L_the_last_one_given_wins_as_in_grep(kn, make_archive, args):
     )
     expected = "articles/b.txt\n" if args[-1] == "-L" else "articles/a.txt\n"
     assert kn("search", *args, "coal").stdout == run.stdout == expected
+
+
+@pytest.mark.parametrize("args", [["-w", "-o"], ["-w", "--format", "jsonl"]])
+def test_w_over_many_matches_in_a_long_line_of_other_scripts_takes_time_linear_in_it(
+    tmp_path, process_env, args
+):
+    """RE2 searched the line as text from each match on, encoding all of it again each time."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="é coal " * 40_000 + "\n"))
+    run = subprocess.run(
+        [KN, "search", *args, "coal"],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=20,  # it took a minute
+    )  # fmt: skip
+    found = run.stdout.count(b"\n") if "-o" in args else len(json.loads(run.stdout)["spans"])
+    assert run.returncode == 0 and found == 40_000
