@@ -218,7 +218,7 @@ class Archive:
 
     def _named(self, name: str, by_id: dict[str, tuple[Folder, int]]) -> Entry:
         if os.sep in name or name.endswith(SUFFIX):  # an ID is a slug: no / and no .txt
-            real = os.path.realpath(name)
+            real = os.path.realpath(name) if "\0" not in name else None  # no path holds a NUL
             for folder, position in by_id.values():
                 if folder.real_path(folder.names[position]) == real:
                     return folder.entry(position)

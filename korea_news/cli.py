@@ -137,7 +137,8 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
         raise click.UsageError("give a PATTERN, -e PATTERN or -f FILE")
     flags = ("fixed", "ignore_case", "words", "whole_lines")
     compiled = compile_pattern(wanted, *(params[flag] for flag in flags))
-    quiet, paths, unmatched, count = (params[k] for k in ("quiet", "paths", "unmatched", "count"))
+    quiet, listed, count = (params[k] for k in ("quiet", "listed", "count"))  # -l or -L: the last
+    unmatched = listed == "unmatched"
     context = params["context"]  # -A and -B win over -C; 0 is context too (grep's --)
     before, after = (context if params[k] is None else params[k] for k in ("before", "after"))
     select = Filter.from_options(params)
@@ -146,7 +147,7 @@ def search(state: State, /, pattern: str | None, fmt: str, **params: Any) -> Non
     grep = Grep(compiled, params["invert"], params["only"], params["most"], (before, after), spans)
     required = None if grep.invert or unmatched else compiled.required
     texts = state.synced().texts(required, params["reverse"], select.matches)
-    if quiet or paths or unmatched:
+    if quiet or listed:
         hits: Iterator[Any] = grep.chosen(texts, without=unmatched)
         if quiet:  # as grep -q: exit 0 at the first match, errors or not
             click.get_current_context().exit(EXIT_FOUND) if next(hits, None) else state.finish(0)

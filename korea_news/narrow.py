@@ -20,13 +20,8 @@ def match(db: Any, required: Required, files: int) -> str | None:
     for pieces in required:
         clauses: list[str] | None = []
         for piece in pieces:
-            terms = [
-                term
-                for (term,) in db.execute(
-                    "SELECT term FROM terms WHERE instr(replace(term, 'ı', 'i'), ?) LIMIT ?",
-                    (piece, MAX_TERMS + 1),
-                )
-            ]
+            query = "SELECT term FROM terms WHERE instr(replace(term, 'ı', 'i'), ?) LIMIT ?"
+            terms = [term for (term,) in db.execute(query, (piece, MAX_TERMS + 1))]
             if not terms:
                 clauses = None  # this alternative matches no indexed text
                 break

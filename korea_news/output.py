@@ -252,16 +252,16 @@ def article_table(out: Output, articles: list[Article]) -> None:
 
 
 def metadata(article: Article) -> str:
-    """Date · source · by authors · tags · url, leaving out what the article lacks."""
+    """Date · source · by authors · tags · url, leaving out what the article lacks: one line."""
     authors = "by " + ", ".join(article.authors) if article.authors else ""
     tags = "tags: " + ", ".join(article.tags) if article.tags else ""
     parts = (article.date.isoformat(), article.source, authors, tags, article.url)
-    return " · ".join(part for part in parts if part)
+    return field(" · ".join(part for part in parts if part))
 
 
 def stream_document(article: Article, body: Iterable[tuple[int, str]], first: bool) -> None:
-    """Title, metadata, a blank line and body as stored, piece by piece; a blank line between."""
-    sys.stdout.write(f"{'' if first else chr(10)}{article.title}\n{metadata(article)}\n\n")
+    """Title and metadata a line each, a blank line, the body as stored; a blank line between."""
+    sys.stdout.write(f"{'' if first else chr(10)}{field(article.title)}\n{metadata(article)}\n\n")
     last = "\n"
     for _, piece in body:
         sys.stdout.write(piece)

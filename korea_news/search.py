@@ -19,8 +19,10 @@ import re2
 
 from .model import Article, Count, KnError, Match, is_utf8
 
-_ESCAPE = re.compile(r"\\.")  # a backslash and what it escapes
-_INTERVAL = re.compile(r"(?<!\\)\{,")  # grep -E reads a{,2} as a{0,2}; RE2 as text
+# What grep -E and RE2 read apart (see _gnu): a bracket, an escape, `(?` (but look-around),
+# a run of repetitions, and `{,`.
+_GNU_ONLY = re.compile(r"\[\^?\]?(?:\[:\w+:\]|[^]])*\]|\\.|\(\?(?![=!<])|[*+?]{2,}|\{,")
+_GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$", "(?": r"(\?", "{,": "{0,"}
 _REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
 
 
@@ -33,26 +35,20 @@ def compile_pattern(
 ) -> Pattern:
     """One pattern matching any line of `patterns`, with grep's -F, -i, -w and -x."""
     wanted = [line for pattern in patterns for line in pattern.split("\n")]
+    flags, sources = "(?mi)" if ignore_case else "(?m)", []
     for given in wanted:
         if not is_utf8(given):
             raise KnError(f"bad pattern {given!r}: not UTF-8 text")
-    sources = [
-        re2.escape(s) if fixed else _INTERVAL.sub("{0,", _ESCAPE.sub(_edge, s)) for s in wanted
-    ]
-    flags = "(?mi)" if ignore_case else "(?m)"
-    for given, source in zip(wanted, sources, strict=True):
+        source = re2.escape(given) if fixed else _GNU_ONLY.sub(_gnu, given)
         for number in (n for found in _REPEAT.findall(source) for n in found if n):
             if int(number) > 1000:  # RE2 would read a{99999999999} as text
                 message = f"the repetition number {number} is more than RE2's limit of 1000"
                 raise KnError(f"bad pattern {given!r}: {message}")
+        _compile(source, given)  # each alone, as grep: a `(` and a `)` of two lines are no group
+        sources.append(source)
     combined = "|".join(f"(?:{source})" for source in sources) or r"\b\B"  # none: no match
     combined = flags + (f"^(?:{combined})$" if whole_lines else combined)
-    try:
-        regex = _compile(combined, combined)
-    except KnError:  # name the pattern at fault, as it was given
-        for given, source in zip(wanted, sources, strict=True):
-            _compile(source, given)  # (without the flags, which RE2 would print back)
-        raise
+    regex = _compile(combined, combined)
     binary = _compile(combined.encode("utf-8", "surrogateescape"), combined)
     required = required_words(sources, re.IGNORECASE if ignore_case else 0)
     plain = len(wanted) == 1 and not (ignore_case or whole_lines) and wanted[0]
@@ -78,9 +74,16 @@ def _compile(source: str | bytes, given: str) -> Any:
         raise KnError(f"bad pattern {given!r}: {reason}") from None
 
 
-def _edge(found: re.Match[str]) -> str:
-    """RE2 has no `\\<` and `\\>`: a word's edge is `\\b` (any other escape stays)."""
-    return r"\b" if found.group() in (r"\<", r"\>") else found.group()
+def _gnu(found: re.Match[str]) -> str:
+    """What grep -E reads, as RE2 reads it: `\\<` and `\\>` are `\\b`; a letter grep gives no
+    meaning to is itself (`\\d` is d, `\\A` is A); `(?` is a ( and a ?, not RE2's flags."""
+    text = found.group()
+    if text[0] == "[":  # a backslash in a bracket is itself
+        return text.replace("\\", "\\\\")
+    if text[0] in "*+?":  # a+? is (a+)?, so a* (to RE2, a lazy a+); a++ is a+
+        return text[0] if len(set(text)) == 1 else "*"
+    plain = text[1].isalnum() and text[1] not in "wWsSbB123456789"  # (\1: an error, told)
+    return _GNU.get(text, text[1] if plain else text)
 
 
 MAX_ALTERNATIVES = 32
@@ -160,24 +163,29 @@ class Pattern:
         """Whether the pattern matches within a line."""
         if not self.words:
             return self._search(line.encode()) is not None
-        return next(self._words(line, 0), None) is not None
+        return next(self._words(line), None) is not None
 
     def spans(self, line: str) -> tuple[tuple[int, int], ...]:
         """The non-empty matches in a line, as [start, end) character offsets."""
-        found = self._words(line, 0) if self.words else self.regex.finditer(line)
-        return tuple(m.span() for m in found if m.end() > m.start())
+        found = self._words(line) if self.words else (m.span() for m in self.regex.finditer(line))
+        return tuple((start, end) for start, end in found if end > start)
 
-    def _words(self, line: str, position: int) -> Iterator[Any]:
-        """The matches that stand as words (an empty one too, as grep's); after one that does
-        not, the search goes on where a word could next start."""
-        while position <= len(line) and (found := self.regex.search(line, position)):
-            start, end = found.span()
-            stands = not _word(line, start - 1) and not _word(line, end)
-            if stands:
-                yield found
-            position = end if stands and end > start else start + 1
-            while _word(line, position - 1):  # a match that starts inside a word never stands:
-                position += 1  # not tried at each of its characters (that took time squared)
+    def _words(self, line: str) -> Iterator[tuple[int, int]]:
+        """The spans of the matches that stand as words (an empty one too, as grep's); after one
+        that does not, the search goes on where a word could next start. RE2 searches the line's
+        bytes: a search of text from an offset would encode all of it again (time squared)."""
+        data, at, chars = line.encode(), 0, 0  # `chars` characters lie before byte `at`
+        position, character = 0, 0  # where the search goes on, in bytes and in characters
+        while position <= len(data) and (found := self._search(data, position)) is not None:
+            chars, at = chars + len(data[at : found[0]].decode()), found[0]
+            start, end = chars, chars + len(data[found[0] : found[1]].decode())
+            if stands := not _word(line, start - 1) and not _word(line, end):
+                yield start, end
+            position, character = (
+                (found[1], end) if stands and end > start else (_next(data, at, at), start + 1)
+            )
+            while _word(line, character - 1):  # no match that starts inside a word stands:
+                position, character = _next(data, position, position), character + 1  # skip it
 
     def lines(self, text: str, first: int, spans: bool) -> Iterator[Line]:
         """The matching lines of whole lines from line `first`, with spans where found (no CR
@@ -202,8 +210,11 @@ class Pattern:
                 found = search(data, at) if at <= len(data) else None
                 begin, finish = found or (0, 0)
             line, across = raw.decode(), found is not None and begin <= end
-            if inside:  # (a later match that runs on past its end: its spans taken alone)
-                yield number, line, _chars(raw, line, kept) if spans and not across else None, True
+            # Byte offsets are character offsets in ASCII; in other text the spans are found again
+            # in the line alone: converting each match's offsets took time squared in the line.
+            known = spans and not across and len(raw) == len(line)
+            if inside:
+                yield number, line, tuple(kept) if known else None, True
             elif self.found(line):  # its first match ran on past its end
                 yield number, line, None, True
             if across and finish > end:  # a match ran across the line break: line by line from
@@ -228,13 +239,6 @@ def _next(data: bytes, start: int, end: int) -> int:
     while end < len(data) and data[end] & 0xC0 == 0x80:
         end += 1
     return end
-
-
-def _chars(data: bytes, text: str, spans: list[tuple[int, int]]) -> Spans:
-    """Spans in a line's UTF-8 bytes as spans in its characters."""
-    if len(data) == len(text):  # ASCII: a byte is a character
-        return tuple(spans)
-    return tuple((len(data[:s].decode()), len(data[:e].decode())) for s, e in spans)
 
 
 def _word(line: str, at: int) -> bool:
@@ -267,9 +271,9 @@ class Grep:
         context = self.around != (None, None)
         for article, text in texts:
             walked = self._matching(article, text, self.spans, every=context)
-            if context:
+            if context:  # -o: lines of context place grep's `--`, and are not shown
                 picked: list[Any] = list(self._in_context(article, walked))
-                lines = picked
+                lines = [r for r in picked if not (self.only and r and r.context)]
             else:
                 picked = list(islice(walked, self.most))
                 lines = list(self._records(article, picked))
@@ -336,7 +340,8 @@ class Grep:
                 return
             if selected and count != self.most:
                 given = [Match(article, *earlier, (), context=True) for earlier in kept]
-                given += self._records(article, [(number, line, spans, True)])
+                shown = list(self._records(article, [(number, line, spans, True)]))
+                given += shown or [Match(article, number, line, (), context=True)]  # -o: empty
                 kept.clear()
                 left = 0 if number == article.title_line else after  # front matter follows it
                 count += 1
@@ -349,8 +354,7 @@ class Grep:
             for record in given:
                 if last and record.line > last + 1:
                     yield None
-                if not (self.only and record.context):  # -o: grep's -- as if they were printed
-                    yield record
+                yield record
                 last = record.line
 
 

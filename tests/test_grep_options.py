@@ -377,3 +377,118 @@ def test_matches_across_line_breaks_take_time_linear_in_the_text(tmp_path, proce
         cwd=tmp_path, env=process_env, capture_output=True, timeout=30,
     )  # fmt: skip
     assert run.returncode == 0 and run.stdout.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("args", [["-o", "-C", "0"], ["-o", "-A", "1"], ["-o", "-B", "1"]])
+def test_o_with_context_takes_a_line_of_empty_matches_as_selected_as_grep(kn, make_archive, args):
+    """grep -o prints nothing of such a line, yet it is selected: exit 0, and `--` around it."""
+    root = make_archive(
+        {
+            "a.txt": article("Zq", "2017-01-02", body="a\n\nb\nc\n\n"),
+            "b.txt": article("Zq", "2017-01-01", body="\n"),
+        }
+    )
+    files = ["articles/a.txt", "articles/b.txt"]
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", *args, "^$", *files],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    result = kn("search", *args, "^$")
+    assert (result.stdout, result.exit_code) == (run.stdout, run.returncode) == ("--\n--\n", 0)
+
+
+@pytest.mark.parametrize(
+    "args", [["(coal\n)"], ["[^\n]*coal"], ["-e", "(", "-e", ")"], ["-e", "a[", "-e", "]b"]]
+)
+def test_patterns_bad_alone_are_an_error_even_where_joined_they_would_read(kn, make_archive, args):
+    """Each line or -e is a pattern of its own, as grep's: a `(` and a `)` make no group."""
+    root = make_archive({"a.txt": article("T", body="coal\n")})
+    run = subprocess.run(
+        [GREP, "-E", *args, "articles/a.txt"], cwd=root.parent, capture_output=True, check=False
+    )
+    result = kn("search", *args)
+    assert (result.exit_code, run.returncode) == (2, 2)
+    assert result.stdout == "" and result.stderr.startswith("kn: bad pattern '")
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\Asecond", r"first\z", "(?-m)second$", "(?i)FIRST", r"\d", r"\t\n", r"x\'"]
+)
+def test_escapes_and_groups_grep_gives_no_meaning_are_read_as_grep_reads_them(
+    kn, make_archive, pattern
+):
+    """`\\d` is d and `\\A` is A, as in grep (not RE2's digit and start of text), and `(?` is a (
+    and a ?: a search over the whole body and one line by line (-C 0) answered apart."""
+    body = "first\nsecond\nAsecond\nfirstz\n?-msecond\n?iFIRST\n1 d\ntn\nx\n"
+    root = make_archive({"a.txt": article("Zq", body=body)})
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", pattern, "articles/a.txt"],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
+    assert lines, "the body has a line grep finds"
+    for args in ([], ["-C", "0"]):
+        printed = kn("search", *args, "--", pattern).stdout.replace("--\n", "")
+        assert printed == "".join(lines), args
+
+
+@pytest.mark.parametrize("pattern", ["[{,]", "a+?b", "a??b", "x[\\n]", "[a\\]b]", "a**b"])
+def test_brackets_and_runs_of_repetitions_are_read_as_grep_reads_them(kn, make_archive, pattern):
+    """In a bracket a backslash is itself and `{,` is text; `a+?` is `(a+)?`, not RE2's lazy a+."""
+    body = "0\n{\nb\nab\nx\\\nxn\n\\b]\nz\n"
+    root = make_archive({"a.txt": article("Zq", body=body)})
+    run = subprocess.run(
+        [GREP, "-Hn", "-E", pattern, "articles/a.txt"],
+        cwd=root.parent, capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
+    assert lines, "the body has a line grep finds"
+    assert kn("search", "--", pattern).stdout == "".join(lines)
+
+
+@pytest.mark.parametrize("args", [["-o"], ["--format", "jsonl"]])
+def test_many_matches_in_a_long_line_of_other_scripts_take_time_linear_in_it(
+    tmp_path, process_env, args
+):
+    """Each match's byte offsets were turned into characters from the line's start."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="é coal " * 80_000 + "\n"))
+    run = subprocess.run(
+        [KN, "search", *args, "coal"],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=20,  # it took a minute
+    )  # fmt: skip
+    found = run.stdout.count(b"\n") if args == ["-o"] else len(json.loads(run.stdout)["spans"])
+    assert run.returncode == 0 and found == 80_000
+
+
+@pytest.mark.parametrize("args", [["-L", "-l"], ["-l", "-L"]])
+def test_of_l_and_L_the_last_one_given_wins_as_in_grep(kn, make_archive, args):
+    root = make_archive(
+        {
+            "a.txt": article("Zq", "2017-01-02", body="coal\n"),
+            "b.txt": article("Zq", "2017-01-01", body="iron\n"),
+        }
+    )
+    files = ["articles/a.txt", "articles/b.txt"]
+    run = subprocess.run(
+        [GREP, *args, "coal", *files], cwd=root.parent, capture_output=True, check=False, text=True
+    )
+    expected = "articles/b.txt\n" if args[-1] == "-L" else "articles/a.txt\n"
+    assert kn("search", *args, "coal").stdout == run.stdout == expected
+
+
+@pytest.mark.parametrize("args", [["-w", "-o"], ["-w", "--format", "jsonl"]])
+def test_w_over_many_matches_in_a_long_line_of_other_scripts_takes_time_linear_in_it(
+    tmp_path, process_env, args
+):
+    """RE2 searched the line as text from each match on, encoding all of it again each time."""
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "a.txt").write_text(article("T", body="é coal " * 40_000 + "\n"))
+    run = subprocess.run(
+        [KN, "search", *args, "coal"],
+        cwd=tmp_path, env=process_env, capture_output=True, timeout=20,  # it took a minute
+    )  # fmt: skip
+    found = run.stdout.count(b"\n") if "-o" in args else len(json.loads(run.stdout)["spans"])
+    assert run.returncode == 0 and found == 40_000

@@ -26,6 +26,18 @@ def test_show_plain_is_title_metadata_blank_line_then_the_body_as_stored(kn, see
     assert kn("show", SEED_ID).stdout == expected
 
 
+def test_show_plain_keeps_a_folded_title_and_a_source_with_a_line_break_on_a_line_each(
+    kn, make_archive
+):
+    """A title written as a YAML block ends with a line break, and a source may hold one:
+    the title and the metadata still take a line each, as they do in `kn list`."""
+    front = 'title: >\n  Folded over\n  two lines\ndate: 2017-01-03\nsource: "Two\\nlines"'
+    make_archive({"f.txt": f"---\n{front}\n---\nBody.\n"})
+    result = kn("show", "f")
+    assert result.stdout == "Folded over two lines \n2017-01-03 · Two lines\n\nBody.\n"
+    assert kn("list").stdout == "f\t2017-01-03\tTwo lines\tFolded over two lines \n"
+
+
 def test_show_json_matches_golden_file_and_carries_the_body(kn, seed_archive):
     result = kn("show", "--format", "json")
     assert result.stdout == (GOLDEN / "show.json").read_text(encoding="utf-8")
@@ -162,6 +174,19 @@ def test_show_dash_reads_names_from_stdin_one_a_line(kn, make_archive):
     assert result.stdout.startswith("Beta\n") and "\nAlpha\n" in result.stdout
     assert result.stderr.startswith("kn: none")
     assert kn("show", "-", input="").exit_code == 1
+
+
+@pytest.mark.parametrize("command", [["show"], ["show", "--raw"], ["path"]])
+def test_a_path_with_a_nul_from_stdin_is_no_article_not_an_internal_error(
+    kn, make_archive, command
+):
+    """`kn search -l -0 | kn show -` hands over paths ended by NULs: no file is named so."""
+    make_archive({"a.txt": article("Alpha", body="A.\n")})
+    result = kn(*command, "-", input="articles/a.txt\0articles/a.txt\0\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "kn: articles/a.txt\\x00articles/a.txt\\x00: not an article of the archive articles\n"
+    )
 
 
 @pytest.mark.parametrize("cache", ["1", ""], ids=["no-cache", "store"])
