@@ -52,8 +52,8 @@ _TABLES = [
     "CREATE INDEX files_whole ON files (folder) WHERE NOT indexed",
     "CREATE TABLE terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
     f"CREATE VIRTUAL TABLE text USING fts5 ({TEXT}, {_TOKENS})",
-    # Merge 16 index segments at a time, not 4: a first build of 10^5 articles 16% sooner.
-    "INSERT INTO text (text, rank) VALUES ('automerge', 16)",
+    # Index segments of up to 8 MB (not 1), merged 16 at a time (not 4): first builds sooner.
+    "INSERT INTO text (text, rank) VALUES ('automerge', 16), ('hashsize', 8388608)",
     "CREATE VIRTUAL TABLE vocabulary USING fts5vocab (text, row)",
     f"PRAGMA user_version = {SCHEMA}",
 ]
