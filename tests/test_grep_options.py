@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +19,13 @@ from conftest import KN, article
 
 GREP = shutil.which("grep")
 pytestmark = pytest.mark.skipif(GREP is None, reason="needs grep")
+
+
+def grep_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """GNU grep run where kn runs, beside the archive `root`: its paths are kn's."""
+    return subprocess.run(
+        [GREP, *args], cwd=root.parent, capture_output=True, check=False, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -333,10 +341,7 @@ def test_an_empty_match_at_the_end_of_a_body_with_no_last_line_break_ends(
 @pytest.mark.parametrize("pattern", ["", "x*", "[[:punct:]]*"])
 def test_w_takes_an_empty_match_between_two_non_word_characters_as_grep(kn, make_archive, pattern):
     root = make_archive({"a.txt": article("Zz", body="ab\n\n \n- x\nx-\nxx\n(\n")})
-    run = subprocess.run(
-        [GREP, "-Hn", "-E", "-w", pattern, "articles/a.txt"],
-        cwd=root.parent, capture_output=True, check=False, text=True,
-    )  # fmt: skip
+    run = grep_in(root, "-Hn", "-E", "-w", pattern, "articles/a.txt")
     body = [line for line in run.stdout.splitlines() if int(line.split(":")[1]) > 4]
     assert len(body) >= 5 and kn("search", "-w", pattern).stdout.splitlines() == body
 
@@ -389,10 +394,7 @@ def test_o_with_context_takes_a_line_of_empty_matches_as_selected_as_grep(kn, ma
         }
     )
     files = ["articles/a.txt", "articles/b.txt"]
-    run = subprocess.run(
-        [GREP, "-Hn", "-E", *args, "^$", *files],
-        cwd=root.parent, capture_output=True, check=False, text=True,
-    )  # fmt: skip
+    run = grep_in(root, "-Hn", "-E", *args, "^$", *files)
     result = kn("search", *args, "^$")
     assert (result.stdout, result.exit_code) == (run.stdout, run.returncode) == ("--\n--\n", 0)
 
@@ -403,9 +405,7 @@ def test_o_with_context_takes_a_line_of_empty_matches_as_selected_as_grep(kn, ma
 def test_patterns_bad_alone_are_an_error_even_where_joined_they_would_read(kn, make_archive, args):
     """Each line or -e is a pattern of its own, as grep's: a `(` and a `)` make no group."""
     root = make_archive({"a.txt": article("T", body="coal\n")})
-    run = subprocess.run(
-        [GREP, "-E", *args, "articles/a.txt"], cwd=root.parent, capture_output=True, check=False
-    )
+    run = grep_in(root, "-E", *args, "articles/a.txt")
     result = kn("search", *args)
     assert (result.exit_code, run.returncode) == (2, 2)
     assert result.stdout == "" and result.stderr.startswith("kn: bad pattern '")
@@ -421,10 +421,7 @@ def test_escapes_and_groups_grep_gives_no_meaning_are_read_as_grep_reads_them(
     and a ?: a search over the whole body and one line by line (-C 0) answered apart."""
     body = "first\nsecond\nAsecond\nfirstz\n?-msecond\n?iFIRST\n1 d\ntn\nx\n"
     root = make_archive({"a.txt": article("Zq", body=body)})
-    run = subprocess.run(
-        [GREP, "-Hn", "-E", pattern, "articles/a.txt"],
-        cwd=root.parent, capture_output=True, check=False, text=True,
-    )  # fmt: skip
+    run = grep_in(root, "-Hn", "-E", pattern, "articles/a.txt")
     lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
     assert lines, "the body has a line grep finds"
     for args in ([], ["-C", "0"]):
@@ -437,29 +434,35 @@ def test_brackets_and_runs_of_repetitions_are_read_as_grep_reads_them(kn, make_a
     """In a bracket a backslash is itself and `{,` is text; `a+?` is `(a+)?`, not RE2's lazy a+."""
     body = "0\n{\nb\nab\nx\\\nxn\n\\b]\nz\n"
     root = make_archive({"a.txt": article("Zq", body=body)})
-    run = subprocess.run(
-        [GREP, "-Hn", "-E", pattern, "articles/a.txt"],
-        cwd=root.parent, capture_output=True, check=False, text=True,
-    )  # fmt: skip
+    run = grep_in(root, "-Hn", "-E", pattern, "articles/a.txt")
     lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]
     assert lines, "the body has a line grep finds"
     assert kn("search", "--", pattern).stdout == "".join(lines)
 
 
-@pytest.mark.parametrize("args", [["-o"], ["--format", "jsonl"]])
+@pytest.mark.parametrize(
+    ("args", "matches"),
+    [
+        (["-o"], 80_000),
+        (["--format", "jsonl"], 80_000),
+        (["-w", "-o"], 40_000),
+        (["-w", "--format", "jsonl"], 40_000),
+    ],
+)
 def test_many_matches_in_a_long_line_of_other_scripts_take_time_linear_in_it(
-    tmp_path, process_env, args
+    tmp_path, process_env, args, matches
 ):
-    """Each match's byte offsets were turned into characters from the line's start."""
+    """Each match's byte offsets were turned into characters from the line's start; with -w,
+    RE2 searched the line as text from each match on, encoding all of it again each time."""
     root = tmp_path / "articles"
     root.mkdir()
-    (root / "a.txt").write_text(article("T", body="é coal " * 80_000 + "\n"))
+    (root / "a.txt").write_text(article("T", body="é coal " * matches + "\n"))
     run = subprocess.run(
         [KN, "search", *args, "coal"],
         cwd=tmp_path, env=process_env, capture_output=True, timeout=20,  # it took a minute
     )  # fmt: skip
-    found = run.stdout.count(b"\n") if args == ["-o"] else len(json.loads(run.stdout)["spans"])
-    assert run.returncode == 0 and found == 80_000
+    found = run.stdout.count(b"\n") if "-o" in args else len(json.loads(run.stdout)["spans"])
+    assert run.returncode == 0 and found == matches
 
 
 @pytest.mark.parametrize("args", [["-L", "-l"], ["-l", "-L"]])
@@ -471,24 +474,6 @@ def test_of_l_and_L_the_last_one_given_wins_as_in_grep(kn, make_archive, args):
         }
     )
     files = ["articles/a.txt", "articles/b.txt"]
-    run = subprocess.run(
-        [GREP, *args, "coal", *files], cwd=root.parent, capture_output=True, check=False, text=True
-    )
+    run = grep_in(root, *args, "coal", *files)
     expected = "articles/b.txt\n" if args[-1] == "-L" else "articles/a.txt\n"
     assert kn("search", *args, "coal").stdout == run.stdout == expected
-
-
-@pytest.mark.parametrize("args", [["-w", "-o"], ["-w", "--format", "jsonl"]])
-def test_w_over_many_matches_in_a_long_line_of_other_scripts_takes_time_linear_in_it(
-    tmp_path, process_env, args
-):
-    """RE2 searched the line as text from each match on, encoding all of it again each time."""
-    root = tmp_path / "articles"
-    root.mkdir()
-    (root / "a.txt").write_text(article("T", body="é coal " * 40_000 + "\n"))
-    run = subprocess.run(
-        [KN, "search", *args, "coal"],
-        cwd=tmp_path, env=process_env, capture_output=True, timeout=20,  # it took a minute
-    )  # fmt: skip
-    found = run.stdout.count(b"\n") if "-o" in args else len(json.loads(run.stdout)["spans"])
-    assert run.returncode == 0 and found == 40_000
