@@ -86,8 +86,8 @@ def is_heading(line: str) -> bool:
         return False
     if text.rstrip(CLOSING_QUOTES)[-1:] in SENTENCE_MARKS or CREDIT.match(text):
         return False
-    first = next((word for word in text.split() if any(c.isalnum() for c in word)), "")
-    return first != "" and not first.islower()  # a capital (iPhone too), a digit, or Hangul
+    first = text.split()[0]  # a dash before the words: an attribution (— Jane Doe), no title
+    return any(c.isalnum() for c in first) and not first.islower()  # a capital, digit, Hangul
 
 
 def _item(line: str) -> re.Match[str] | None:

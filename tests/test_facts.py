@@ -234,6 +234,7 @@ def test_the_labelled_set_scores_precision_097_and_recall_095():
         "horizontal-bar-paragraphs",
         "em-dash-paragraphs",
         "attribution-dash",
+        "attribution-before-a-list",
         "scene-break-stars",
         "scene-break-en-dashes",
         "photo-credit-caps",
