@@ -167,8 +167,8 @@ def edit(state: State, /, name: str) -> None:
 @click.pass_obj
 def check(state: State, /, duplicates: bool, fmt: str) -> None:
     """Check every article of the archive; print PATH:LINE: message for each problem.
-    With --duplicates: ID ID SIMILARITY for each pair of articles whose bodies are the same
-    (1.000) or near the same (a Jaccard index of their 5-word shingles of 0.8 or more).
+    With --duplicates: ID, ID and SIMILARITY by tabs for each pair of articles whose bodies
+    are the same (1.000) or near the same (a Jaccard index of their 5-word shingles of 0.8+).
 
     Exit 0 when the archive is clean, 1 when problems were found, 2 when it cannot be read.
 
@@ -183,7 +183,7 @@ def check(state: State, /, duplicates: bool, fmt: str) -> None:
         from .duplicates import near
 
         pairs = near(state.synced())
-        state.output(fmt).show(pairs, lambda p: f"{p.first.id} {p.second.id} {p.similarity:.3f}")
+        state.output(fmt).show(pairs, str)
         code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
         click.get_current_context().exit(code)
 

@@ -22,6 +22,7 @@ from itertools import combinations, repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import reader
+from .escape import field
 from .model import INDEXED, Article
 
 if TYPE_CHECKING:
@@ -132,6 +133,9 @@ class Pair(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         return {"ids": [self.first.id, self.second.id], "similarity": self.similarity}
+
+    def __str__(self) -> str:  # ID, ID, SIMILARITY by tabs, as any plain line: IDs hold spaces
+        return f"{field(self.first.id)}\t{field(self.second.id)}\t{self.similarity:.3f}"
 
 
 def near(store: Store) -> list[Pair]:

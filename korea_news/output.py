@@ -63,8 +63,7 @@ class Output:
         self.color = color == "always" or (
             color == "auto" and tty and not os.environ.get("NO_COLOR") and not _dumb()
         )
-        # --color always renders as on a terminal (for fzf's preview), unless not `force`
-        # (search keeps grep's coloured lines).
+        # --color always renders as on a terminal (fzf's preview), unless not `force` (grep's)
         self.terminal = fmt == "text" and (tty or (force and color == "always"))
         self.pager = pager and tty and not _dumb()
 

@@ -19,8 +19,7 @@ import re2
 
 from .model import Article, Count, KnError, Match, is_utf8
 
-# What grep -E and RE2 read apart (see _gnu): a bracket, an escape, `(?` (but look-around),
-# a run of repetitions, and `{,`.
+# What grep -E and RE2 read apart (see _gnu): brackets, escapes, `(?`, repetition runs, `{,`.
 _GNU_ONLY = re.compile(r"\[\^?\]?(?:\[:\w+:\]|[^]])*\]|\\.|\(\?(?![=!<])|[*+?]{2,}|\{,")
 _GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$", "(?": r"(\?", "{,": "{0,"}
 _REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")

@@ -18,8 +18,7 @@ CELL_BAR = re.compile(r"(?<!\\)\|")  # a bar between cells; `\|` is one inside a
 MARKED_HEADING = re.compile(r"#{1,6}[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*")
 DASHED = re.compile(r"([―—])[ \t]+(?=\S)")
 RULE = re.compile(r"[ \t]*[-*–—_~•][-*–—_~• \t]*")
-# A photo credit: capitals with an agency's name, capitalised names around a slash, or
-# "Photo:" and the like.
+# A photo credit: an agency's name in capitals, Names / Around a slash, or "Photo:" and such.
 CREDIT = re.compile(
     r"(?=[^a-z]*$).*\b(GETTY|AFP|REUTERS|AP|EPA|SHUTTERSTOCK|IMAGES|PHOTO)\b|"
     r".*\b[A-Z][\w.'-]+(?: [A-Z][\w.'-]*)*\s*/\s*[A-Z][\w.'-]+|"
@@ -30,8 +29,7 @@ SENTENCE_END = re.compile(r"(?<=[a-z0-9]{3}[.!?])[\"'’”)]?\s+(?=[\"'‘“(]
 HEADING_MAX_CHARS = 80
 HEADING_MAX_WORDS = 12
 CLOSING_QUOTES = "’”'\")»」』"
-# What ends a sentence or a clause, not a title (a question may be a title), in Latin and
-# in CJK scripts.
+# What ends a sentence or a clause, not a title (a question may be one), in Latin and CJK.
 SENTENCE_MARKS = ".,;:!。，；：！"
 
 

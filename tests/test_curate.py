@@ -632,7 +632,14 @@ def test_check_duplicates_prints_same_and_near_same_bodies(kn, make_archive):
     )
     result = kn("check", "--duplicates")
     assert (result.exit_code, result.stderr) == (1, "")
-    assert result.stdout == "a b 1.000\na c 0.940\nb c 0.940\n"
+    assert result.stdout == "a\tb\t1.000\na\tc\t0.940\nb\tc\t0.940\n"
+
+
+def test_check_duplicates_separates_its_fields_by_tabs_as_an_id_may_hold_a_space(kn, make_archive):
+    same = article("A", body="The same body of words, word for word.\n")
+    make_archive({"a.txt": same, "my copy.txt": same})
+    result = kn("check", "--duplicates")  # (awk -F'\t' '{print $2}' | kn rm - takes the copy)
+    assert (result.exit_code, result.stdout) == (1, "a\tmy copy\t1.000\n")
 
 
 def test_check_duplicates_exits_0_when_there_are_none_and_is_the_same_with_the_store(
@@ -644,4 +651,4 @@ def test_check_duplicates_exits_0_when_there_are_none_and_is_the_same_with_the_s
     cached = kn("check", "--duplicates", env={"KN_NO_CACHE": ""})
     again = kn("check", "--duplicates", env={"KN_NO_CACHE": ""})
     uncached = kn("check", "--duplicates")
-    assert cached.stdout == again.stdout == uncached.stdout == "a c 0.871\n"
+    assert cached.stdout == again.stdout == uncached.stdout == "a\tc\t0.871\n"
