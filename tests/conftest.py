@@ -104,7 +104,8 @@ KN = shutil.which("kn", path=str(Path(sys.executable).parent))
 def process_env() -> dict[str, str]:
     """The environment for running the installed kn: a terminal type, no cache, no pager."""
     assert KN is not None, "the kn console script is not installed beside this Python"
-    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PAGER", "KN_ARCHIVE")}
+    unset = ("NO_COLOR", "PAGER", "KN_ARCHIVE", "COLUMNS", "LINES")  # the size: the terminal's
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
     environ.update(TERM="xterm-256color", KN_NO_CACHE="1", KN_PAGER="")
     return environ
 
