@@ -6,7 +6,7 @@ import contextlib
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -108,12 +108,6 @@ class Archive:
         self._scanned: list[Folder] | None = None
         self.problems: list[InvalidArticle] = []  # what a scan found wrong, not yet told
         self._by_id: dict[str, tuple[Folder, int]] | None = None  # see ids()
-
-    def entries(self) -> Iterator[Entry]:
-        """Every article file, in a stable order: see scan()."""
-        for folder in self.scan():
-            for position in range(len(folder.names)):
-                yield folder.entry(position)
 
     def scan(self) -> list[Folder]:
         """The folders that hold article files, each before its subfolders (in name order)."""

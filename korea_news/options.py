@@ -140,7 +140,7 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     typed = unicodedata.normalize("NFC", incomplete)
     try:
         root = locate(ctx.find_root().params.get("archive_option"), dict(os.environ), os.getcwd())
-        ids = sorted(entry.id for entry in Archive(root).entries())  # a scan tells no problem
+        ids = sorted(Archive(root).ids())  # a scan tells no problem
     except (KnError, OSError):
         return []
     return [CompletionItem(i) for i in ids if i.startswith(typed) or undated(i).startswith(typed)]
