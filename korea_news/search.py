@@ -19,10 +19,11 @@ import re2
 
 from .model import Article, Count, KnError, Match, is_utf8
 
-# What grep -E and RE2 read apart (see _gnu): brackets, escapes, `(?`, repetition runs, `{,`.
-_GNU_ONLY = re.compile(r"\[\^?\]?(?:\[:\w+:\]|[^]])*\]|\\.|\(\?(?![=!<])|[*+?]{2,}|\{,")
-_GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$", "(?": r"(\?", "{,": "{0,"}
-_REPEAT = re.compile(r"(?<!\\)\{(\d*)(?:,(\d*))?\}")
+# What grep -E and RE2 read apart (see _gnu): brackets, escapes, repetitions, counts.
+_GNU_ONLY = re.compile(
+    r"\[\^?\]?(?:\[:\w+:\]|[^]])*\]|\\.|(?:^|[(|])[*+?]+(?![=!<])|[*+?]{2,}|\{\d*,?\d*\}"
+)
+_GNU = {"\\<": r"\b", "\\>": r"\b", "\\`": "^", "\\'": "$"}
 
 
 def compile_pattern(
@@ -38,11 +39,10 @@ def compile_pattern(
     for given in wanted:
         if not is_utf8(given):
             raise KnError(f"bad pattern {given!r}: not UTF-8 text")
-        source = re2.escape(given) if fixed else _GNU_ONLY.sub(_gnu, given)
-        for number in (n for found in _REPEAT.findall(source) for n in found if n):
-            if int(number) > 1000:  # RE2 would read a{99999999999} as text
-                message = f"the repetition number {number} is more than RE2's limit of 1000"
-                raise KnError(f"bad pattern {given!r}: {message}")
+        try:
+            source = re2.escape(given) if fixed else _GNU_ONLY.sub(_gnu, given)
+        except ValueError as error:  # a count past RE2's limit (see _gnu)
+            raise KnError(f"bad pattern {given!r}: {error}") from None
         _compile(source, given)  # each alone, as grep: a `(` and a `)` of two lines are no group
         sources.append(source)
     combined = "|".join(f"(?:{source})" for source in sources) or r"\b\B"  # none: no match
@@ -74,14 +74,19 @@ def _compile(source: str | bytes, given: str) -> Any:
 
 
 def _gnu(found: re.Match[str]) -> str:
-    """What grep -E reads, as RE2 reads it: `\\<` and `\\>` are `\\b`; a letter grep gives no
-    meaning to is itself (`\\d` is d, `\\A` is A); `(?` is a ( and a ?, not RE2's flags."""
+    """What grep -E reads (see _GNU_ONLY), as RE2 reads it."""
     text = found.group()
     if text[0] == "[":  # a backslash in a bracket is itself
         return text.replace("\\", "\\\\")
+    if text[0] in "(|" or (found.start() == 0 and text[0] in "*+?"):  # nothing to repeat: (?i) (i)
+        return text.rstrip("*+?")
     if text[0] in "*+?":  # a+? is (a+)?, so a* (to RE2, a lazy a+); a++ is a+
         return text[0] if len(set(text)) == 1 else "*"
-    plain = text[1].isalnum() and text[1] not in "wWsSbB123456789"  # (\1: an error, told)
+    if text[0] == "{":  # a{01} is a{1}, a{,2} a{0,2}; RE2 would read a{1001} as text
+        if large := [n for n in re.findall(r"\d+", text) if int(n) > 1000]:
+            raise ValueError(f"the repetition number {large[0]} is more than RE2's limit of 1000")
+        return re.sub(r"\d+", lambda number: str(int(number.group())), text).replace("{,", "{0,")
+    plain = text[1].isalnum() and text[1] not in "wWsSbB123456789"  # \d is d (\1: an error)
     return _GNU.get(text, text[1] if plain else text)
 
 

@@ -429,10 +429,13 @@ def test_escapes_and_groups_grep_gives_no_meaning_are_read_as_grep_reads_them(
         assert printed == "".join(lines), args
 
 
-@pytest.mark.parametrize("pattern", ["[{,]", "a+?b", "a??b", "x[\\n]", "[a\\]b]", "a**b"])
+@pytest.mark.parametrize(
+    "pattern", r"[{,] a+?b a??b x[\n] [a\]b] a**b *b x|+b (?b) ^*b a{01}b a{, [{9999}]".split()
+)
 def test_brackets_and_runs_of_repetitions_are_read_as_grep_reads_them(kn, make_archive, pattern):
-    """In a bracket a backslash is itself and `{,` is text; `a+?` is `(a+)?`, not RE2's lazy a+."""
-    body = "0\n{\nb\nab\nx\\\nxn\n\\b]\nz\n"
+    """In a bracket a backslash is itself and `{,` is text; `a+?` is `(a+)?`, not RE2's lazy a+;
+    a repetition of nothing is left out (`*b` is b, `(?` is a (); a count's zeros are no matter."""
+    body = "0\n{\nb\nab\nx\\\nxn\n\\b]\nz\n*b\na{,\n"
     root = make_archive({"a.txt": article("Zq", body=body)})
     run = grep_in(root, "-Hn", "-E", pattern, "articles/a.txt")
     lines = [line for line in run.stdout.splitlines(True) if int(line.split(":")[1]) > 4]

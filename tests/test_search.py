@@ -162,7 +162,7 @@ def test_exit_1_and_no_output_when_nothing_matches(kn, archive):
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", "")
 
 
-@pytest.mark.parametrize("pattern", ["a(", "[z-a]", "*x", "(?P<n"])
+@pytest.mark.parametrize("pattern", ["a(", "[z-a]", "a{2,1}", "(?P<n"])
 def test_a_bad_pattern_is_a_one_line_error_exit_2(kn, archive, pattern):
     result = kn("search", pattern)
     assert result.exit_code == 2
