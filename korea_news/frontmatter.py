@@ -105,12 +105,11 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> Entries:
             entries: Entries = {}
             mappings.append(entries)
             for key, value in node.value:
-                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
-                line = offset + key.start_mark.line
-                if name is not None and name in entries:
-                    message = f"duplicate key {name!r} (first on line {entries[name][0]})"
-                    raise InvalidArticle(path, line, message)
-                if name is not None:
+                if isinstance(key, yaml.ScalarNode):
+                    name, line = str(key.value), offset + key.start_mark.line
+                    if name in entries:
+                        message = f"duplicate key {name!r} (first on line {entries[name][0]})"
+                        raise InvalidArticle(path, line, message)
                     end = offset + value.end_mark.line + (value.end_mark.column > 0)
                     entries[name] = (line, max(end, line + 1))
                 stack.extend((key, value))
@@ -146,8 +145,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         problem = error.problem or error.context or "invalid YAML"
         raise InvalidArticle(path, line, f"YAML: {problem}") from None
     except yaml.YAMLError as error:  # a character YAML refuses (ReaderError): its line
-        position = getattr(error, "position", 0)
-        line = offset + front_matter.count("\n", 0, position if isinstance(position, int) else 0)
+        line = offset + front_matter.count("\n", 0, getattr(error, "position", 0))
         raise InvalidArticle(path, line, f"YAML: {str(error).splitlines()[0]}") from None
     except RecursionError:
         raise InvalidArticle(path, offset, "front matter nests too deeply") from None
