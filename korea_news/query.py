@@ -25,15 +25,13 @@ def period(text: str, end: bool) -> dt.date:
     try:
         if not match:
             raise ValueError
-        year, month, day = (int(part) if part else None for part in match.groups())
-        assert year is not None
-        if month is None:
-            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-        if day is None:
+        year, month, day = match.groups()
+        if end and day is None:  # the last day of the month, or of December
             import calendar
 
-            day = calendar.monthrange(year, month)[1] if end else 1
-        return dt.date(year, month, day)
+            month = month or "12"
+            return dt.date(int(year), int(month), calendar.monthrange(int(year), int(month))[1])
+        return dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         raise KnError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
 
@@ -84,8 +82,7 @@ class Filter:
 def _has(article: Article, key: str, value: str) -> bool:
     """Whether front-matter `key` equals `value` (case-insensitive); a list contains it."""
     fields = article.to_dict()
-    fields.pop("path")
-    have = article.extra.get(key) if key not in fields or key == "extra" else fields[key]
+    have = fields[key] if key in fields.keys() - {"path", "extra"} else article.extra.get(key)
     if have is None:
         return False
     items = have if isinstance(have, list) else [have]
