@@ -176,8 +176,7 @@ def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) ->
     """Move an article's kept page, if any, to a batch of the trash or back, never over another."""
     parent, _, shown_parent = trash(archive)
     pages, name = os.path.split(os.path.relpath(kept.page_path(archive.root, article_id), parent))
-    source, target = pages, os.path.join(batch, PAGES)
-    if not to_trash:
-        source, target = target, source
+    in_batch = os.path.join(batch, PAGES)
+    source, target = (pages, in_batch) if to_trash else (in_batch, pages)
     if os.path.lexists(os.path.join(parent, source, name)):
         write.move(name, (parent, source, shown_parent), (parent, target, shown_parent))
