@@ -12,7 +12,7 @@ import click
 from . import curate, escape, options
 from .archive import locate
 from .model import KnError, is_utf8
-from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
+from .options import EXIT_FOUND, State, warn
 
 
 @click.command()
@@ -184,12 +184,11 @@ def check(state: State, /, duplicates: bool, fmt: str) -> None:
 
         pairs = near(state.synced())
         state.output(fmt).show(pairs, str)
-        code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
-        click.get_current_context().exit(code)
+        state.finish(not pairs)  # the other way round: 0 when clean, 1 when pairs were found
 
     problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
     state.output(fmt).show(problems, str)
     if problems:
         files = len({problem.path for problem in problems})
         warn(f"{len(problems)} problem(s) in {files} file(s)")
-    click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
+    state.finish(not problems)
