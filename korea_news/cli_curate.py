@@ -141,8 +141,7 @@ def edit(state: State, /, name: str) -> None:
         while True:
             curate.run_editor(copy)
             data = _read(copy)
-            wrong = None if data == was else curate.problem(data, entry.path, entry.id)
-            if wrong is None:
+            if data == was or (wrong := curate.problem(data, entry.path, entry.id)) is None:
                 break
             warn(wrong)
             if not (sys.stdin.isatty() and click.confirm("Edit it again?", default=True, err=True)):
