@@ -282,11 +282,9 @@ def _dumper() -> type[yaml.SafeDumper]:
 _NEEDS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-def dump(fields: Mapping[str, Any]) -> str:
+def dump(fields: dict[str, Any]) -> str:
     """Front matter for `fields`, in their order, that loads back to exactly the same values."""
     import yaml
 
-    text = yaml.dump(
-        dict(fields), Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=math.inf
-    )
+    text = yaml.dump(fields, Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=math.inf)
     return f"---\n{text}---\n"
