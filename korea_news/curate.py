@@ -142,7 +142,6 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
         if inside.split(os.sep)[0] == PAGES:
             continue  # each goes back with its article
         for file in sorted(files):
-            path = os.path.join(archive.shown_root, inside, file)
             in_trash = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
             try:
                 if (taken := ids.get(file[: -len(".txt")])) is not None:
@@ -153,7 +152,7 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
                 else:
                     source = (parent, os.path.join(batch, inside), shown_parent)
                     write.move(file, source, (archive.root, inside, archive.shown_root))
-                back.append(path)
+                back.append(os.path.join(archive.shown_root, inside, file))
             except FileExistsError:
                 left.append(f"{in_trash}: its ID is taken again: left in the trash")
             except (OSError, KnError) as error:
