@@ -49,8 +49,7 @@ def decode(data: bytes, path: str, line: int = 1, utf8: IncrementalDecoder | Non
     if at_start and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
-    nul = data.find(b"\0")
-    if nul >= 0:
+    if (nul := data.find(b"\0")) >= 0:
         message = "binary file (NUL byte), not an article"
         raise InvalidArticle(path, line + data.count(b"\n", 0, nul), message)
     try:
@@ -71,14 +70,12 @@ def has_front_matter(text: str) -> bool:
 
 def split(text: str, path: str) -> Parts:
     """Cut text into its front matter and body; the body is kept exactly as stored."""
-    opening = _OPENING.match(text)
-    if opening is None:
+    if (opening := _OPENING.match(text)) is None:
         if not text.strip():
             raise InvalidArticle(path, 1, "empty file, not an article")
         raise InvalidArticle(path, 1, "no front matter: the first line must be ---")
     start = opening.end() + 1
-    closing = _CLOSING.search(text, start)
-    if closing is None:
+    if (closing := _CLOSING.search(text, start)) is None:
         raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
     body_line = text.count("\n", 0, closing.start()) + 2
     # The closing line ends at a line break or at the end of the text.
@@ -125,8 +122,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
     # libyaml's loader where PyYAML was built with it: many times faster.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
     try:
-        node = loader.get_single_node()
-        if node is None:
+        if (node := loader.get_single_node()) is None:
             raise InvalidArticle(path, offset - 1, "front matter is empty")
         if not isinstance(node, yaml.MappingNode):
             line = offset + node.start_mark.line
