@@ -48,8 +48,7 @@ class Digest:
         self._gap = b""
 
     def add(self, piece: str) -> None:
-        words = " ".join(unicodedata.normalize("NFC", piece).split())
-        if words:
+        if words := " ".join(unicodedata.normalize("NFC", piece).split()):
             self._hash.update(self._gap + words.encode("utf-8", "surrogatepass"))
             self._gap = b" "
 
