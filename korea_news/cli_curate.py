@@ -99,8 +99,7 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
         state.finish(0)  # as git rm: nothing is removed when a name is wrong
     if asking:
         listed = "".join(f"  {escape.visible(entry.path)}\n" for entry in entries)
-        question = f"{listed}Move {len(entries)} article(s) to the trash?"
-        if not click.confirm(question, err=True):
+        if not click.confirm(f"{listed}Move {len(entries)} article(s) to the trash?", err=True):
             state.finish(0)
     where = curate.remove(archive, entries)
     warn(f"moved {len(entries)} article(s) to {where}; kn rm --undo puts them back")
