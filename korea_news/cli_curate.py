@@ -54,11 +54,12 @@ def tag(state: State, /, words: tuple[str, ...]) -> None:
       kn tag 2017-08-07-north +sanctions -draft
       kn find coal | cut -f1 | kn tag - +coal
     """
-    changes = [(word[0] == "+", word[1:]) for word in words if word[:1] in "+-" and word != "-"]
+    signed = [word for word in words if word[:1] in ("+", "-") and word != "-"]  # "" is a name
+    changes = [(word[0] == "+", word[1:]) for word in signed]
     for _, name in changes:
         if not name.strip() or not is_utf8(name):
             raise click.UsageError("a tag after + or - is text, and not empty")
-    names = options.named(tuple(word for word in words if word[:1] not in "+-" or word == "-"))
+    names = options.named(tuple(word for word in words if word not in signed))
     if not changes or not names:
         raise click.UsageError("give ARTICLE... and +TAG or -TAG")
     archive = state.archive

@@ -149,6 +149,12 @@ def test_tag_needs_articles_and_tags(kn, make_archive, words):
     assert result.stderr.count("\n") == 1
 
 
+def test_tag_takes_an_empty_word_for_an_article_as_it_starts_with_neither_sign(kn, make_archive):
+    make_archive({"a.txt": article("A")})
+    result = kn("tag", "a", "")
+    assert result.exit_code == 2 and "give ARTICLE... and +TAG or -TAG" in result.stderr
+
+
 def test_tag_reads_names_from_stdin(kn, make_archive):
     root = make_archive({"a.txt": article("A"), "b.txt": article("B")})
     assert kn("tag", "-", "+x", input="a\nb\n").exit_code == 0
