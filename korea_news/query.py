@@ -49,7 +49,6 @@ class Filter:
     @classmethod
     def from_options(cls, params: Mapping[str, Any]) -> Filter:
         """The filters of a command's options: --since, --until, --tag, --source, --where."""
-        since, until, source = params["since"], params["until"], params["source"]
         pairs = []
         for item in params["where"]:
             key, sep, value = item.partition("=")
@@ -57,10 +56,10 @@ class Filter:
                 raise KnError(f"--where {item!r}: expected KEY=VALUE")
             pairs.append((key.strip(), value))
         return cls(
-            since=period(since, end=False) if since else None,
-            until=period(until, end=True) if until else None,
+            since=period(params["since"], end=False) if params["since"] else None,
+            until=period(params["until"], end=True) if params["until"] else None,
             tags=tuple(map(folded, params["tags"])),
-            source=folded(source) if source is not None else None,
+            source=folded(params["source"]) if params["source"] is not None else None,
             where=tuple(pairs),
         )
 
