@@ -259,17 +259,15 @@ def _dumper() -> type[yaml.SafeDumper]:
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        pass
+        def flow_list(self, data: list[Any]) -> yaml.Node:
+            return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
 
-    def flow_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+        def text(self, data: str) -> yaml.Node:
+            style = '"' if _NEEDS_ESCAPES.search(data) else None
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
-    def text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-        style = '"' if _NEEDS_ESCAPES.search(data) else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-    Dumper.add_representer(list, flow_list)
-    Dumper.add_representer(str, text)
+    Dumper.add_representer(list, Dumper.flow_list)
+    Dumper.add_representer(str, Dumper.text)
     return Dumper
 
 
