@@ -12,7 +12,7 @@ import click
 from . import curate, escape, options
 from .archive import locate
 from .model import KnError, is_utf8
-from .options import EXIT_ERROR, EXIT_FOUND, EXIT_NONE, State, warn
+from .options import EXIT_FOUND, State, warn
 
 
 @click.command()
@@ -54,11 +54,12 @@ def tag(state: State, /, words: tuple[str, ...]) -> None:
       kn tag 2017-08-07-north +sanctions -draft
       kn find coal | cut -f1 | kn tag - +coal
     """
-    changes = [(word[0] == "+", word[1:]) for word in words if word[:1] in "+-" and word != "-"]
+    signed = [word for word in words if word[:1] in ("+", "-") and word != "-"]  # "" is a name
+    changes = [(word[0] == "+", word[1:]) for word in signed]
     for _, name in changes:
         if not name.strip() or not is_utf8(name):
             raise click.UsageError("a tag after + or - is text, and not empty")
-    names = options.named(tuple(word for word in words if word[:1] not in "+-" or word == "-"))
+    names = options.named(tuple(word for word in words if word not in signed))
     if not changes or not names:
         raise click.UsageError("give ARTICLE... and +TAG or -TAG")
     archive = state.archive
@@ -99,8 +100,7 @@ def rm(state: State, /, names: tuple[str, ...], yes: bool, undo: bool) -> None:
         state.finish(0)  # as git rm: nothing is removed when a name is wrong
     if asking:
         listed = "".join(f"  {escape.visible(entry.path)}\n" for entry in entries)
-        question = f"{listed}Move {len(entries)} article(s) to the trash?"
-        if not click.confirm(question, err=True):
+        if not click.confirm(f"{listed}Move {len(entries)} article(s) to the trash?", err=True):
             state.finish(0)
     where = curate.remove(archive, entries)
     warn(f"moved {len(entries)} article(s) to {where}; kn rm --undo puts them back")
@@ -141,8 +141,7 @@ def edit(state: State, /, name: str) -> None:
         while True:
             curate.run_editor(copy)
             data = _read(copy)
-            wrong = None if data == was else curate.problem(data, entry.path, entry.id)
-            if wrong is None:
+            if data == was or (wrong := curate.problem(data, entry.path, entry.id)) is None:
                 break
             warn(wrong)
             if not (sys.stdin.isatty() and click.confirm("Edit it again?", default=True, err=True)):
@@ -184,12 +183,11 @@ def check(state: State, /, duplicates: bool, fmt: str) -> None:
 
         pairs = near(state.synced())
         state.output(fmt).show(pairs, str)
-        code = EXIT_ERROR if state.failed else EXIT_NONE if pairs else EXIT_FOUND
-        click.get_current_context().exit(code)
+        state.finish(not pairs)  # the other way round: 0 when clean, 1 when pairs were found
 
     problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
     state.output(fmt).show(problems, str)
     if problems:
         files = len({problem.path for problem in problems})
         warn(f"{len(problems)} problem(s) in {files} file(s)")
-    click.get_current_context().exit(EXIT_NONE if problems else EXIT_FOUND)
+    state.finish(not problems)

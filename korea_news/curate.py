@@ -142,7 +142,6 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
         if inside.split(os.sep)[0] == PAGES:
             continue  # each goes back with its article
         for file in sorted(files):
-            path = os.path.join(archive.shown_root, inside, file)
             in_trash = os.path.normpath(os.path.join(shown_parent, batch, inside, file))
             try:
                 if (taken := ids.get(file[: -len(".txt")])) is not None:
@@ -153,7 +152,7 @@ def restore(archive: Archive) -> tuple[list[str], list[str]]:
                 else:
                     source = (parent, os.path.join(batch, inside), shown_parent)
                     write.move(file, source, (archive.root, inside, archive.shown_root))
-                back.append(path)
+                back.append(os.path.join(archive.shown_root, inside, file))
             except FileExistsError:
                 left.append(f"{in_trash}: its ID is taken again: left in the trash")
             except (OSError, KnError) as error:
@@ -176,8 +175,7 @@ def _move_page(archive: Archive, article_id: str, batch: str, to_trash: bool) ->
     """Move an article's kept page, if any, to a batch of the trash or back, never over another."""
     parent, _, shown_parent = trash(archive)
     pages, name = os.path.split(os.path.relpath(kept.page_path(archive.root, article_id), parent))
-    source, target = pages, os.path.join(batch, PAGES)
-    if not to_trash:
-        source, target = target, source
+    in_batch = os.path.join(batch, PAGES)
+    source, target = (pages, in_batch) if to_trash else (in_batch, pages)
     if os.path.lexists(os.path.join(parent, source, name)):
         write.move(name, (parent, source, shown_parent), (parent, target, shown_parent))

@@ -9,6 +9,7 @@ deterministic (a word's CRC-32; ints and their tuples are not salted): the same 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import operator
@@ -47,8 +48,7 @@ class Digest:
         self._gap = b""
 
     def add(self, piece: str) -> None:
-        words = " ".join(unicodedata.normalize("NFC", piece).split())
-        if words:
+        if words := " ".join(unicodedata.normalize("NFC", piece).split()):
             self._hash.update(self._gap + words.encode("utf-8", "surrogatepass"))
             self._gap = b" "
 
@@ -151,19 +151,17 @@ def near(store: Store) -> list[Pair]:
     for position, body in enumerate(digests):
         same.setdefault(body, []).append(position)
     pairs = [(1.0, a, b) for group in same.values() for a, b in combinations(group, 2)]
-    measured: dict[str, set[int]] = {}  # the shingles of the bodies measured lately
+
+    @functools.lru_cache(maxsize=256)  # the shingles of the bodies measured lately
+    def measured(position: int) -> set[int]:
+        article = articles[position]
+        with reader.open_article(article.path, article.path, article.id, article) as opened:
+            return set(shingles(opened))
+
     for first, second in candidates(sketches):
         if digests[first] == digests[second]:
             continue
-        for position in (first, second):
-            if digests[position] not in measured:
-                if len(measured) >= 256:
-                    measured.clear()
-                article = articles[position]
-                with reader.open_article(article.path, article.path, article.id, article) as opened:
-                    measured[digests[position]] = set(shingles(opened))
-        alike = similarity(measured[digests[first]], measured[digests[second]])
-        if alike:
+        if alike := similarity(measured(first), measured(second)):
             pairs.append((alike, first, second))
     found = []
     for alike, one, other in pairs:

@@ -49,8 +49,7 @@ def decode(data: bytes, path: str, line: int = 1, utf8: IncrementalDecoder | Non
     if at_start and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "UTF-16 text, not UTF-8 (iconv -f UTF-16 -t UTF-8 converts it)"
         raise InvalidArticle(path, 1, message)
-    nul = data.find(b"\0")
-    if nul >= 0:
+    if (nul := data.find(b"\0")) >= 0:
         message = "binary file (NUL byte), not an article"
         raise InvalidArticle(path, line + data.count(b"\n", 0, nul), message)
     try:
@@ -71,14 +70,12 @@ def has_front_matter(text: str) -> bool:
 
 def split(text: str, path: str) -> Parts:
     """Cut text into its front matter and body; the body is kept exactly as stored."""
-    opening = _OPENING.match(text)
-    if opening is None:
+    if (opening := _OPENING.match(text)) is None:
         if not text.strip():
             raise InvalidArticle(path, 1, "empty file, not an article")
         raise InvalidArticle(path, 1, "no front matter: the first line must be ---")
     start = opening.end() + 1
-    closing = _CLOSING.search(text, start)
-    if closing is None:
+    if (closing := _CLOSING.search(text, start)) is None:
         raise InvalidArticle(path, 1, "front matter is not closed: no --- line after the first")
     body_line = text.count("\n", 0, closing.start()) + 2
     # The closing line ends at a line break or at the end of the text.
@@ -105,12 +102,11 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> Entries:
             entries: Entries = {}
             mappings.append(entries)
             for key, value in node.value:
-                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
-                line = offset + key.start_mark.line
-                if name is not None and name in entries:
-                    message = f"duplicate key {name!r} (first on line {entries[name][0]})"
-                    raise InvalidArticle(path, line, message)
-                if name is not None:
+                if isinstance(key, yaml.ScalarNode):
+                    name, line = str(key.value), offset + key.start_mark.line
+                    if name in entries:
+                        message = f"duplicate key {name!r} (first on line {entries[name][0]})"
+                        raise InvalidArticle(path, line, message)
                     end = offset + value.end_mark.line + (value.end_mark.column > 0)
                     entries[name] = (line, max(end, line + 1))
                 stack.extend((key, value))
@@ -126,8 +122,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
     # libyaml's loader where PyYAML was built with it: many times faster.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front_matter)
     try:
-        node = loader.get_single_node()
-        if node is None:
+        if (node := loader.get_single_node()) is None:
             raise InvalidArticle(path, offset - 1, "front matter is empty")
         if not isinstance(node, yaml.MappingNode):
             line = offset + node.start_mark.line
@@ -146,8 +141,7 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
         problem = error.problem or error.context or "invalid YAML"
         raise InvalidArticle(path, line, f"YAML: {problem}") from None
     except yaml.YAMLError as error:  # a character YAML refuses (ReaderError): its line
-        position = getattr(error, "position", 0)
-        line = offset + front_matter.count("\n", 0, position if isinstance(position, int) else 0)
+        line = offset + front_matter.count("\n", 0, getattr(error, "position", 0))
         raise InvalidArticle(path, line, f"YAML: {str(error).splitlines()[0]}") from None
     except RecursionError:
         raise InvalidArticle(path, offset, "front matter nests too deeply") from None
@@ -265,17 +259,15 @@ def _dumper() -> type[yaml.SafeDumper]:
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        pass
+        def flow_list(self, data: list[Any]) -> yaml.Node:
+            return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
 
-    def flow_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+        def text(self, data: str) -> yaml.Node:
+            style = '"' if _NEEDS_ESCAPES.search(data) else None
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
-    def text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-        style = '"' if _NEEDS_ESCAPES.search(data) else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-    Dumper.add_representer(list, flow_list)
-    Dumper.add_representer(str, text)
+    Dumper.add_representer(list, Dumper.flow_list)
+    Dumper.add_representer(str, Dumper.text)
     return Dumper
 
 
@@ -284,11 +276,9 @@ def _dumper() -> type[yaml.SafeDumper]:
 _NEEDS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-def dump(fields: Mapping[str, Any]) -> str:
+def dump(fields: dict[str, Any]) -> str:
     """Front matter for `fields`, in their order, that loads back to exactly the same values."""
     import yaml
 
-    text = yaml.dump(
-        dict(fields), Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=math.inf
-    )
+    text = yaml.dump(fields, Dumper=_dumper(), allow_unicode=True, sort_keys=False, width=math.inf)
     return f"---\n{text}---\n"

@@ -25,15 +25,13 @@ def period(text: str, end: bool) -> dt.date:
     try:
         if not match:
             raise ValueError
-        year, month, day = (int(part) if part else None for part in match.groups())
-        assert year is not None
-        if month is None:
-            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-        if day is None:
+        year, month, day = match.groups()
+        if end and day is None:  # the last day of the month, or of December
             import calendar
 
-            day = calendar.monthrange(year, month)[1] if end else 1
-        return dt.date(year, month, day)
+            month = month or "12"
+            return dt.date(int(year), int(month), calendar.monthrange(int(year), int(month))[1])
+        return dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         raise KnError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
 
@@ -51,7 +49,6 @@ class Filter:
     @classmethod
     def from_options(cls, params: Mapping[str, Any]) -> Filter:
         """The filters of a command's options: --since, --until, --tag, --source, --where."""
-        since, until, source = params["since"], params["until"], params["source"]
         pairs = []
         for item in params["where"]:
             key, sep, value = item.partition("=")
@@ -59,10 +56,10 @@ class Filter:
                 raise KnError(f"--where {item!r}: expected KEY=VALUE")
             pairs.append((key.strip(), value))
         return cls(
-            since=period(since, end=False) if since else None,
-            until=period(until, end=True) if until else None,
+            since=period(params["since"], end=False) if params["since"] else None,
+            until=period(params["until"], end=True) if params["until"] else None,
             tags=tuple(map(folded, params["tags"])),
-            source=folded(source) if source is not None else None,
+            source=folded(params["source"]) if params["source"] is not None else None,
             where=tuple(pairs),
         )
 
@@ -84,8 +81,7 @@ class Filter:
 def _has(article: Article, key: str, value: str) -> bool:
     """Whether front-matter `key` equals `value` (case-insensitive); a list contains it."""
     fields = article.to_dict()
-    fields.pop("path")
-    have = article.extra.get(key) if key not in fields or key == "extra" else fields[key]
+    have = fields[key] if key in fields.keys() - {"path", "extra"} else article.extra.get(key)
     if have is None:
         return False
     items = have if isinstance(have, list) else [have]

@@ -31,10 +31,8 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
         return [], 0, ("", "")
     first, last = min(days), max(days)
     if by not in TIMES:  # biggest first, then by name
-        ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
-        return [Bucket(name, count) for name, count in ordered], len(days), (str(first), str(last))
-    labels = list(islice(_labels(first, last, by), MOST + 1))
-    if len(labels) > MOST:
+        labels = sorted(found, key=lambda name: (-found[name], name))
+    elif len(labels := list(islice(_labels(first, last, by), MOST + 1))) > MOST:
         message = "narrow it with --since and --until, or use a coarser --by"
         raise KnError(f"stats: over {MOST:,} buckets by {by} from {first} to {last}: {message}")
     return [Bucket(name, found[name]) for name in labels], len(days), (str(first), str(last))

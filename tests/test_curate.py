@@ -149,6 +149,12 @@ def test_tag_needs_articles_and_tags(kn, make_archive, words):
     assert result.stderr.count("\n") == 1
 
 
+def test_tag_takes_an_empty_word_for_an_article_as_it_starts_with_neither_sign(kn, make_archive):
+    make_archive({"a.txt": article("A")})
+    result = kn("tag", "a", "")
+    assert result.exit_code == 2 and "give ARTICLE... and +TAG or -TAG" in result.stderr
+
+
 def test_tag_reads_names_from_stdin(kn, make_archive):
     root = make_archive({"a.txt": article("A"), "b.txt": article("B")})
     assert kn("tag", "-", "+x", input="a\nb\n").exit_code == 0
@@ -652,3 +658,17 @@ def test_check_duplicates_exits_0_when_there_are_none_and_is_the_same_with_the_s
     again = kn("check", "--duplicates", env={"KN_NO_CACHE": ""})
     uncached = kn("check", "--duplicates")
     assert cached.stdout == again.stdout == uncached.stdout == "a\tc\t0.871\n"
+
+
+def test_check_duplicates_measures_more_bodies_than_it_keeps_the_shingles_of(kn, make_archive):
+    # Three alike bodies, then 130 pairs: the 256 bodies whose shingles are kept at once are
+    # outgrown between the two articles of one pair, whose first must still be measured.
+    files = {f"a{n}.txt": article(body=body(change=n, seed=999)) for n in range(3)}
+    for n in range(130):
+        files[f"p{n:03}a.txt"] = article(body=body(seed=n))
+        files[f"p{n:03}b.txt"] = article(body=body(change=1, seed=n))
+    make_archive(files)
+    result = kn("check", "--duplicates")
+    assert (result.exit_code, result.stderr) == (1, "")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 133 and "p129a\tp129b\t0.940" in lines
