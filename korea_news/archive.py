@@ -22,15 +22,15 @@ def _raise(error: InvalidArticle) -> None:
     raise error
 
 
-def locate(option: str | None, environ: dict[str, str], cwd: str) -> str:
+def locate(option: str | None) -> str:
     """The archive folder: --archive, then KN_ARCHIVE, then the nearest articles/ upward."""
-    chosen = option or environ.get(ENV_ARCHIVE)
+    chosen = option or os.environ.get(ENV_ARCHIVE)
     if chosen:
         if not os.path.isdir(chosen):
             how = "--archive" if option else ENV_ARCHIVE
             raise KnError(f"archive {chosen} ({how}) is not a folder")
         return chosen
-    folder = cwd
+    folder = os.getcwd()
     while not os.path.isdir(os.path.join(folder, FOLDER)):
         if folder == os.path.dirname(folder):
             how = f"start one with kn init, or use --archive DIR or set {ENV_ARCHIVE}=DIR"

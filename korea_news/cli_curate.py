@@ -185,7 +185,7 @@ def check(state: State, /, duplicates: bool, fmt: str) -> None:
         state.output(fmt).show(pairs, str)
         state.finish(not pairs)  # the other way round: 0 when clean, 1 when pairs were found
 
-    problems = problems_of(locate(state.archive_option, dict(os.environ), os.getcwd()))
+    problems = problems_of(locate(state.archive_option))
     state.output(fmt).show(problems, str)
     if problems:
         files = len({problem.path for problem in problems})

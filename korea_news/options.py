@@ -42,10 +42,8 @@ class State:
 
     @cached_property
     def archive(self) -> Archive:
-        root = locate(self.archive_option, dict(os.environ), os.getcwd())
-        no_cache = self.no_cache or os.environ.get("KN_NO_CACHE", "") not in ("", "0")
-        progress = output.progress()
-        return Archive(root, on_error=self.problem, use_cache=not no_cache, progress=progress)
+        use_cache = not self.no_cache and os.environ.get("KN_NO_CACHE", "") in ("", "0")
+        return Archive(locate(self.archive_option), self.problem, use_cache, output.progress())
 
     def synced(self, ranks: bool = False) -> Store:
         """The archive's store, in step with its files (`ranks`: with the text index, always)."""
@@ -139,7 +137,7 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
     typed = unicodedata.normalize("NFC", incomplete)
     try:
-        root = locate(ctx.find_root().params.get("archive_option"), dict(os.environ), os.getcwd())
+        root = locate(ctx.find_root().params.get("archive_option"))
         ids = sorted(Archive(root).ids())  # a scan tells no problem
     except (KnError, OSError):
         return []
