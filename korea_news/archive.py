@@ -211,6 +211,8 @@ class Archive:
         return self._by_id
 
     def _named(self, name: str, by_id: dict[str, tuple[Folder, int]]) -> Entry:
+        if not name:  # an unset variable ($ID), not a prefix of every ID
+            raise ArticleNotFound("an empty name names no article")
         if os.sep in name or name.endswith(SUFFIX):  # an ID is a slug: no / and no .txt
             real = os.path.realpath(name) if "\0" not in name else None  # no path holds a NUL
             for folder, position in by_id.values():

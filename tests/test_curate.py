@@ -41,6 +41,15 @@ def test_path_prints_each_named_articles_path_and_names_the_unknown(kn, seed_arc
     assert result.stderr.startswith("kn: nowhere: no such article")
 
 
+def test_an_empty_name_is_no_article_even_where_one_article_starts_with_it(kn, seed_archive):
+    """`kn rm --yes "$ID"` with ID unset must not remove the archive's only article."""
+    for command in (["path"], ["show"], ["rm", "--yes"], ["tag"]):
+        result = kn(*command, "", *(["+x"] if command == ["tag"] else []))
+        assert (result.exit_code, result.stdout) == (2, ""), command
+        assert result.stderr == "kn: an empty name names no article\n"
+    assert kn("path", SEED_ID).stdout == f"{SEED}\n"
+
+
 def test_path_reads_names_from_stdin(kn, seed_archive):
     result = kn("path", "-", input=f"{SEED_ID}\n\n")
     assert (result.exit_code, result.stdout) == (0, f"{SEED}\n")
