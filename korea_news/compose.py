@@ -289,14 +289,19 @@ class Adder:
             if self.progress is not None:
                 self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options["timeout"])
-            fields, text = self._page(page, final, name)
+            fields, text = web.article(page, final)
+            if web.normal(name) != web.normal(fields["url"]):
+                fields["link"] = name  # the URL asked for, where it led elsewhere
+            fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
             if known := self._known(final, fields.get("url")):
                 self.seen["links"][web.normal(name)] = known  # not fetched again
                 return None, known, "same"
         else:
             data = read_input(name)
             if isinstance(data, bytes):  # a saved page
-                page, (fields, text) = data, self._page(data, None, None)
+                from . import web
+
+                page, (fields, text) = data, web.article(data, None)
                 if known := self._known(fields.get("url")):
                     return None, known, "same"
             else:
@@ -337,17 +342,6 @@ class Adder:
             self.synced = Store(self.archive, persistent=self.archive.use_cache)
             self.synced.sync(tell=False)
         return self.synced
-
-    def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[dict[str, Any], str]:
-        """A page's fields and body; a fetched one's fields keep `link` and the time."""
-        from . import web
-
-        fields, body = web.article(page, url)
-        if link and web.normal(link) != web.normal(fields["url"]):
-            fields["link"] = link
-        if link:
-            fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        return fields, body
 
     def feed(self, feed: str) -> list[str]:
         """A feed's page URLs, oldest first; none if it has not changed since the last run."""
