@@ -175,11 +175,7 @@ def read_input(name: str) -> str | bytes:
         raise InvalidArticle(name, 1, f"cannot read: {error.strerror}") from None
     if len(data) > MAX_INPUT:
         raise InvalidArticle(name, 1, f"larger than {MAX_INPUT >> 20} MB: no article")
-    if is_html(name, data):
-        from .web import MAX_BYTES
-
-        if len(data) > MAX_BYTES:  # as for a URL: extraction would take minutes
-            raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
+    if is_html(name, data):  # extracted by web.article, which refuses a page too large
         return data
     text = frontmatter.decode(data, name)
     if not text.strip():

@@ -67,6 +67,8 @@ def _library(name: str) -> Any:
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
     """A page's main text as front-matter fields and body. Its canonical URL counts only on the
     site of `url` (else kept as `canonical`); a saved page takes it, else the URL noted atop."""
+    if len(page) > MAX_BYTES:  # a saved page, as a fetched one: extraction would take minutes
+        raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
     if tree is not None:  # so much text, outside scripts and styles, would take minutes
