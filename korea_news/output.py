@@ -282,10 +282,9 @@ def documents_view(out: Output, documents: list[Document]) -> None:
             out.print(Rule(style="dim"))
         out.print(_text(article.title, "bold"), _text(metadata(article), "dim"), _text(""))
         for block in structure.parse(document.body, article.body_line):
-            if isinstance(block, structure.Heading):
-                out.print(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
-            elif isinstance(block, structure.Paragraph):
-                out.print(Padding(_text(block.text), (0, 0, 1, 0)))
+            if isinstance(block, structure.Heading | structure.Paragraph):
+                style = "bold cyan" if isinstance(block, structure.Heading) else ""
+                out.print(Padding(_text(block.text, style), (0, 0, 1, 0)))
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
                 out.print(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             elif isinstance(block, structure.Table):  # its first row as the header
