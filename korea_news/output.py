@@ -337,11 +337,8 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool =
     from rich.text import Text
 
     shown = Text(visible(text))
-    for start, end in spans:
-        # Escaping a control character lengthens the text before the span.
-        shift = len(visible(text[:start])) - start
-        grow = len(visible(text[start:end])) - (end - start)
-        shown.stylize(style, start + shift, end + shift + grow)
+    for start, end in spans:  # where escaped control characters put it in the visible text
+        shown.stylize(style, len(visible(text[:start])), len(visible(text[:end])))
     shown.stylize("dim" if dim else "")
     return shown
 
