@@ -320,23 +320,19 @@ def match_line(match: Match | Count | None, color: bool, null: bool, named: bool
 
 def match_groups(out: Output, records: list[Match | None]) -> None:
     """Matches grouped by article, with line numbers and highlights; context lines dim."""
-    from rich.text import Text
-
     for index, (article, group) in enumerate(groupby(filter(None, records), lambda m: m.article)):
         if index:
             out.print(_text(""))
         day = article.date.isoformat()
         header = [(article.id, "bold magenta"), (day, "dim"), (article.title, "bold")]
-        out.print(Text("  ").join(_text(*part) for part in header))
+        out.print(_text("  ").join(_text(*part) for part in header))
         lines = ((str(m.line), _marked(m.text, m.spans, "bold red", m.context)) for m in group)
         out.print(_grid(lines, {"justify": "right", "style": "green", "no_wrap": True}, {}))
 
 
 def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool = False) -> Text:
     """Text made visible, with its spans styled; all of it dim if asked."""
-    from rich.text import Text
-
-    shown = Text(visible(text))
+    shown = _text(text)
     for start, end in spans:  # where escaped control characters put it in the visible text
         shown.stylize(style, len(visible(text[:start])), len(visible(text[:end])))
     shown.stylize("dim" if dim else "")
