@@ -3,6 +3,7 @@ one module that imports rich, only when it renders: a piped command never pays f
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -48,8 +49,6 @@ def _console(**settings: Any) -> Console:
 
 def _json(record: Any, indent: int | None = None) -> str:
     """A record (with to_dict()) on one line, or indented as an item of a JSON array."""
-    import json
-
     text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
     return json_safe(text).replace("\n", "\n  ")
 
