@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import hashlib
 import re
 import sys
@@ -240,8 +241,6 @@ class Adder:
 
     def again(self, name: str) -> list[str]:
         """Extract an article's kept page anew (its fields kept): the lines of the diff."""
-        import difflib
-
         from . import curate, web
 
         entry = self.archive.find(name)
