@@ -224,13 +224,13 @@ class Adder:
         self.urls: dict[str, str] | None = None
         self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
         self.last: dict[str, float] = {}  # when each host was last asked for a page
-        self.progress, self.fetched = progress, 0
+        self.progress, self.fetched = progress or (lambda count, done: None), 0
         self.seen = kept.state(archive.root)  # what the web told the last runs
         self.answered: dict[str, dict[str, str]] = {}  # what the feeds told this one
 
     def done(self, failed: bool) -> None:
         """End the progress line; keep what the feeds answered, unless an input `failed`."""
-        if self.progress is not None and self.fetched:
+        if self.fetched:
             self.progress(self.fetched, True)
         self.seen["feeds"].update({} if failed else self.answered)
         if not self.dry_run and self.seen != kept.state(self.archive.root):
@@ -281,8 +281,7 @@ class Adder:
                 return None, known, "same"
             web.pace(name, self.options["delay"], self.last)
             self.fetched += 1
-            if self.progress is not None:
-                self.progress(self.fetched, False)
+            self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options["timeout"])
             fields, text = web.article(page, final)
             if web.normal(name) != web.normal(fields["url"]):
