@@ -174,19 +174,18 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
     shown: list[Any] = []
 
     def update(count: int, done: bool) -> None:
-        if not shown:
-            if done:
-                return
+        if not shown and not done:  # shown from the first count; none if all is done at once
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
             text = TextColumn(f"{what}: {{task.completed}}")
             bar = Progress(SpinnerColumn(), text, console=_console(stderr=True), transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
-        bar, task = shown[0]
-        bar.update(task, completed=count)
-        if done:
-            bar.stop()
+        if shown:
+            bar, task = shown[0]
+            bar.update(task, completed=count)
+            if done:
+                bar.stop()
 
     return update
 
