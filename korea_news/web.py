@@ -116,12 +116,10 @@ def _same_site(one: str, other: str) -> bool:
 def _blocks(body: Any) -> Iterator[str]:
     """trafilatura's XML as text blocks: paragraphs, headings, `  • item` lines, `| cell |` rows."""
     for element in body:
-        if element.tag == "list":
-            items = [" ".join(_text(item).split()) for item in element.findall("item")]
-            ordered = element.get("rend") == "ol"
-            marks = (f"{n}." if ordered else "•" for n in range(1, len(items) + 1))
-            lines = (f"  {mark} {item}" for mark, item in zip(marks, items, strict=True) if item)
-            yield "\n".join(lines)
+        if element.tag == "list":  # numbered if ordered; an empty item is left out, but counted
+            mark = "{}." if element.get("rend") == "ol" else "•"
+            items = (" ".join(_text(item).split()) for item in element.findall("item"))
+            yield "\n".join(f"  {mark.format(n)} {item}" for n, item in enumerate(items, 1) if item)
         elif element.tag == "table":
             cells = (row.findall("cell") for row in element.iter("row"))
             rows = [[" ".join(_text(c).split()).replace("|", "\\|") for c in row] for row in cells]
