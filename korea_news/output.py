@@ -47,9 +47,9 @@ def _console(**settings: Any) -> Console:
     return Console(width=min(columns, WIDEST), height=lines, **settings)
 
 
-def _json(record: Any, indent: int | None = None) -> str:
+def _json(record: Any, array: bool = False) -> str:
     """A record (with to_dict()) on one line, or indented as an item of a JSON array."""
-    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
+    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=2 if array else None)
     return json_safe(text).replace("\n", "\n  ")
 
 
@@ -85,8 +85,7 @@ class Output:
     ) -> int:
         """Print records: `plain` lines or JSON in a pipe, paged `render` on a terminal."""
         if not self.terminal:
-            indent = 2 if self.format == "json" else None
-            line = plain if self.format == "text" else partial(_json, indent=indent)
+            line = plain if self.format == "text" else partial(_json, array=self.format == "json")
             return self.write_lines(map(line, records), end)
         items = list(records)
         if render is None:
