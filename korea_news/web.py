@@ -71,16 +71,15 @@ def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
         raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
-    if tree is not None:  # so much text, outside scripts and styles, would take minutes
-        scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
-        if len(tree.xpath("string()")) - scripts > MAX_TEXT:
-            raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
-    claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
+    if tree is None:
+        raise KnError("no article text could be found in the page")
+    scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
+    if len(tree.xpath("string()")) - scripts > MAX_TEXT:  # extraction would take minutes
+        raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
+    claimed = tree.xpath("//link[@rel='canonical'][1]/@href")
     dates = trafilatura.settings.set_date_params(extensive=len(page) <= SEARCHED)
     wanted = {"with_metadata": True, "include_tables": True, "fast": True}
-    found = tree is not None and trafilatura.bare_extraction(
-        tree, url=url, date_extraction_params=dates, **wanted
-    )
+    found = trafilatura.bare_extraction(tree, url=url, date_extraction_params=dates, **wanted)
     if not found or found.body is None:
         raise KnError("no article text could be found in the page")
     title = found.title or ""
