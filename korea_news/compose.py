@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import hashlib
 import re
 import sys
@@ -60,11 +61,9 @@ def _words(title: str) -> list[str]:
 
 
 def is_slug(text: str) -> bool:
-    """Whether text is a slug (as slug() makes them) short enough to be a file name."""
-    return (
-        unicodedata.normalize("NFC", text) == text
-        and len(f"{text}.txt".encode()) <= NAME_BYTES
-        and all(word and _words(word) == [word] for word in text.split("-"))
+    """Whether text is a slug (as slug() makes them, so in NFC) short enough to be a file name."""
+    return len(f"{text}.txt".encode()) <= NAME_BYTES and all(
+        word and _words(word) == [word] for word in text.split("-")
     )
 
 
@@ -175,11 +174,7 @@ def read_input(name: str) -> str | bytes:
         raise InvalidArticle(name, 1, f"cannot read: {error.strerror}") from None
     if len(data) > MAX_INPUT:
         raise InvalidArticle(name, 1, f"larger than {MAX_INPUT >> 20} MB: no article")
-    if is_html(name, data):
-        from .web import MAX_BYTES
-
-        if len(data) > MAX_BYTES:  # as for a URL: extraction would take minutes
-            raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
+    if is_html(name, data):  # extracted by web.article, which refuses a page too large
         return data
     text = frontmatter.decode(data, name)
     if not text.strip():
@@ -227,13 +222,13 @@ class Adder:
         self.urls: dict[str, str] | None = None
         self.added: dict[str, list[Article]] = {}  # this call's articles, by body digest
         self.last: dict[str, float] = {}  # when each host was last asked for a page
-        self.progress, self.fetched = progress, 0
+        self.progress, self.fetched = progress or (lambda count, done: None), 0
         self.seen = kept.state(archive.root)  # what the web told the last runs
         self.answered: dict[str, dict[str, str]] = {}  # what the feeds told this one
 
     def done(self, failed: bool) -> None:
         """End the progress line; keep what the feeds answered, unless an input `failed`."""
-        if self.progress is not None and self.fetched:
+        if self.fetched:
             self.progress(self.fetched, True)
         self.seen["feeds"].update({} if failed else self.answered)
         if not self.dry_run and self.seen != kept.state(self.archive.root):
@@ -244,8 +239,6 @@ class Adder:
 
     def again(self, name: str) -> list[str]:
         """Extract an article's kept page anew (its fields kept): the lines of the diff."""
-        import difflib
-
         from . import curate, web
 
         entry = self.archive.find(name)
@@ -286,17 +279,21 @@ class Adder:
                 return None, known, "same"
             web.pace(name, self.options["delay"], self.last)
             self.fetched += 1
-            if self.progress is not None:
-                self.progress(self.fetched, False)
+            self.progress(self.fetched, False)
             page, final = web.fetch(name, self.options["timeout"])
-            fields, text = self._page(page, final, name)
+            fields, text = web.article(page, final)
+            if web.normal(name) != web.normal(fields["url"]):
+                fields["link"] = name  # the URL asked for, where it led elsewhere
+            fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
             if known := self._known(final, fields.get("url")):
                 self.seen["links"][web.normal(name)] = known  # not fetched again
                 return None, known, "same"
         else:
             data = read_input(name)
             if isinstance(data, bytes):  # a saved page
-                page, (fields, text) = data, self._page(data, None, None)
+                from . import web
+
+                page, (fields, text) = data, web.article(data, None)
                 if known := self._known(fields.get("url")):
                     return None, known, "same"
             else:
@@ -337,17 +334,6 @@ class Adder:
             self.synced = Store(self.archive, persistent=self.archive.use_cache)
             self.synced.sync(tell=False)
         return self.synced
-
-    def _page(self, page: bytes, url: str | None, link: str | None) -> tuple[dict[str, Any], str]:
-        """A page's fields and body; a fetched one's fields keep `link` and the time."""
-        from . import web
-
-        fields, body = web.article(page, url)
-        if link and web.normal(link) != web.normal(fields["url"]):
-            fields["link"] = link
-        if link:
-            fields["fetched"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        return fields, body
 
     def feed(self, feed: str) -> list[str]:
         """A feed's page URLs, oldest first; none if it has not changed since the last run."""

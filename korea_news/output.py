@@ -3,6 +3,7 @@ one module that imports rich, only when it renders: a piped command never pays f
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -46,11 +47,9 @@ def _console(**settings: Any) -> Console:
     return Console(width=min(columns, WIDEST), height=lines, **settings)
 
 
-def _json(record: Any, indent: int | None = None) -> str:
+def _json(record: Any, array: bool = False) -> str:
     """A record (with to_dict()) on one line, or indented as an item of a JSON array."""
-    import json
-
-    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=indent)
+    text = json.dumps(record.to_dict(), ensure_ascii=False, indent=2 if array else None)
     return json_safe(text).replace("\n", "\n  ")
 
 
@@ -86,8 +85,7 @@ class Output:
     ) -> int:
         """Print records: `plain` lines or JSON in a pipe, paged `render` on a terminal."""
         if not self.terminal:
-            indent = 2 if self.format == "json" else None
-            line = plain if self.format == "text" else partial(_json, indent=indent)
+            line = plain if self.format == "text" else partial(_json, array=self.format == "json")
             return self.write_lines(map(line, records), end)
         items = list(records)
         if render is None:
@@ -175,19 +173,18 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
     shown: list[Any] = []
 
     def update(count: int, done: bool) -> None:
-        if not shown:
-            if done:
-                return
+        if not shown and not done:  # shown from the first count; none if all is done at once
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
             text = TextColumn(f"{what}: {{task.completed}}")
             bar = Progress(SpinnerColumn(), text, console=_console(stderr=True), transient=True)
             bar.start()
             shown.append((bar, bar.add_task("read", total=None)))
-        bar, task = shown[0]
-        bar.update(task, completed=count)
-        if done:
-            bar.stop()
+        if shown:
+            bar, task = shown[0]
+            bar.update(task, completed=count)
+            if done:
+                bar.stop()
 
     return update
 
@@ -282,10 +279,9 @@ def documents_view(out: Output, documents: list[Document]) -> None:
             out.print(Rule(style="dim"))
         out.print(_text(article.title, "bold"), _text(metadata(article), "dim"), _text(""))
         for block in structure.parse(document.body, article.body_line):
-            if isinstance(block, structure.Heading):
-                out.print(Padding(_text(block.text, "bold cyan"), (0, 0, 1, 0)))
-            elif isinstance(block, structure.Paragraph):
-                out.print(Padding(_text(block.text), (0, 0, 1, 0)))
+            if isinstance(block, structure.Heading | structure.Paragraph):
+                style = "bold cyan" if isinstance(block, structure.Heading) else ""
+                out.print(Padding(_text(block.text, style), (0, 0, 1, 0)))
             elif isinstance(block, structure.Rule):  # a scene break, `* * *`
                 out.print(Padding(Rule(characters="·", style="dim"), (0, 8, 1, 8)))
             elif isinstance(block, structure.Table):  # its first row as the header
@@ -321,28 +317,21 @@ def match_line(match: Match | Count | None, color: bool, null: bool, named: bool
 
 def match_groups(out: Output, records: list[Match | None]) -> None:
     """Matches grouped by article, with line numbers and highlights; context lines dim."""
-    from rich.text import Text
-
     for index, (article, group) in enumerate(groupby(filter(None, records), lambda m: m.article)):
         if index:
             out.print(_text(""))
         day = article.date.isoformat()
         header = [(article.id, "bold magenta"), (day, "dim"), (article.title, "bold")]
-        out.print(Text("  ").join(_text(*part) for part in header))
+        out.print(_text("  ").join(_text(*part) for part in header))
         lines = ((str(m.line), _marked(m.text, m.spans, "bold red", m.context)) for m in group)
         out.print(_grid(lines, {"justify": "right", "style": "green", "no_wrap": True}, {}))
 
 
 def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool = False) -> Text:
     """Text made visible, with its spans styled; all of it dim if asked."""
-    from rich.text import Text
-
-    shown = Text(visible(text))
-    for start, end in spans:
-        # Escaping a control character lengthens the text before the span.
-        shift = len(visible(text[:start])) - start
-        grow = len(visible(text[start:end])) - (end - start)
-        shown.stylize(style, start + shift, end + shift + grow)
+    shown = _text(text)
+    for start, end in spans:  # where escaped control characters put it in the visible text
+        shown.stylize(style, len(visible(text[:start])), len(visible(text[:end])))
     shown.stylize("dim" if dim else "")
     return shown
 

@@ -67,18 +67,19 @@ def _library(name: str) -> Any:
 def article(page: bytes, url: str | None) -> tuple[dict[str, Any], str]:
     """A page's main text as front-matter fields and body. Its canonical URL counts only on the
     site of `url` (else kept as `canonical`); a saved page takes it, else the URL noted atop."""
+    if len(page) > MAX_BYTES:  # a saved page, as a fetched one: extraction would take minutes
+        raise KnError(f"a page larger than {MAX_BYTES >> 20} MB: no article")
     trafilatura = _library("trafilatura")
     tree = trafilatura.utils.load_html(page)
-    if tree is not None:  # so much text, outside scripts and styles, would take minutes
-        scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
-        if len(tree.xpath("string()")) - scripts > MAX_TEXT:
-            raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
-    claimed = tree is not None and tree.xpath("//link[@rel='canonical'][1]/@href")
+    if tree is None:
+        raise KnError("no article text could be found in the page")
+    scripts = sum(len(element.text or "") for element in tree.iter("script", "style"))
+    if len(tree.xpath("string()")) - scripts > MAX_TEXT:  # extraction would take minutes
+        raise KnError(f"a page of over {MAX_TEXT >> 20} MB of text: no article")
+    claimed = tree.xpath("//link[@rel='canonical'][1]/@href")
     dates = trafilatura.settings.set_date_params(extensive=len(page) <= SEARCHED)
     wanted = {"with_metadata": True, "include_tables": True, "fast": True}
-    found = tree is not None and trafilatura.bare_extraction(
-        tree, url=url, date_extraction_params=dates, **wanted
-    )
+    found = trafilatura.bare_extraction(tree, url=url, date_extraction_params=dates, **wanted)
     if not found or found.body is None:
         raise KnError("no article text could be found in the page")
     title = found.title or ""
@@ -114,12 +115,10 @@ def _same_site(one: str, other: str) -> bool:
 def _blocks(body: Any) -> Iterator[str]:
     """trafilatura's XML as text blocks: paragraphs, headings, `  • item` lines, `| cell |` rows."""
     for element in body:
-        if element.tag == "list":
-            items = [" ".join(_text(item).split()) for item in element.findall("item")]
-            ordered = element.get("rend") == "ol"
-            marks = (f"{n}." if ordered else "•" for n in range(1, len(items) + 1))
-            lines = (f"  {mark} {item}" for mark, item in zip(marks, items, strict=True) if item)
-            yield "\n".join(lines)
+        if element.tag == "list":  # numbered if ordered; an empty item is left out, but counted
+            mark = "{}." if element.get("rend") == "ol" else "•"
+            items = (" ".join(_text(item).split()) for item in element.findall("item"))
+            yield "\n".join(f"  {mark.format(n)} {item}" for n, item in enumerate(items, 1) if item)
         elif element.tag == "table":
             cells = (row.findall("cell") for row in element.iter("row"))
             rows = [[" ".join(_text(c).split()).replace("|", "\\|") for c in row] for row in cells]

@@ -223,6 +223,14 @@ def test_slug(title, expected):
     assert compose.is_slug(expected)
 
 
+@pytest.mark.parametrize(
+    "slug", ["북한-동해상으로-탄도미사일-발사", "νέα-κυβέρνηση", "новый-закон"]
+)
+def test_a_slug_decomposed_is_no_slug(slug):
+    assert compose.is_slug(slug)
+    assert not compose.is_slug(unicodedata.normalize("NFD", slug))
+
+
 def test_a_korean_title_keeps_its_letters_in_the_id(kn, empty):
     title = "북한, 동해상으로 탄도미사일 발사"
     text = f"{title}\n\n북한이 14일 동해상으로 탄도미사일을 발사했다.\n"

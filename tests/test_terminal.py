@@ -313,3 +313,11 @@ def test_search_count_prints_path_and_count_on_a_terminal(make_archive, tmp_path
     assert screen == "articles/a.txt:3\narticles/b\\x1b[2Jc.txt:2\n"
     screen = in_terminal(["search", "-c", "-0", "x"], tmp_path, process_env)
     assert screen == "articles/a.txt\\x003\narticles/b\\x1b[2Jc.txt\\x002\n"
+
+
+def test_a_match_after_an_escaped_control_character_is_highlighted_where_it_is(
+    make_archive, tmp_path, process_env
+):
+    make_archive({"a.txt": article("x", body="one\x01two\x02 Korea \x03three\n")})
+    screen = in_terminal(["search", "Korea"], tmp_path, process_env)
+    assert "one\\x01two\\x02 \x1b[1;31mKorea\x1b[0m \\x03three" in screen
