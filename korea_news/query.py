@@ -83,9 +83,8 @@ class Filter:
 
 def _has(article: Article, key: str, value: str) -> bool:
     """Whether front-matter `key` equals `value` (case-insensitive); a list contains it."""
-    fields = article.to_dict()
-    fields.pop("path")
-    have = article.extra.get(key) if key not in fields or key == "extra" else fields[key]
+    fields = {k: v for k, v in article.to_dict().items() if k not in ("id", "path", "extra")}
+    have = fields[key] if key in fields else article.extra.get(key)  # id: the key, not the ID
     if have is None:
         return False
     items = have if isinstance(have, list) else [have]

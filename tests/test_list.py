@@ -103,6 +103,14 @@ def test_list_filters(kn, news, options, expected):
     assert ids(result.stdout) == expected
 
 
+def test_where_reads_front_matter_keys_named_id_or_path(kn, make_archive):
+    # Exported front matter often holds an `id`: it is a key like any other, not the file name.
+    make_archive({"a.txt": article("A", id="12345", path="x/y"), "b.txt": article("B")})
+    assert ids(kn("list", "--where", "id=12345").stdout) == ["a"]
+    assert ids(kn("list", "--where", "path=x/y").stdout) == ["a"]
+    assert kn("list", "--where", "id=b").exit_code == 1
+
+
 def test_filters_compare_text_however_its_accents_and_syllables_are_composed(kn, make_archive):
     # macOS may hand over é as e and an accent, and 북한 as its jamo (NFD): the same text.
     fields = {"source": "Agence Sé", "tags": "[북한]", "region": "Séoul"}
