@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 
 BOM = "\ufeff"
 FIELDS = ("title", "date", "source", "url", "authors", "tags")
-# Anchors and aliases may repeat a node; past this many nodes (counting each
-# repetition) the front matter is refused rather than expanded.
-MAX_NODES = 10_000
+MAX_NODES = 10_000  # nodes, each alias's repeat counted: past them, refused rather than expanded
 # Python prints an integer in decimal up to 4,300 digits (sys.get_int_max_str_digits): a
 # longer one, which YAML builds from hexadecimal (0xff…), is kept as hexadecimal text.
 LONGEST = 10**4300
@@ -106,6 +104,8 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> Entries:
             mappings.append(entries)
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and key.tag != "tag:yaml.org,2002:merge":  # <<: *base
+                    key.tag = "tag:yaml.org,2002:str"  # a key as written: on, no, null, 0x1F
                 line = offset + key.start_mark.line
                 if name is not None and name in entries:
                     message = f"duplicate key {name!r} (first on line {entries[name][0]})"

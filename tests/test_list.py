@@ -111,6 +111,15 @@ def test_where_reads_front_matter_keys_named_id_or_path(kn, make_archive):
     assert kn("list", "--where", "id=b").exit_code == 1
 
 
+def test_keys_are_kept_as_written_even_where_yaml_reads_a_boolean_or_a_number(kn, make_archive):
+    # YAML 1.1 reads on, no, yes and off as booleans, 0x1F as 31: keys are names, as written.
+    make_archive({"a.txt": article("A", on="air", no="7", null="z", **{"0x1F": "x"})})
+    extra = json.loads(kn("list", "--format", "jsonl").stdout)["extra"]
+    assert extra == {"on": "air", "no": 7, "null": "z", "0x1F": "x"}
+    assert ids(kn("list", "--where", "on=air").stdout) == ["a"]
+    assert ids(kn("list", "--where", "no=7").stdout) == ["a"]
+
+
 def test_filters_compare_text_however_its_accents_and_syllables_are_composed(kn, make_archive):
     # macOS may hand over é as e and an accent, and 북한 as its jamo (NFD): the same text.
     fields = {"source": "Agence Sé", "tags": "[북한]", "region": "Séoul"}
