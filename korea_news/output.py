@@ -142,7 +142,7 @@ class Output:
         return _console(
             file=self.stream,
             force_terminal=self.terminal and not _dumb(),
-            color_system="auto" if self.color else None,
+            color_system=("standard" if _dumb() else "auto") if self.color else None,
             no_color=not self.color,
             highlight=False,
             markup=False,

@@ -177,6 +177,15 @@ def test_a_dumb_terminal_gets_no_pager_and_the_width_of_columns(
     assert max(len(line) for line in screen.splitlines()) > 80
 
 
+def test_color_always_is_colour_on_a_dumb_terminal_too(seed_archive, tmp_path, process_env):
+    # As grep and git: --color always asks for colour whatever TERM says (cursor control aside).
+    env = {**process_env, "TERM": "dumb"}
+    run = subprocess.run([KN, "--color", "always", "show"], cwd=tmp_path, env=env, capture_output=True)  # fmt: skip
+    assert "\x1b[1mNorth Korea calls offer" in run.stdout.decode()
+    screen = in_terminal(["--color", "always", "list"], tmp_path, env)
+    assert "\x1b[" in screen and "\x1b[?" not in screen
+
+
 def test_the_list_table_never_splits_an_id(make_archive, tmp_path, process_env):
     ids = [
         f"2017-08-0{i}-a-long-article-identifier-about-sanctions-number-{i}" for i in range(1, 4)
