@@ -158,6 +158,14 @@ def test_list_jsonl_is_one_object_per_line(kn, news):
     assert records[3]["path"] == "articles/2016/c.txt"
 
 
+def test_jsonl_is_one_object_a_line_even_for_python_whose_splitlines_breaks_at_u2028(
+    kn, make_archive
+):
+    make_archive({"a.txt": article('"Line\\u2028and\\u2029"'), "b.txt": article("B")})
+    lines = kn("list", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["title"] for line in lines] == ["Line\u2028and\u2029", "B"]
+
+
 def test_list_json_of_nothing_is_an_empty_array(kn, news):
     result = kn("list", "--format", "json", "--tag", "missing")
     assert (result.exit_code, json.loads(result.stdout)) == (1, [])
