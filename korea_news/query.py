@@ -57,7 +57,7 @@ class Filter:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise KnError(f"--where {item!r}: expected KEY=VALUE")
-            pairs.append((key.strip(), value))
+            pairs.append((key.strip(), value.strip()))
         return cls(
             since=period(since, end=False) if since else None,
             until=period(until, end=True) if until else None,

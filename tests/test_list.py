@@ -88,6 +88,7 @@ def test_list_skips_hidden_files_and_folders_and_other_suffixes(kn, news):
         (["--source", "bbc"], ["a", "c"]),
         (["--source", "BBC NEWS"], ["a"]),
         (["--where", "region=ASIA"], ["c"]),
+        (["--where", "region = asia"], ["c"]),
         (["--where", "people=moon"], ["c"]),
         (["--where", "draft=true"], ["d"]),
         (["--where", "source=yonhap"], ["b"]),
