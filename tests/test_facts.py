@@ -100,6 +100,8 @@ def facts_of(body: str, title: str = "The title") -> list[tuple[str, str]]:
         ("Some prose here.\n\n- a\n", [("The title", "a")]),
         # a heading directly above a list
         ("Intro text.\n\nKey points\n- a\n", [("Key points", "a")]),
+        # ... and directly below another list, as text copied from a page may come
+        ("Banned\n- a\n- b\nAllowed\n- c\n", [("Banned", "a"), ("Banned", "b"), ("Allowed", "c")]),
         # CRLF line endings
         ("Key points\r\n\r\n- a \r\n- b\r\n", [("Key points", "a"), ("Key points", "b")]),
         # a heading marked as Markdown marks it, in any case, its closing #s after a space
