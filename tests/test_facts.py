@@ -170,6 +170,9 @@ def test_facts_of_named_articles_and_filters(kn, make_archive):
     assert kn("facts", "--since", "2018").stdout == "b\tList:\ttwo\n"
     assert kn("facts", "c").exit_code == 1
     assert kn("facts", "nope").exit_code == 2
+    # -: names from stdin, as show and path take them (kn find coal | cut -f1 | kn facts -)
+    assert kn("facts", "-", input="b\n\na\n").stdout == "b\tList:\ttwo\na\tAlpha\tone\n"
+    assert (kn("facts", "-", input="").exit_code, kn("facts", "-", input="").stdout) == (1, "")
 
 
 def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp_path, monkeypatch):
