@@ -195,7 +195,7 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
 def _text(value: str, style: str = "") -> Text:
     from rich.text import Text
 
-    return Text(visible(value), style=style)
+    return Text(visible(value).expandtabs(), style=style)  # rich measures a tab as one cell
 
 
 def _grid(rows: Iterable[Iterable[RenderableType]], *columns: dict[str, Any]) -> Table:
