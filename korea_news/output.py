@@ -337,12 +337,9 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool =
     """Text made visible, with its spans styled; all of it dim if asked."""
     from rich.text import Text
 
-    shown = Text(visible(text))
-    for start, end in spans:
-        # Escaping a control character lengthens the text before the span.
-        shift = len(visible(text[:start])) - start
-        grow = len(visible(text[start:end])) - (end - start)
-        shown.stylize(style, start + shift, end + shift + grow)
+    shown = Text(visible(text).expandtabs())
+    for start, end in spans:  # escapes and tabs lengthen the text before each end of a span
+        shown.stylize(style, *(len(visible(text[:at]).expandtabs()) for at in (start, end)))
     shown.stylize("dim" if dim else "")
     return shown
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -184,6 +185,15 @@ def test_color_always_is_colour_on_a_dumb_terminal_too(seed_archive, tmp_path, p
     assert "\x1b[1mNorth Korea calls offer" in run.stdout.decode()
     screen = in_terminal(["--color", "always", "list"], tmp_path, env)
     assert "\x1b[" in screen and "\x1b[?" not in screen
+
+
+def test_a_search_line_with_a_tab_is_whole_and_highlighted_in_place(
+    make_archive, tmp_path, process_env
+):
+    make_archive({"a.txt": article("T", body="- item\twith a tab, then more words\n")})
+    screen = in_terminal(["search", "with"], tmp_path, process_env)
+    assert "- item  with a tab, then more words" in strip_ansi(screen)
+    assert re.search(r"item  \x1b\[[0-9;]*mwith\x1b\[0m a tab", screen), screen
 
 
 def test_the_list_table_never_splits_an_id(make_archive, tmp_path, process_env):
