@@ -139,7 +139,8 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
     typed = unicodedata.normalize("NFC", incomplete)
     try:
-        root = locate(ctx.find_root().params.get("archive_option"), dict(os.environ), os.getcwd())
+        given = ctx.meta.get("archive_option", ctx.find_root().params.get("archive_option"))
+        root = locate(given, dict(os.environ), os.getcwd())
         ids = sorted(entry.id for entry in Archive(root).entries())  # a scan tells no problem
     except (KnError, OSError):
         return []
@@ -148,8 +149,10 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 def _to_state(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """A command's option kept in the state: a global one counts as if given before it."""
-    if value is not None and value is not False and ctx.obj is not None:
-        setattr(ctx.obj, param.name or "", value)
+    if value is not None and value is not False:
+        ctx.meta[param.name or ""] = value  # shell completion makes no state: it reads this
+        if ctx.obj is not None:
+            setattr(ctx.obj, param.name or "", value)
 
 
 def global_options(before: bool = False) -> Callable[[F], F]:
