@@ -59,8 +59,8 @@ class Filter:
                 raise KnError(f"--where {item!r}: expected KEY=VALUE")
             pairs.append((key.strip(), value.strip()))
         return cls(
-            since=period(since, end=False) if since else None,
-            until=period(until, end=True) if until else None,
+            since=period(since, end=False) if since is not None else None,
+            until=period(until, end=True) if until is not None else None,
             tags=tuple(map(folded, params["tags"])),
             source=folded(source) if source is not None else None,
             where=tuple(pairs),

@@ -140,8 +140,9 @@ def test_list_exits_1_when_a_filter_selects_nothing(kn, news):
 
 
 @pytest.mark.parametrize(
-    "option", [["--since", "August"], ["--until", "2017-13"], ["--where", "novalue"]]
-)
+    "option",
+    [["--since", "August"], ["--until", "2017-13"], ["--where", "novalue"], ["--since", ""]],
+)  # an empty date ("$FROM" unset) is no date, as August is none: not every article
 def test_list_bad_filter_is_a_one_line_error_exit_2(kn, news, option):
     result = kn("list", *option)
     assert result.exit_code == 2
