@@ -150,8 +150,7 @@ class Archive:
 
     def _list(self, folder: str, shown: str, links: dict[str, str]) -> tuple[list[str], list[str]]:
         """A folder's article files (links to the archive's in `links`) and subfolders."""
-        names: list[str] = []
-        below: list[str] = []
+        names, below = list[str](), list[str]()
         with os.scandir(folder) as scan:
             items = list(scan)
         for item in items:  # once per file of the archive: the usual case comes first
@@ -228,7 +227,8 @@ class Archive:
         name = unicodedata.normalize("NFC", name)  # as kn names files; typed in NFD (macOS)
         if name in by_id:
             return _entry(by_id[name])
-        candidates = sorted(i for i in by_id if i.startswith(name) or undated(i).startswith(name))
+        prefixed = (i for i in by_id if i.startswith(name) or undated(i).startswith(name))
+        candidates = sorted(prefixed) if name else []  # "" starts every ID: it names none
         if len(candidates) == 1:
             return _entry(by_id[candidates[0]])
         if candidates:
@@ -248,7 +248,7 @@ class Archive:
             near = {keys[i][: len(name) + 3]: ids[i] for i in window}  # a prefix, mistyped
             close.update(near[k] for k in difflib.get_close_matches(name, list(near), 3, 0.5))
         hint = f"; did you mean {' or '.join(sorted(close)[:3])}?" if close else ""
-        raise ArticleNotFound(f"{name}: no such article{hint}")
+        raise ArticleNotFound(f"{name or repr(name)}: no such article{hint}")
 
     def read(self, entry: Entry) -> tuple[Article, str]:
         """An article and its whole body; InvalidArticle if the file is none."""

@@ -121,6 +121,15 @@ def test_show_on_an_empty_archive_is_an_error(kn, make_archive):
     assert result.stderr == "kn: the archive articles has no articles\n"
 
 
+def test_an_empty_name_names_no_article_even_in_an_archive_of_one(kn, make_archive):
+    # "" starts every ID: kn show "$ID" (or kn rm --yes "$ID") with ID unset took the only one.
+    make_archive({"only.txt": article("Only")})
+    for command in ("show", "facts", "path"):
+        result = kn(command, "")
+        assert (result.exit_code, result.stdout) == (2, ""), command
+        assert result.stderr == "kn: '': no such article\n", command
+
+
 def test_show_a_bad_article_warns_and_exits_2_but_shows_the_good_one(kn, make_archive):
     make_archive({"good.txt": article("Good"), "bad.txt": "no front matter\n"})
     result = kn("show", "good", "bad")
