@@ -226,8 +226,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
     buckets, total, span = counts(filter(Filter.from_options(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
-    state.output(fmt).show(shown, output.bucket_line, view)
-    state.finish(total)
+    state.finish(state.output(fmt).show(shown, output.bucket_line, view))  # --limit 0: none
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
