@@ -126,7 +126,7 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
                     break
                 i += 1
             chunk = [text.strip() for text in lines[start:i]]
-            # Standing alone: a blank line or a list below it (above: one, or a list's end).
+            # Standing alone: a blank line or a list below it (above: one, or another block).
             alone = i == len(lines) or not lines[i].strip() or _item(lines[i]) is not None
             marked = MARKED_HEADING.fullmatch(chunk[0].strip()) if len(chunk) == 1 else None
             if alone and (marked or (len(chunk) == 1 and is_heading(chunk[0]))):
