@@ -148,8 +148,8 @@ def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
     """Whether a list is one numbered item, reading as a title, with a paragraph after it."""
     if len(items) != 1 or not items[0].marker[0].isdigit() or not is_heading(items[0].text):
         return False
-    rest = next((line for line in lines[end:] if line.strip()), None)
-    return rest is not None and not _item(rest)
+    rest = _first(lines, end, str.strip)  # the next line that is not blank
+    return rest < len(lines) and not _item(lines[rest])
 
 
 def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:

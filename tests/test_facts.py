@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -173,6 +174,15 @@ def test_facts_of_named_articles_and_filters(kn, make_archive):
     # -: names from stdin, as show and path take them (kn find coal | cut -f1 | kn facts -)
     assert kn("facts", "-", input="b\n\na\n").stdout == "b\tList:\ttwo\na\tAlpha\tone\n"
     assert (kn("facts", "-", input="").exit_code, kn("facts", "-", input="").stdout) == (1, "")
+
+
+def test_numbered_section_titles_take_time_linear_in_the_body(kn, make_archive):
+    """Each `1. Title` copied the rest of the body to see what follows it: 100,000 took minutes."""
+    body = "".join(f"{i % 999 + 1}. Section title\n\nIts paragraph.\n\n" for i in range(100_000))
+    make_archive({"a.txt": article("T", body=body)})
+    started = time.monotonic()
+    assert kn("facts").exit_code == 1
+    assert time.monotonic() - started < 20
 
 
 def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp_path, monkeypatch):
