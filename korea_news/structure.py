@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 BULLET = re.compile(
     r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“($€£¥₩+\[])"  # a glyph, a space or not: •41%, • $1bn
@@ -156,7 +156,7 @@ def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] |
     """The list that starts at line index i, if one does: where it ends, and its items."""
     if not _item(lines[i]):
         return _dashed(lines, i, first_line)
-    items: list[Item] = []
+    items: list[tuple[int, str, list[str]]] = []  # each item's line, marker and lines of text
     while i < len(lines):
         if not lines[i].strip():  # blank lines keep the list open if an item follows them
             i = _first(lines, i, str.strip)
@@ -164,13 +164,13 @@ def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] |
                 break
         line = lines[i]
         if found := _item(line):
-            items.append(Item(first_line + i, found[1], found[2].rstrip()))
+            items.append((first_line + i, found[1], [found[2].rstrip()]))
         elif line[0] in " \t" and not RULE.fullmatch(line):
-            items[-1] = replace(items[-1], text=f"{items[-1].text} {line.strip()}")
+            items[-1][2].append(line.strip())  # joined once: joined at each, it was quadratic
         else:
             break
         i += 1
-    return i, items
+    return i, [Item(line, marker, " ".join(text)) for line, marker, text in items]
 
 
 def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:

@@ -185,6 +185,16 @@ def test_numbered_section_titles_take_time_linear_in_the_body(kn, make_archive):
     assert time.monotonic() - started < 20
 
 
+def test_an_item_of_many_indented_lines_takes_time_linear_in_them(kn, make_archive):
+    """Each line that continues an item copied the item's text so far: 300,000 took minutes."""
+    more = "  and a line that goes on, as an indented block does"
+    make_archive({"a.txt": article("T", body="Intro.\n\n- item\n" + f"{more}\n" * 300_000)})
+    started = time.monotonic()
+    result = kn("facts")
+    assert result.stdout == "a\tT\titem" + f" {more.strip()}" * 300_000 + "\n"
+    assert time.monotonic() - started < 20
+
+
 def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp_path, monkeypatch):
     # Folders by source, dates across them: the order jumps from folder to folder.
     sources = ["bbc", "yonhap", "kcna"]
