@@ -144,8 +144,7 @@ class Archive:
 
     def _list(self, folder: str, shown: str, links: dict[str, str]) -> tuple[list[str], list[str]]:
         """A folder's article files (links to the archive's in `links`) and subfolders."""
-        names: list[str] = []
-        below: list[str] = []
+        names, below = list[str](), list[str]()
         with os.scandir(folder) as scan:
             items = list(scan)
         for item in items:  # once per file of the archive: the usual case comes first

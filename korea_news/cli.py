@@ -226,8 +226,7 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
     buckets, total, span = counts(filter(Filter.from_options(params).matches, found), by)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
-    state.output(fmt).show(shown, output.bucket_line, view)
-    state.finish(total)
+    state.finish(state.output(fmt).show(shown, output.bucket_line, view))  # --limit 0: none
 
 
 @command("text: grouped by article and heading on a terminal; ID, HEADING, FACT by tabs.")
@@ -238,9 +237,9 @@ def facts(
 ) -> None:
     """List the bullet-point facts of articles under the heading they stand under.
 
-    The heading is the nearest heading above the list, or the line ending with ':' that
-    leads into it; a list with neither takes the article's title. With no ARTICLE, all
-    articles that the filters select. In a pipe: ID, HEADING and FACT separated by tabs.
+    The heading is the nearest heading above the list, or the line ending with ':' that leads
+    into it, else the article's title. With no ARTICLE, all articles that the filters select;
+    `-` reads names from stdin, one a line. In a pipe: ID, HEADING and FACT separated by tabs.
 
     \b
     Example:
@@ -252,6 +251,8 @@ def facts(
 
     wanted = compile_pattern([heading], ignore_case=True).regex if heading is not None else None
     select, out = Filter.from_options(params), state.output(fmt)
+    if "-" in names and not (names := options.named(names)):  # nothing read: no article
+        state.finish(0)
     if names:
         named = state.each(state.each(names, state.archive.find), state.archive.read)
         found: Iterable[tuple[Article, Iterable[FactRow]]] = sorted(

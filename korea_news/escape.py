@@ -11,9 +11,9 @@ _VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c no
 _VISIBLE |= {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)} | _BIDI_ESCAPED
 # In a tab-separated line, a field's own tabs and line breaks would split the record.
 _ONE_LINE = {9: " ", 10: " ", 13: " "}
-# JSON escapes C0 controls itself; C1 and bidirectional controls are escaped too, so that
-# no terminal reads them as escape sequences or turns a line round.
-_JSON = {**{c: f"\\u{c:04x}" for c in range(0x7F, 0xA0)}, **_BIDI_ESCAPED}
+# JSON escapes C0 controls itself; C1 and bidi controls too (a terminal would act on them),
+# and U+2028 and U+2029, where Python's splitlines() would cut a line of jsonl.
+_JSON = {**{c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x2028, 0x2029)}, **_BIDI_ESCAPED}
 
 
 def visible(text: str) -> str:

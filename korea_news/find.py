@@ -69,8 +69,9 @@ class Query:
                 continue
             prefix = word is not None and word.endswith("*")
             words = phrase if phrase is not None else word.rstrip("*")
-            expression = _expression(words, prefix, bool(title))
-            if expression is None or (word or "").lower() == "title:":  # no word to find
+            if (word or "").lower() == "title:":  # FTS5's `title : coal` is coal anywhere here
+                raise KnError(f"find: title: needs its word right after it (title:x), in {text!r}")
+            if (expression := _expression(words, prefix, bool(title))) is None:  # no word
                 continue
             if minus:
                 if last == "OR":
@@ -107,8 +108,7 @@ class Query:
             end = best.rfind(" ", start, start + SNIPPET) if start + SNIPPET < len(best) else -1
             end = min(start + SNIPPET, len(best)) if end <= start else end
             best = ("… " if start else "") + best[start:end] + (" …" if end < len(best) else "")
-        spans = tuple(m.span() for m in self.words.finditer(best.translate(_BARE)))
-        return best, spans
+        return best, tuple(m.span() for m in self.words.finditer(best.translate(_BARE)))
 
 
 def _expression(words: str, prefix: bool, title: bool) -> str | None:

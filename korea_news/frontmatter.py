@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 
 BOM = "\ufeff"
 FIELDS = ("title", "date", "source", "url", "authors", "tags")
-# Anchors and aliases may repeat a node; past this many nodes (counting each
-# repetition) the front matter is refused rather than expanded.
-MAX_NODES = 10_000
+MAX_NODES = 10_000  # nodes, each alias's repeat counted: past them, refused rather than expanded
 # Python prints an integer in decimal up to 4,300 digits (sys.get_int_max_str_digits): a
 # longer one, which YAML builds from hexadecimal (0xff…), is kept as hexadecimal text.
 LONGEST = 10**4300
@@ -104,6 +102,8 @@ def _check_nodes(root: yaml.MappingNode, path: str, offset: int) -> Entries:
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     name, line = str(key.value), offset + key.start_mark.line
+                    if key.tag != "tag:yaml.org,2002:merge":  # <<: *base
+                        key.tag = "tag:yaml.org,2002:str"  # a key as written: on, no, null, 0x1F
                     if name in entries:
                         message = f"duplicate key {name!r} (first on line {entries[name][0]})"
                         raise InvalidArticle(path, line, message)

@@ -137,8 +137,8 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
     typed = unicodedata.normalize("NFC", incomplete)
     try:
-        root = locate(ctx.find_root().params.get("archive_option"))
-        ids = sorted(Archive(root).ids())  # a scan tells no problem
+        given = ctx.meta.get("archive_option", ctx.find_root().params.get("archive_option"))
+        ids = sorted(Archive(locate(given)).ids())  # a scan tells no problem
     except (KnError, OSError):
         return []
     return [CompletionItem(i) for i in ids if i.startswith(typed) or undated(i).startswith(typed)]
@@ -146,8 +146,10 @@ def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 def _to_state(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """A command's option kept in the state: a global one counts as if given before it."""
-    if value is not None and value is not False and ctx.obj is not None:
-        setattr(ctx.obj, param.name or "", value)
+    if value is not None and value is not False:
+        ctx.meta[param.name or ""] = value  # shell completion makes no state: it reads this
+        if ctx.obj is not None:
+            setattr(ctx.obj, param.name or "", value)
 
 
 def global_options(before: bool = False) -> Callable[[F], F]:

@@ -140,7 +140,7 @@ class Output:
         return _console(
             file=self.stream,
             force_terminal=self.terminal and not _dumb(),
-            color_system="auto" if self.color else None,
+            color_system=("standard" if _dumb() else "auto") if self.color else None,
             no_color=not self.color,
             highlight=False,
             markup=False,
@@ -192,7 +192,7 @@ def progress(what: str = "reading articles") -> Callable[[int, bool], None] | No
 def _text(value: str, style: str = "") -> Text:
     from rich.text import Text
 
-    return Text(visible(value), style=style)
+    return Text(visible(value).expandtabs(), style=style)  # rich measures a tab as one cell
 
 
 def _grid(rows: Iterable[Iterable[RenderableType]], *columns: dict[str, Any]) -> Table:
@@ -330,8 +330,8 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
 def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool = False) -> Text:
     """Text made visible, with its spans styled; all of it dim if asked."""
     shown = _text(text)
-    for start, end in spans:  # where escaped control characters put it in the visible text
-        shown.stylize(style, len(visible(text[:start])), len(visible(text[:end])))
+    for start, end in spans:  # escapes and tabs lengthen the text before each end of a span
+        shown.stylize(style, *(len(visible(text[:at]).expandtabs()) for at in (start, end)))
     shown.stylize("dim" if dim else "")
     return shown
 

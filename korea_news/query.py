@@ -54,10 +54,10 @@ class Filter:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise KnError(f"--where {item!r}: expected KEY=VALUE")
-            pairs.append((key.strip(), value))
+            pairs.append((key.strip(), value.strip()))
         return cls(
-            since=period(params["since"], end=False) if params["since"] else None,
-            until=period(params["until"], end=True) if params["until"] else None,
+            since=period(params["since"], end=False) if params["since"] is not None else None,
+            until=period(params["until"], end=True) if params["until"] is not None else None,
             tags=tuple(map(folded, params["tags"])),
             source=folded(params["source"]) if params["source"] is not None else None,
             where=tuple(pairs),
@@ -81,7 +81,7 @@ class Filter:
 def _has(article: Article, key: str, value: str) -> bool:
     """Whether front-matter `key` equals `value` (case-insensitive); a list contains it."""
     fields = article.to_dict()
-    have = fields[key] if key in fields.keys() - {"path", "extra"} else article.extra.get(key)
+    have = fields[key] if key in fields.keys() - {"id", "path", "extra"} else article.extra.get(key)
     if have is None:
         return False
     items = have if isinstance(have, list) else [have]

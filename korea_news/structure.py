@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 BULLET = re.compile(
     r"[ \t]*([•▪‣◦·・](?=[ \t]*[\w\"'‘“($€£¥₩+\[])"  # a glyph, a space or not: •41%, • $1bn
@@ -126,10 +126,8 @@ def parse(body: str, first_line: int = 1) -> list[Block]:
                     break
                 i += 1
             chunk = [text.strip() for text in lines[start:i]]
-            # Standing alone: blank lines around it, or a list right below it.
-            alone = (start == 0 or not lines[start - 1].strip()) and (
-                i == len(lines) or not lines[i].strip() or _item(lines[i]) is not None
-            )
+            # Standing alone: a blank line or a list below it (above: one, or another block).
+            alone = i == len(lines) or not lines[i].strip() or _item(lines[i]) is not None
             marked = MARKED_HEADING.fullmatch(chunk[0].strip()) if len(chunk) == 1 else None
             if alone and (marked or (len(chunk) == 1 and is_heading(chunk[0]))):
                 heading = marked[1] if marked else chunk[0]
@@ -150,15 +148,15 @@ def _section_title(items: list[Item], lines: list[str], end: int) -> bool:
     """Whether a list is one numbered item, reading as a title, with a paragraph after it."""
     if len(items) != 1 or not items[0].marker[0].isdigit() or not is_heading(items[0].text):
         return False
-    rest = next((line for line in lines[end:] if line.strip()), None)
-    return rest is not None and not _item(rest)
+    rest = _first(lines, end, str.strip)  # the next line that is not blank
+    return rest < len(lines) and not _item(lines[rest])
 
 
 def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:
     """The list that starts at line index i, if one does: where it ends, and its items."""
     if not _item(lines[i]):
         return _dashed(lines, i, first_line)
-    items: list[Item] = []
+    items: list[tuple[int, str, list[str]]] = []  # each item's line, marker and lines of text
     while i < len(lines):
         if not lines[i].strip():  # blank lines keep the list open if an item follows them
             i = _first(lines, i, str.strip)
@@ -166,13 +164,13 @@ def _list(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] |
                 break
         line = lines[i]
         if found := _item(line):
-            items.append(Item(first_line + i, found[1], found[2].rstrip()))
+            items.append((first_line + i, found[1], [found[2].rstrip()]))
         elif line[0] in " \t" and not RULE.fullmatch(line):
-            items[-1] = replace(items[-1], text=f"{items[-1].text} {line.strip()}")
+            items[-1][2].append(line.strip())  # joined once: joined at each, it was quadratic
         else:
             break
         i += 1
-    return i, items
+    return i, [Item(line, marker, " ".join(text)) for line, marker, text in items]
 
 
 def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]] | None:

@@ -43,7 +43,7 @@ def test_path_prints_each_named_articles_path_and_names_the_unknown(kn, seed_arc
 
 def test_an_empty_name_is_no_article_even_where_one_article_starts_with_it(kn, seed_archive):
     """`kn rm --yes "$ID"` with ID unset must not remove the archive's only article."""
-    for command in (["path"], ["show"], ["rm", "--yes"], ["tag"]):
+    for command in (["path"], ["show"], ["facts"], ["rm", "--yes"], ["tag"]):
         result = kn(*command, "", *(["+x"] if command == ["tag"] else []))
         assert (result.exit_code, result.stdout) == (2, ""), command
         assert result.stderr == "kn: an empty name names no article\n"

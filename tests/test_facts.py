@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -100,6 +101,8 @@ def facts_of(body: str, title: str = "The title") -> list[tuple[str, str]]:
         ("Some prose here.\n\n- a\n", [("The title", "a")]),
         # a heading directly above a list
         ("Intro text.\n\nKey points\n- a\n", [("Key points", "a")]),
+        # ... and directly below another list, as text copied from a page may come
+        ("Banned\n- a\n- b\nAllowed\n- c\n", [("Banned", "a"), ("Banned", "b"), ("Allowed", "c")]),
         # CRLF line endings
         ("Key points\r\n\r\n- a \r\n- b\r\n", [("Key points", "a"), ("Key points", "b")]),
         # a heading marked as Markdown marks it, in any case, its closing #s after a space
@@ -168,6 +171,28 @@ def test_facts_of_named_articles_and_filters(kn, make_archive):
     assert kn("facts", "--since", "2018").stdout == "b\tList:\ttwo\n"
     assert kn("facts", "c").exit_code == 1
     assert kn("facts", "nope").exit_code == 2
+    # -: names from stdin, as show and path take them (kn find coal | cut -f1 | kn facts -)
+    assert kn("facts", "-", input="b\n\na\n").stdout == "b\tList:\ttwo\na\tAlpha\tone\n"
+    assert (kn("facts", "-", input="").exit_code, kn("facts", "-", input="").stdout) == (1, "")
+
+
+def test_numbered_section_titles_take_time_linear_in_the_body(kn, make_archive):
+    """Each `1. Title` copied the rest of the body to see what follows it: 100,000 took minutes."""
+    body = "".join(f"{i % 999 + 1}. Section title\n\nIts paragraph.\n\n" for i in range(100_000))
+    make_archive({"a.txt": article("T", body=body)})
+    started = time.monotonic()
+    assert kn("facts").exit_code == 1
+    assert time.monotonic() - started < 20
+
+
+def test_an_item_of_many_indented_lines_takes_time_linear_in_them(kn, make_archive):
+    """Each line that continues an item copied the item's text so far: 300,000 took minutes."""
+    more = "  and a line that goes on, as an indented block does"
+    make_archive({"a.txt": article("T", body="Intro.\n\n- item\n" + f"{more}\n" * 300_000)})
+    started = time.monotonic()
+    result = kn("facts")
+    assert result.stdout == "a\tT\titem" + f" {more.strip()}" * 300_000 + "\n"
+    assert time.monotonic() - started < 20
 
 
 def test_facts_across_folders_come_in_date_order_once_each(kn, make_archive, tmp_path, monkeypatch):

@@ -171,8 +171,9 @@ def test_a_snippet_is_the_best_line_cut_around_the_words(kn, make_archive):
 
 @pytest.mark.parametrize(
     "query",
-    ['"', '"north korea', "OR", "coal OR", "OR coal", "coal OR -iron", "-coal", "...", "title:"],
-)
+    ['"', '"north korea', "OR", "coal OR", "OR coal", "coal OR -iron", "-coal", "...", "title:",
+     "title: coal", "coal -title: iron"],  # FTS5's own `title : coal`: was coal anywhere
+)  # fmt: skip
 def test_a_query_that_cannot_be_read_is_one_line_and_exit_2(kn, news, query):
     result = kn("find", query)
     assert result.exit_code == 2

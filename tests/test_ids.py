@@ -81,6 +81,24 @@ def test_a_feeds_pages_of_one_day_and_one_slug_get_distinct_ids(kn, make_archive
     assert len(list((root / "2024").iterdir())) == 2
 
 
+def test_completion_reads_the_archive_named_before_or_after_the_command(
+    kn, make_archive, tmp_path, monkeypatch
+):
+    from click.shell_completion import ShellComplete
+
+    from korea_news.cli import cli
+
+    make_archive({"here-story.txt": "---\ntitle: T\ndate: 2024-01-14\n---\nB\n"})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "elsewhere-story.txt").write_text("---\ntitle: T\ndate: 2024-01-14\n---\nB\n")
+    monkeypatch.delenv("KN_ARCHIVE", raising=False)
+    complete = ShellComplete(cli, {}, "kn", "_KN_COMPLETE")
+    for args in (["--archive", str(other), "show"], ["show", "--archive", str(other)]):
+        found = [item.value for item in complete.get_completions(args, "e")]
+        assert found == ["elsewhere-story"], args
+
+
 def test_completion_offers_korean_ids_by_their_start_or_the_part_after_the_date(
     kn, make_archive, monkeypatch
 ):

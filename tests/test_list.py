@@ -88,6 +88,7 @@ def test_list_skips_hidden_files_and_folders_and_other_suffixes(kn, news):
         (["--source", "bbc"], ["a", "c"]),
         (["--source", "BBC NEWS"], ["a"]),
         (["--where", "region=ASIA"], ["c"]),
+        (["--where", "region = asia"], ["c"]),
         (["--where", "people=moon"], ["c"]),
         (["--where", "draft=true"], ["d"]),
         (["--where", "source=yonhap"], ["b"]),
@@ -101,6 +102,23 @@ def test_list_filters(kn, news, options, expected):
     result = kn("list", *options)
     assert result.exit_code == 0, result.stderr
     assert ids(result.stdout) == expected
+
+
+def test_where_reads_front_matter_keys_named_id_or_path(kn, make_archive):
+    # Exported front matter often holds an `id`: it is a key like any other, not the file name.
+    make_archive({"a.txt": article("A", id="12345", path="x/y"), "b.txt": article("B")})
+    assert ids(kn("list", "--where", "id=12345").stdout) == ["a"]
+    assert ids(kn("list", "--where", "path=x/y").stdout) == ["a"]
+    assert kn("list", "--where", "id=b").exit_code == 1
+
+
+def test_keys_are_kept_as_written_even_where_yaml_reads_a_boolean_or_a_number(kn, make_archive):
+    # YAML 1.1 reads on, no, yes and off as booleans, 0x1F as 31: keys are names, as written.
+    make_archive({"a.txt": article("A", on="air", no="7", null="z", **{"0x1F": "x"})})
+    extra = json.loads(kn("list", "--format", "jsonl").stdout)["extra"]
+    assert extra == {"on": "air", "no": 7, "null": "z", "0x1F": "x"}
+    assert ids(kn("list", "--where", "on=air").stdout) == ["a"]
+    assert ids(kn("list", "--where", "no=7").stdout) == ["a"]
 
 
 def test_filters_compare_text_however_its_accents_and_syllables_are_composed(kn, make_archive):
@@ -122,8 +140,9 @@ def test_list_exits_1_when_a_filter_selects_nothing(kn, news):
 
 
 @pytest.mark.parametrize(
-    "option", [["--since", "August"], ["--until", "2017-13"], ["--where", "novalue"]]
-)
+    "option",
+    [["--since", "August"], ["--until", "2017-13"], ["--where", "novalue"], ["--since", ""]],
+)  # an empty date ("$FROM" unset) is no date, as August is none: not every article
 def test_list_bad_filter_is_a_one_line_error_exit_2(kn, news, option):
     result = kn("list", *option)
     assert result.exit_code == 2
@@ -139,6 +158,14 @@ def test_list_jsonl_is_one_object_per_line(kn, news):
     assert records[2]["tags"] == ["Sanctions", "un"]
     assert records[3]["extra"] == {"region": "asia", "people": ["Kim", "Moon"]}
     assert records[3]["path"] == "articles/2016/c.txt"
+
+
+def test_jsonl_is_one_object_a_line_even_for_python_whose_splitlines_breaks_at_u2028(
+    kn, make_archive
+):
+    make_archive({"a.txt": article('"Line\\u2028and\\u2029"'), "b.txt": article("B")})
+    lines = kn("list", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["title"] for line in lines] == ["Line\u2028and\u2029", "B"]
 
 
 def test_list_json_of_nothing_is_an_empty_array(kn, news):

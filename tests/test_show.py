@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import GOLDEN, SEED_ID, article
+from conftest import GOLDEN, SEED_ID, article, strip_ansi
 
 
 def test_show_without_argument_prints_the_newest_as_golden_plain_text(kn, seed_archive):
@@ -209,3 +209,11 @@ def test_the_newest_of_one_day_is_the_latest_time_given_then_the_first_id(kn, ma
     assert listed == ["b-evening", "a-morning", "c-day", "d-day"]
     os.utime(root / "c-day.txt")  # touched now: the order stays
     assert kn("list", "--reverse", env=env).stdout.split("\t")[0] == "d-day"
+
+
+def test_a_tab_in_an_item_does_not_wrap_it_early_on_a_terminal(kn, make_archive):
+    # rich measured the item with its tab as one cell, then drew the tab as up to eight.
+    make_archive({"a.txt": article("T", body="Points\n\n- item\twith a tab, then more words\n")})
+    for command in ("show", "facts"):
+        shown = strip_ansi(kn("--color", "always", command, env={"COLUMNS": "80"}).stdout)
+        assert "item    with a tab, then more words" in shown, command

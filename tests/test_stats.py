@@ -92,6 +92,8 @@ def test_filters_apply_and_nothing_counted_exits_1(kn, news):
     assert stats(kn, "--by", "tag", "--tag", "coal") == [("coal", 2), ("sanctions", 1)]
     nothing = kn("stats", "nowhere")
     assert (nothing.exit_code, nothing.stdout) == (1, "")
+    none_shown = kn("stats", "--limit", "0")  # as list -n 0, find and search --limit 0
+    assert (none_shown.exit_code, none_shown.stdout) == (1, "")
     assert kn("stats", '"').exit_code == 2
 
 

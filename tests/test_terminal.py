@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -175,6 +176,24 @@ def test_a_dumb_terminal_gets_no_pager_and_the_width_of_columns(
     assert not paged.exists()
     assert "\x1b[?" not in screen  # no cursor control
     assert max(len(line) for line in screen.splitlines()) > 80
+
+
+def test_color_always_is_colour_on_a_dumb_terminal_too(seed_archive, tmp_path, process_env):
+    # As grep and git: --color always asks for colour whatever TERM says (cursor control aside).
+    env = {**process_env, "TERM": "dumb"}
+    run = subprocess.run([KN, "--color", "always", "show"], cwd=tmp_path, env=env, capture_output=True)  # fmt: skip
+    assert "\x1b[1mNorth Korea calls offer" in run.stdout.decode()
+    screen = in_terminal(["--color", "always", "list"], tmp_path, env)
+    assert "\x1b[" in screen and "\x1b[?" not in screen
+
+
+def test_a_search_line_with_a_tab_is_whole_and_highlighted_in_place(
+    make_archive, tmp_path, process_env
+):
+    make_archive({"a.txt": article("T", body="- item\twith a tab, then more words\n")})
+    screen = in_terminal(["search", "with"], tmp_path, process_env)
+    assert "- item  with a tab, then more words" in strip_ansi(screen)
+    assert re.search(r"item  \x1b\[[0-9;]*mwith\x1b\[0m a tab", screen), screen
 
 
 def test_the_list_table_never_splits_an_id(make_archive, tmp_path, process_env):
