@@ -27,7 +27,7 @@ from .sync import BATCH, TEXT, Sync
 if TYPE_CHECKING:
     from .structure import FactRow
 
-SCHEMA = 12  # PRAGMA user_version: raise it whenever what is stored is derived differently
+SCHEMA = 13  # PRAGMA user_version: raise it whenever what is stored is derived differently
 WEIGHTS = (5.0, 1.0, 5.0, 1.0)  # kn find's ranking: of title, body and their CJK bigrams (TEXT)
 LOCK_S = 2.0  # how long to wait for another kn's write before answering from the files
 

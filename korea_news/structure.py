@@ -5,6 +5,7 @@ ragged: the patterns below say what is read as what."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,8 +85,8 @@ def is_heading(line: str) -> bool:
         return False
     if text.rstrip(CLOSING_QUOTES)[-1:] in SENTENCE_MARKS or CREDIT.match(text):
         return False
-    first = text.split()[0]  # a dash before the words: an attribution (— Jane Doe), no title
-    return any(c.isalnum() for c in first) and not first.islower()  # a capital, digit, Hangul
+    first = next((w for w in text.split() if any(map(str.isalnum, w))), "a")  # after ■ or ▶ too
+    return not first.islower() and unicodedata.category(text[0]) != "Pd"  # — Jane Doe: a credit
 
 
 def _item(line: str) -> re.Match[str] | None:
@@ -177,8 +178,7 @@ def _dashed(lines: list[str], i: int, first_line: int) -> tuple[int, list[Item]]
     """Two or more paragraphs from line index i that start with one dash and a space: where
     they end and their items; None if there are fewer."""
     dash = DASHED.match(lines[i])
-    items: list[Item] = []
-    end = i
+    items, end = list[Item](), i
     while dash and i < len(lines) and (start := DASHED.match(lines[i])) and start[1] == dash[1]:
         end = _first(lines, i, lambda line: not line.strip())
         text = " ".join(line.strip() for line in lines[i:end])[len(start[0]) :]

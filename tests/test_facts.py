@@ -267,6 +267,7 @@ def test_the_labelled_set_scores_precision_097_and_recall_095():
         "long-lead-in",
         "bullet-without-text",
         "korean-heading",
+        "korean-symbol-heading",
         "japanese-lead-in",
         "seed",
         "money-items-and-a-table",
