@@ -19,11 +19,11 @@ CELL_BAR = re.compile(r"(?<!\\)\|")  # a bar between cells; `\|` is one inside a
 MARKED_HEADING = re.compile(r"#{1,6}[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*")
 DASHED = re.compile(r"([―—])[ \t]+(?=\S)")
 RULE = re.compile(r"[ \t]*[-*–—_~•][-*–—_~• \t]*")
-# A photo credit: an agency's name in capitals, Names / Around a slash, or "Photo:" and such.
+# A credit: an agency's name in capitals, Names / Around a slash, "Photo:" and such, or ©.
 CREDIT = re.compile(
     r"(?=[^a-z]*$).*\b(GETTY|AFP|REUTERS|AP|EPA|SHUTTERSTOCK|IMAGES|PHOTO)\b|"
     r".*\b[A-Z][\w.'-]+(?: [A-Z][\w.'-]*)*\s*/\s*[A-Z][\w.'-]+|"
-    r"(?i:photo|image|picture|credit)s?\b\s*[:/]"
+    r"(?i:photo|image|picture|credit)s?\b\s*[:/]|©"
 )
 # The end of a sentence with another after it (a word of three letters or more before it).
 SENTENCE_END = re.compile(r"(?<=[a-z0-9]{3}[.!?])[\"'’”)]?\s+(?=[\"'‘“(]?[A-Z0-9])")

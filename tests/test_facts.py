@@ -152,6 +152,8 @@ def test_headings_read_as_titles_not_sentences():
     )
     assert not structure.is_heading("line break")
     assert not structure.is_heading("Said:")
+    assert structure.is_heading("■ 새 제재 내용") and structure.is_heading("▶ Key facts")
+    assert not structure.is_heading("— Jane Doe") and not structure.is_heading("© 2024 Reuters")
     assert not structure.is_heading(
         "A very long line that goes on and on with many words in it here"
     )
