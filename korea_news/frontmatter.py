@@ -134,6 +134,8 @@ def load(front_matter: str, path: str, offset: int = 2) -> tuple[dict[Any, Any],
             line, where = _failing_value(loader, node, offset)
             if "integer string conversion" in str(error):  # Python's limit: see LONGEST
                 error = ValueError("a number of over 4,300 digits (quote it to keep it as text)")
+            elif "offset must be a timedelta" in str(error):  # Python's words for +25:00
+                error = ValueError("a time zone 24 hours or more from UTC")
             raise InvalidArticle(path, line, f"{where}{error}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark

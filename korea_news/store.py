@@ -103,9 +103,8 @@ class Store:
         self.ranks = ranks  # whether to index the text even without a database (kn find)
         self.db = self._open()
         self.index = self.path != "" or ranks  # whether text and facts are kept
-        self.folders: list[Folder] = []
+        self.folders, self.unreadable = list[Folder](), list[InvalidArticle]()
         self.shown: dict[str, str] = {}  # each folder's path as shown, in walk order
-        self.unreadable: list[InvalidArticle] = []
 
     def _open(self) -> sqlite3.Connection:
         """The database, rebuilt if damaged; in memory (self.path emptied) if unusable."""
@@ -210,8 +209,7 @@ class Store:
 
     def articles(self, reverse: bool = False) -> Iterator[Article]:
         """The articles, newest first (then by ID)."""
-        for article, _ in self._rows(None, reverse, ""):
-            yield article
+        return (article for article, _ in self._rows(None, reverse, ""))
 
     def texts(
         self, required: Required | None, reverse: bool, select: Callable[[Article], bool]

@@ -23,6 +23,7 @@ def test_check_reports_every_problem_sorted_by_path(kn, make_archive, tmp_path):
             "f-notitle.txt": "---\ndate: 2017-01-01\n---\nBody\n",
             "g-type.txt": "---\ntitle: T\ndate: 2017-01-01\nauthors: 5\n---\nBody\n",
             "h-date.txt": "---\ntitle: T\ndate: 2017-02-30\n---\nBody\n",
+            "h-zone.txt": "---\ntitle: T\ndate: 2017-02-03T10:00:00+25:00\n---\nBody\n",
             "i-latin.txt": "---\ntitle: Café\ndate: 2017-01-01\n---\n".encode("latin-1"),
             "j-empty.txt": "---\ntitle: T\ndate: 2017-01-01\n---\n\n  \n",
             "k/a-good.txt": article("Duplicate"),
@@ -41,12 +42,13 @@ def test_check_reports_every_problem_sorted_by_path(kn, make_archive, tmp_path):
         "articles/f-notitle.txt:1: title is missing or empty\n"
         "articles/g-type.txt:4: authors must be a list of text, not a number\n"
         "articles/h-date.txt:3: date: day is out of range for month\n"
+        "articles/h-zone.txt:3: date: a time zone 24 hours or more from UTC\n"
         "articles/i-latin.txt:2: not UTF-8 text (byte 0xe9); latin1 text? iconv -f latin1 -t UTF-8 converts it\n"
         "articles/j-empty.txt:5: empty body\n"
         "articles/k/a-good.txt:1: duplicate ID, also articles/a-good.txt\n"
         "articles/l-link.txt:1: symbolic link to a file outside the archive, or to no file\n"
     )
-    assert result.stderr == "kn: 11 problem(s) in 11 file(s)\n"
+    assert result.stderr == "kn: 12 problem(s) in 12 file(s)\n"
 
 
 def test_check_exits_2_when_the_archive_cannot_be_read(kn, tmp_path):
