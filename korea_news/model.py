@@ -92,16 +92,10 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "date": self.date.isoformat(),
-            "source": self.source,
-            "url": self.url,
-            "authors": list(self.authors),
-            "tags": list(self.tags),
-            "extra": dict(self.extra),
-        }
+            "id": self.id, "path": self.path, "title": self.title, "date": self.date.isoformat(),
+            "source": self.source, "url": self.url, "authors": list(self.authors),
+            "tags": list(self.tags), "extra": dict(self.extra),
+        }  # fmt: skip
 
 
 @dataclass(slots=True)
