@@ -148,8 +148,7 @@ class Output:
         )
 
     def print(self, *renderables: RenderableType) -> None:
-        for renderable in renderables:
-            self.console.print(renderable)
+        self.console.print(*renderables, sep="\n")
 
 
 def silence() -> None:
@@ -329,9 +328,11 @@ def match_groups(out: Output, records: list[Match | None]) -> None:
 
 def _marked(text: str, spans: Iterable[tuple[int, int]], style: str, dim: bool = False) -> Text:
     """Text made visible, with its spans styled; all of it dim if asked."""
-    shown = _text(text)
-    for start, end in spans:  # escapes and tabs lengthen the text before each end of a span
-        shown.stylize(style, *(len(visible(text[:at]).expandtabs()) for at in (start, end)))
+    shown, at = _text(text), [0]  # where each character's visible form (escaped, a tab) ends
+    for char in text if spans else "":  # once: a span's own count took time squared in the line
+        at.append(at[-1] + (8 - at[-1] % 8 if char == "\t" else len(visible(char))))
+    for start, end in spans:
+        shown.stylize(style, at[start], at[end])
     shown.stylize("dim" if dim else "")
     return shown
 

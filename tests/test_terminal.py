@@ -196,6 +196,17 @@ def test_a_search_line_with_a_tab_is_whole_and_highlighted_in_place(
     assert re.search(r"item  \x1b\[[0-9;]*mwith\x1b\[0m a tab", screen), screen
 
 
+def test_a_search_line_of_many_matches_is_highlighted_in_time_linear_in_it(
+    make_archive, tmp_path, process_env
+):
+    """Each match's place in the line drawn (tabs expanded) was counted from the line's start."""
+    make_archive({"a.txt": article("T", body="ab\t" * 60_000 + "\n")})
+    started = time.monotonic()
+    screen = in_terminal(["search", "ab"], tmp_path, process_env)
+    assert time.monotonic() - started < 20  # it took minutes
+    assert len(re.findall(r"\x1b\[[0-9;]*mab\x1b\[0m", screen)) == 60_000
+
+
 def test_the_list_table_never_splits_an_id(make_archive, tmp_path, process_env):
     ids = [
         f"2017-08-0{i}-a-long-article-identifier-about-sanctions-number-{i}" for i in range(1, 4)
