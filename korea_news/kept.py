@@ -48,9 +48,7 @@ def state(root: str) -> dict[str, Any]:
     except (OSError, ValueError):  # none yet, or damaged: the next run asks for everything
         found = {}
     found = found if isinstance(found, dict) else {}
-    feeds, links = found.get("feeds"), found.get("links")
-    feeds = feeds if isinstance(feeds, dict) else {}
-    links = links if isinstance(links, dict) else {}
+    feeds, links = (v if isinstance(v := found.get(k), dict) else {} for k in ("feeds", "links"))
     return {"feeds": feeds, "links": {k: v for k, v in links.items() if isinstance(v, str)}}
 
 
