@@ -223,7 +223,8 @@ def stats(state: State, /, words: tuple[str, ...], by: str, fmt: str, **params: 
         found: Iterable[Article] = (a for a, *_ in state.synced(ranks=True).ranked(match))
     else:
         found = state.synced().articles()
-    buckets, total, span = counts(filter(Filter.from_options(params).matches, found), by)
+    select = Filter.from_options(params)
+    buckets, total, span = counts(filter(select.matches, found), by, select.since, select.until)
     shown = (buckets[::-1] if params["reverse"] else buckets)[: params["limit"]]
     view = partial(output.buckets_view, total=total, span=span)
     state.finish(state.output(fmt).show(shown, output.bucket_line, view))  # --limit 0: none

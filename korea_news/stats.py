@@ -15,7 +15,9 @@ NONE = "(none)"  # the bucket of the articles with no source, tags or authors
 MOST = 100_000  # time buckets at most: articles from year 1 to 9999, by day, would be 3.6 M
 
 
-def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tuple[str, str]]:
+def counts(
+    articles: Iterable[Article], by: str, since: dt.date | None, until: dt.date | None
+) -> tuple[list[Bucket], int, tuple[str, str]]:
     """The buckets in order with their counts, the articles counted, first and last day."""
     found: Counter[str] = Counter()
     days: list[dt.date] = []
@@ -30,11 +32,12 @@ def counts(articles: Iterable[Article], by: str) -> tuple[list[Bucket], int, tup
     if not days:
         return [], 0, ("", "")
     first, last = min(days), max(days)
+    start, end = since or first, until or last  # time buckets: over --since and --until too
     if by not in TIMES:  # biggest first, then by name
         labels = sorted(found, key=lambda name: (-found[name], name))
-    elif len(labels := list(islice(_labels(first, last, by), MOST + 1))) > MOST:
+    elif len(labels := list(islice(_labels(start, end, by), MOST + 1))) > MOST:
         message = "narrow it with --since and --until, or use a coarser --by"
-        raise KnError(f"stats: over {MOST:,} buckets by {by} from {first} to {last}: {message}")
+        raise KnError(f"stats: over {MOST:,} buckets by {by} from {start} to {end}: {message}")
     return [Bucket(name, found[name]) for name in labels], len(days), (str(first), str(last))
 
 

@@ -289,10 +289,8 @@ class Store:
 
     def _query(self, required: Required | None, reverse: bool, more: str) -> Iterator[Any]:
         where, values = "problem IS NULL", list[Any]()
-        match = None
-        if required is not None and self.index:
-            files = sum(len(folder.names) for folder in self.folders)
-            match = narrow.match(self.db, required, files)
+        files = sum(len(folder.names) for folder in self.folders)  # (narrowing: of how many)
+        match = narrow.match(self.db, required, files) if required and self.index else None
         if match == "":
             where += " AND NOT indexed"
         elif match is not None:

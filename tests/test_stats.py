@@ -97,6 +97,16 @@ def test_filters_apply_and_nothing_counted_exits_1(kn, news):
     assert kn("stats", '"').exit_code == 2
 
 
+def test_time_buckets_cover_the_window_of_since_and_until(kn, news):
+    """A timeline of a query over a year shows each of its months, as the filters' window."""
+    months = stats(kn, "coal", "--since", "2017", "--until", "2017")
+    assert [name for name, _ in months] == [f"2017-{month:02}" for month in range(1, 13)]
+    assert sum(count for _, count in months) == 3 and ("2017-12", 0) in months
+    assert stats(kn, "--by", "year", "--until", "2020") == [
+        ("2017", 3), ("2018", 1), ("2019", 1), ("2020", 0)
+    ]  # fmt: skip
+
+
 def test_json_is_bucket_and_count(kn, news):
     records = json.loads(kn("stats", "--by", "year", "--format", "json").stdout)
     assert records == [
