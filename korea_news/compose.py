@@ -110,13 +110,11 @@ def check_options(options: Mapping[str, Any]) -> None:
                 raise KnError(f"--{option} {shown}: not UTF-8 text (a character cut in half?)")
             if isinstance(value, str) and not value.strip() and option in _NOT_EMPTY:
                 raise KnError(f"--{option}: empty: give one, or leave --{option} out")
-    chosen = options.get("id")
-    if chosen and not is_slug(unicodedata.normalize("NFC", chosen)):
+    if (chosen := options.get("id")) and not is_slug(unicodedata.normalize("NFC", chosen)):
         hint = f" (such as {slug(chosen)})" if slug(chosen) else ""
         rule = "lower-case letters and digits, of any script, words joined by single hyphens"
         raise KnError(f"--id {chosen}: not a slug: {rule}, at most {NAME_BYTES - 4} bytes{hint}")
-    date = options.get("date")
-    if date is not None and frontmatter.parse_date(date) is None:
+    if (date := options.get("date")) is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
 
 
@@ -191,6 +189,8 @@ def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str 
     """What `kn add` says of an input already archived: by `talk`, -1 (-q) to 1 (-v)."""
     if talk < 0 or (done == "skipped" and talk < 1):
         return None
+    if done == "left out":
+        return f"{name}: a feed's link that is no http or https address: left out"
     if made is None:
         return f"{name}: already archived as {path}; nothing changed"
     differs = "; the metadata given differs, and the stored article is kept" * (done != "same")
@@ -265,10 +265,10 @@ class Adder:
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
-        """(draft or None, path or ID, "added", "new", "same", "same text" or "skipped")."""
+        """(draft or None, path or ID, done: "added", "new", "same", "same text", "skipped"...)."""
         try:
-            if linked and not is_url(name):
-                raise KnError("a feed's link that is no http or https address: left out")
+            if linked and not is_url(name):  # a warning: an error would recur with every run
+                return None, name, "left out"
             if linked and (known := self._known(name)) is not None:
                 return None, known, "skipped"
             return self._add(name)

@@ -88,6 +88,12 @@ class Site(BaseHTTPRequestHandler):
             template = (PAGES / "feed.rss.tmpl").read_text(encoding="utf-8")
             page = template.replace("{base}", f"{base}/pages").encode()
             return self.send(200, "application/rss+xml", page, ETag='"v1"')
+        if path == "/javascript.rss":  # a link left out, and validators
+            if self.headers.get("If-None-Match") == '"v2"':
+                self.send_response(304)
+                return self.end_headers()
+            page = rss("<item><link>javascript:alert(1)</link></item>").encode()
+            return self.send(200, "application/rss+xml", page, ETag='"v2"')
         if path.startswith("/pages/"):
             page = PAGES / path.removeprefix("/pages/")
             if page.exists():
@@ -289,7 +295,7 @@ def test_a_feeds_links_are_fetched_never_read_as_files(kn, empty, tmp_path):
     feed = tmp_path / "feed.rss"
     feed.write_text(rss("".join(f"<item><link>{link}</link></item>" for link in links)))
     result = kn("add", "--feed", str(feed))
-    assert result.exit_code == 2
+    assert result.exit_code == 0
     assert stored(empty) == []
     why = "a feed's link that is no http or https address: left out"
     lines = result.stderr.splitlines()
@@ -751,8 +757,17 @@ def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
     feed = tmp_path / "feed.rss"
     feed.write_text(rss("<item><link>file:///etc/passwd</link></item>"), encoding="utf-8")
     result = kn("add", "--feed", str(feed))
-    assert result.exit_code == 2
+    assert result.exit_code == 0
     assert result.stderr.startswith("kn: file:///etc/passwd: ")
+
+
+def test_a_feeds_link_left_out_is_no_error_and_a_cron_run_then_says_nothing(kn, empty, site):
+    first = kn("add", "--feed", f"{site}/javascript.rss", "--delay", "0")
+    why = "a feed's link that is no http or https address: left out"
+    assert (first.exit_code, first.stdout) == (0, "")
+    assert first.stderr == f"kn: javascript:alert(1): {why}\n"
+    again = kn("add", "--feed", f"{site}/javascript.rss", "--delay", "0")
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
 
 
 def test_a_folder_is_named_without_a_line_number(kn, empty, tmp_path):
