@@ -250,7 +250,7 @@ class Adder:
 
         entry = self.archive.find(name)
         raw = self.archive.read_bytes(entry)
-        old = raw.decode("utf-8", "replace")
+        old = frontmatter.decode(raw, entry.path)  # as every reader: no BOM, UTF-8 only
         stored = frontmatter.load(frontmatter.split(old, entry.path).front_matter, entry.path)[0]
         page = kept.page(self.archive.root, entry.id)
         try:

@@ -753,6 +753,19 @@ def test_add_again_extracts_the_kept_page_anew_keeping_the_id(kn, empty, site):
     assert path.read_text(encoding="utf-8") == text
 
 
+def test_add_again_reads_the_article_as_every_command_does(kn, empty):
+    path = empty.parent / kn("add", str(PAGES / "floods.html")).stdout.strip()
+    text = path.read_bytes()
+    path.write_bytes(b"\xef\xbb\xbf" + text)  # a BOM, as an editor may write: an article
+    again = kn("add", "--again", path.stem)
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    latin1 = text.replace(b"source: ", b"source: R\xe9gion ").replace(b"The army", b"An army")
+    path.write_bytes(latin1)  # not UTF-8: no article, and its bytes are not to be replaced
+    refused = kn("add", "--again", path.stem)
+    assert refused.exit_code == 2 and path.read_bytes() == latin1
+    assert refused.stderr.startswith(f"kn: {path.relative_to(empty.parent)}:4: not UTF-8 text")
+
+
 def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
     feed = tmp_path / "feed.rss"
     feed.write_text(rss("<item><link>file:///etc/passwd</link></item>"), encoding="utf-8")
