@@ -148,7 +148,7 @@ def draft(
     ordered = {key: fields[key] for key in frontmatter.FIELDS if fields.get(key) is not None}
     ordered.update((key, value) for key, value in fields.items() if key not in frontmatter.FIELDS)
     chosen = unicodedata.normalize("NFC", options.get("id") or "")
-    article_id = chosen or default_id(date, ordered["title"], body)
+    article_id = chosen or default_id(date, str(ordered["title"]), body)  # a list: refused below
     file_text = frontmatter.dump(ordered) + body
     # What is written must read back as exactly what was given.
     article, stored_body = frontmatter.parse(file_text.encode("utf-8"), name, article_id)
