@@ -124,7 +124,7 @@ def draft(
     """The article that `kn add` makes of a text (or of `fields` and a body) and its options."""
     if fields is not None:
         body = text
-    elif frontmatter.has_front_matter(text):
+    elif frontmatter.has_front_matter(text.lstrip()):  # after blank lines: refused, no title ---
         parts = frontmatter.split(text, name)
         fields, body = frontmatter.load(parts.front_matter, name)[0], parts.body
     elif options.get("title"):
