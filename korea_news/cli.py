@@ -297,8 +297,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     def add_one(name: str, linked: bool = False) -> None:
         made, path, done = adder.add(name, linked)
         if adder.dry_run and not made and done == "same":  # known by its URL: as stored
-            entry = state.archive.find(path)
-            title = state.archive.read(entry)[0].title
+            title = state.archive.read(entry := state.archive.find(path))[0].title
             out.show([f"{entry.id}\t{entry.path}\t{escape.field(title)}\tsame"], str)
         elif adder.dry_run and made:  # escaped on a terminal, as any line
             out.show([f"{made.id}\t{path}\t{escape.field(made.article.title)}\t{done}"], str)

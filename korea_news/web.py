@@ -250,8 +250,9 @@ def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
         where = {"content-location": final}
     else:
         try:
-            with open(feed, "rb") as file:
-                data = file.read()
+            with open(feed, "rb") as file:  # at most as much as a URL (not all of /dev/zero)
+                if len(data := file.read(MAX_BYTES + 1)) > MAX_BYTES:
+                    raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
         except OSError as error:
             raise KnError(f"cannot read: {error.strerror}") from None
     parsed = feedparser.parse(data, response_headers=where)

@@ -309,6 +309,13 @@ def test_a_feed_that_is_no_feed_is_one_line(kn, empty, feed):
     assert (result.exit_code, result.stderr) == (2, f"kn: {feed}: not an RSS or Atom feed\n")
 
 
+def test_a_feed_file_over_20_mb_is_refused_as_a_feed_url_is(kn, empty, tmp_path):
+    feed = tmp_path / "feed.rss"  # (/dev/zero was read until the memory ran out)
+    feed.write_text(rss(f"<!-- {' ' * 21_000_000} -->"), encoding="utf-8")
+    result = kn("add", "--feed", str(feed))
+    assert (result.exit_code, result.stderr) == (2, f"kn: {feed}: larger than 20 MB\n")
+
+
 def test_a_dry_run_of_a_url_already_archived_prints_it_as_the_same(kn, empty):
     assert kn("add", str(PAGES / "sanctions.html")).exit_code == 0
     before = stored(empty)
