@@ -87,8 +87,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
     if "-" in names and not (names := options.named(names)):  # kn find coal | cut -f1 | kn show -
         state.finish(0)
     if not names:
-        newest = next(state.synced().articles(), None)
-        if newest is None:
+        if (newest := next(state.synced().articles(), None)) is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (newest.id,)
     entries = state.each(names, archive.find)
