@@ -203,8 +203,8 @@ def _get(url: str, timeout: float, seen: dict[str, str] | None) -> tuple[bytes, 
     request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=headers)
     with urllib.request.build_opener(_Redirects).open(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()
-        feed = seen is not None and "xml" in kind
-        if kind not in ("text/html", "application/xhtml+xml") and not feed:
+        # A feed as any type (text/plain from a repository's raw files): its parser tells.
+        if kind not in ("text/html", "application/xhtml+xml") and seen is None:
             raise KnError(f"not HTML ({kind})")
         data = response.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:

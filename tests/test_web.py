@@ -116,6 +116,11 @@ class Site(BaseHTTPRequestHandler):
         if path == "/news/relative.rss":  # links relative to the feed's address
             items = "".join(f"<item><link>{link}</link></item>" for link in RELATIVE)
             return self.send(200, "application/rss+xml", rss(items).encode())
+        if path == "/feed.txt":  # a feed served as text, as a repository's raw files are
+            template = (PAGES / "feed.rss.tmpl").read_text(encoding="utf-8")
+            return self.send(
+                200, "text/plain", template.replace("{base}", f"{base}/pages").encode()
+            )
         if path in ("/feed.rss", "/feed.atom"):
             kind = "application/rss+xml" if path.endswith("rss") else "application/atom+xml"
             template = (PAGES / f"{path[1:]}.tmpl").read_text(encoding="utf-8")
@@ -269,6 +274,14 @@ def test_a_feed_adds_its_pages_oldest_first_and_only_once(kn, empty, site, feed)
     assert stored(empty) == before
     told = kn("add", "--feed", f"{site}/{feed}", "--delay", "0", "-v")
     assert told.exit_code == 0 and told.stderr.count("already archived as") == len(dates)
+
+
+def test_a_feed_served_as_plain_text_is_read_and_a_pdf_is_no_feed(kn, empty, site):
+    result = kn("add", "--feed", f"{site}/feed.txt", "--delay", "0")
+    assert result.exit_code == 0, result.stderr
+    assert len(stored(empty)) == 3
+    pdf = kn("add", "--feed", f"{site}/paper.pdf")
+    assert (pdf.exit_code, pdf.stderr) == (2, f"kn: {site}/paper.pdf: not an RSS or Atom feed\n")
 
 
 def test_a_saved_feed_file_works_too(kn, empty, site, tmp_path):
