@@ -92,8 +92,7 @@ def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[st
         hint = "give --title, or --title-from first-sentence"
         raise InvalidArticle(name, 1, f"the first line is no title ({why}): {hint}")
     if not body.strip():
-        message = "only a title, no body: give --title to keep the text as the body"
-        raise InvalidArticle(name, 1, message)
+        raise InvalidArticle(name, 1, "only a title, no body: give --title to keep it as the body")
     return line, body
 
 
@@ -187,9 +186,9 @@ def read_input(name: str) -> str | bytes:
 
 def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str | None:
     """What `kn add` says of an input already archived: by `talk`, -1 (-q) to 1 (-v)."""
-    if talk < 0 or (done == "skipped" and talk < 1):
+    if talk < 0 or (done in ("skipped", "left out again") and talk < 1):
         return None
-    if done == "left out":
+    if done.startswith("left out"):
         return f"{name}: a feed's link that is no http or https address: left out"
     if made is None:
         return f"{name}: already archived as {path}; nothing changed"
@@ -267,8 +266,9 @@ class Adder:
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
         """(draft or None, path or ID, done: "added", "new", "same", "same text", "skipped"...)."""
         try:
-            if linked and not is_url(name):  # a warning: an error would recur with every run
-                return None, name, "left out"
+            if linked and not is_url(name):  # told once (-v: every run), no error: feeds keep it
+                told = name in self.seen["links"]  # (kept there with no ID)
+                return None, self.seen["links"].setdefault(name, ""), "left out" + " again" * told
             if linked and (known := self._known(name)) is not None:
                 return None, known, "skipped"
             return self._add(name)

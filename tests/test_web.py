@@ -794,6 +794,16 @@ def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
     assert result.stderr.startswith("kn: file:///etc/passwd: ")
 
 
+def test_a_feeds_link_left_out_is_told_once_and_with_verbose_every_time(kn, empty, tmp_path):
+    feed = tmp_path / "feed.rss"  # a saved feed: read whole on every run, as a changed one
+    feed.write_text(rss("<item><link>javascript:alert(1)</link></item>"), encoding="utf-8")
+    told = "kn: javascript:alert(1): a feed's link that is no http or https address: left out\n"
+    assert kn("add", "--feed", str(feed)).stderr == told
+    again = kn("add", "--feed", str(feed))  # as cron would, an hour on: cron mails nothing
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    assert kn("add", "--feed", str(feed), "-v").stderr == told
+
+
 def test_a_feeds_link_left_out_is_no_error_and_a_cron_run_then_says_nothing(kn, empty, site):
     first = kn("add", "--feed", f"{site}/javascript.rss", "--delay", "0")
     why = "a feed's link that is no http or https address: left out"
