@@ -316,7 +316,7 @@ class Adder:
         if page is not None and done == "added":
             try:
                 kept.keep_page(self.archive.root, made.id, page)
-            except OSError as error:
+            except (OSError, KnError) as error:  # a file where its folder should be
                 raise KnError(f"added as {path}, but its page was not kept: {error}") from None
         return made, path, done
 

@@ -695,6 +695,14 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
 
 
+def test_a_page_that_cannot_be_kept_says_its_article_was_added(kn, empty, tmp_path):
+    (tmp_path / "articles.kn").write_text("in the way\n", encoding="utf-8")
+    result = kn("add", str(PAGES / "floods.html"))
+    path = "articles/2018/2018-03-02-thousands-evacuated-as-floods-hit-river-towns.txt"
+    assert (result.exit_code, (empty.parent / path).exists()) == (2, True)
+    assert result.stderr.startswith(f"kn: {PAGES / 'floods.html'}: added as {path}, but its page")
+
+
 def test_a_page_kept_for_an_article_removed_by_hand_is_never_given_to_another(kn, empty):
     added = kn("add", str(PAGES / "storm.html")).stdout.strip()
     Path(added).unlink()  # rm, not kn rm: the page stays
