@@ -307,7 +307,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
 
     try:  # the progress line goes, and the cursor comes back, whatever happens
         if fields["again"]:
-            state.each(files, lambda name: out.show(adder.again(name), str))
+            state.each(options.named(files), lambda name: out.show(adder.again(name), str))
         else:
             pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
             state.each(files if files or feeds else ["-"], add_one)

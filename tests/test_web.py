@@ -794,6 +794,16 @@ def test_add_again_reads_the_article_as_every_command_does(kn, empty):
     assert refused.stderr.startswith(f"kn: {path.relative_to(empty.parent)}:4: not UTF-8 text")
 
 
+def test_add_again_reads_articles_from_stdin_as_other_commands_do(kn, empty):
+    path = empty.parent / kn("add", str(PAGES / "floods.html")).stdout.strip()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("The army", "An army"), encoding="utf-8")
+    again = kn("add", "--again", "-", input=f"{path.stem}\n")
+    assert again.exit_code == 0, again.stderr
+    assert any(line.startswith("+The army has been") for line in again.stdout.splitlines())
+    assert path.read_text(encoding="utf-8") == text
+
+
 def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
     feed = tmp_path / "feed.rss"
     feed.write_text(rss("<item><link>file:///etc/passwd</link></item>"), encoding="utf-8")
