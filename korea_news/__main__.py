@@ -33,6 +33,7 @@ def _run() -> "NoReturn":
 
     if sys.stderr is None:  # closed before kn started: no messages, the exit code still tells
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    sys.stdin = sys.stdin or open(os.devnull, encoding="utf-8")  # noqa: SIM115 (closed: no input)
     if sys.stdout is None:  # as grep says on a write error
         warn("cannot write: standard output is closed")
         _exit(EXIT_ERROR)

@@ -24,8 +24,7 @@ def _raise(error: InvalidArticle) -> None:
 
 def locate(option: str | None) -> str:
     """The archive folder: --archive, then KN_ARCHIVE, then the nearest articles/ upward."""
-    chosen = option or os.environ.get(ENV_ARCHIVE)
-    if chosen:
+    if chosen := option or os.environ.get(ENV_ARCHIVE):
         if not os.path.isdir(chosen):
             how = "--archive" if option else ENV_ARCHIVE
             raise KnError(f"archive {chosen} ({how}) is not a folder")
@@ -256,7 +255,7 @@ class Archive:
 
     def add(self, draft: Draft, dry_run: bool = False, chosen: bool = False) -> tuple[Draft, str]:
         """Store a draft under its ID or, unless `chosen` (--id), the next free one (ID-2, ...)."""
-        # Never over a file (write.create), even of another kn; `dry_run` only takes the ID.
+        # Never over a file (write.create), even of another kn; `dry_run` takes the ID alone.
         from . import kept, write  # here, not at the top: kn starts sooner
 
         ids = self.ids()
@@ -268,9 +267,10 @@ class Archive:
             try:
                 if article_id in ids or os.path.lexists(kept.page_path(self.root, article_id)):
                     raise FileExistsError  # (a page kept for it: of an article removed by hand)
-                if not dry_run:
-                    with write.folder(self.root, year, self.shown_root) as folder:
-                        write.create(folder, name, draft.text.encode("utf-8"))
+                if not dry_run or os.path.lexists(real):  # a dry run tells a link in the way too
+                    with write.folder(self.root, year, self.shown_root, make=not dry_run) as fd:
+                        if not dry_run:
+                            write.create(fd, name, draft.text.encode("utf-8"))
             except FileExistsError:  # taken, before or meanwhile by another kn
                 if chosen:
                     where = _entry(ids[article_id]).path if article_id in ids else "a page or file"

@@ -87,8 +87,7 @@ def show(state: State, /, names: tuple[str, ...], raw: bool, original: bool, fmt
     if "-" in names and not (names := options.named(names)):  # kn find coal | cut -f1 | kn show -
         state.finish(0)
     if not names:
-        newest = next(state.synced().articles(), None)
-        if newest is None:
+        if (newest := next(state.synced().articles(), None)) is None:
             raise KnError(f"the archive {archive.shown_root} has no articles")
         names = (newest.id,)
     entries = state.each(names, archive.find)
@@ -299,8 +298,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
     def add_one(name: str, linked: bool = False) -> None:
         made, path, done = adder.add(name, linked)
         if adder.dry_run and not made and done == "same":  # known by its URL: as stored
-            entry = state.archive.find(path)
-            title = state.archive.read(entry)[0].title
+            title = state.archive.read(entry := state.archive.find(path))[0].title
             out.show([f"{entry.id}\t{entry.path}\t{escape.field(title)}\tsame"], str)
         elif adder.dry_run and made:  # escaped on a terminal, as any line
             out.show([f"{made.id}\t{path}\t{escape.field(made.article.title)}\t{done}"], str)
@@ -311,7 +309,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
 
     try:  # the progress line goes, and the cursor comes back, whatever happens
         if fields["again"]:
-            state.each(files, lambda name: out.show(adder.again(name), str))
+            state.each(options.named(files), lambda name: out.show(adder.again(name), str))
         else:
             pages = [url for urls in state.each(feeds, adder.feed) for url in urls]
             state.each(files if files or feeds else ["-"], add_one)

@@ -91,8 +91,7 @@ def split_plain(text: str, name: str, title_from: str | None = None) -> tuple[st
         hint = "give --title, or --title-from first-sentence"
         raise InvalidArticle(name, 1, f"the first line is no title ({why}): {hint}")
     if not body.strip():
-        message = "only a title, no body: give --title to keep the text as the body"
-        raise InvalidArticle(name, 1, message)
+        raise InvalidArticle(name, 1, "only a title, no body: give --title to keep it as the body")
     return line, body
 
 
@@ -109,13 +108,11 @@ def check_options(options: Mapping[str, Any]) -> None:
                 raise KnError(f"--{option} {shown}: not UTF-8 text (a character cut in half?)")
             if isinstance(value, str) and not value.strip() and option in _NOT_EMPTY:
                 raise KnError(f"--{option}: empty: give one, or leave --{option} out")
-    chosen = options.get("id")
-    if chosen and not is_slug(unicodedata.normalize("NFC", chosen)):
+    if (chosen := options.get("id")) and not is_slug(unicodedata.normalize("NFC", chosen)):
         hint = f" (such as {slug(chosen)})" if slug(chosen) else ""
         rule = "lower-case letters and digits, of any script, words joined by single hyphens"
         raise KnError(f"--id {chosen}: not a slug: {rule}, at most {NAME_BYTES - 4} bytes{hint}")
-    date = options.get("date")
-    if date is not None and frontmatter.parse_date(date) is None:
+    if (date := options.get("date")) is not None and frontmatter.parse_date(date) is None:
         raise KnError(f"--date {date}: not a date (YYYY-MM-DD, or an ISO 8601 date-time)")
 
 
@@ -125,7 +122,7 @@ def draft(
     """The article that `kn add` makes of a text (or of `fields` and a body) and its options."""
     if fields is not None:
         body = text
-    elif frontmatter.has_front_matter(text):
+    elif frontmatter.has_front_matter(text.lstrip()):  # after blank lines: refused, no title ---
         parts = frontmatter.split(text, name)
         fields, body = frontmatter.load(parts.front_matter, name)[0], parts.body
     elif options.get("title"):
@@ -149,7 +146,7 @@ def draft(
     ordered = {key: fields[key] for key in frontmatter.FIELDS if fields.get(key) is not None}
     ordered.update((key, value) for key, value in fields.items() if key not in frontmatter.FIELDS)
     chosen = unicodedata.normalize("NFC", options.get("id") or "")
-    article_id = chosen or default_id(date, ordered["title"], body)
+    article_id = chosen or default_id(date, str(ordered["title"]), body)  # a list: refused below
     file_text = frontmatter.dump(ordered) + body
     # What is written must read back as exactly what was given.
     article, stored_body = frontmatter.parse(file_text.encode("utf-8"), name, article_id)
@@ -184,8 +181,10 @@ def read_input(name: str) -> str | bytes:
 
 def note(name: str, made: Draft | None, path: str, done: str, talk: int) -> str | None:
     """What `kn add` says of an input already archived: by `talk`, -1 (-q) to 1 (-v)."""
-    if talk < 0 or (done == "skipped" and talk < 1):
+    if talk < 0 or (done in ("skipped", "left out again") and talk < 1):
         return None
+    if done.startswith("left out"):
+        return f"{name}: a feed's link that is no http or https address: left out"
     if made is None:
         return f"{name}: already archived as {path}; nothing changed"
     differs = "; the metadata given differs, and the stored article is kept" * (done != "same")
@@ -243,7 +242,7 @@ class Adder:
 
         entry = self.archive.find(name)
         raw = self.archive.read_bytes(entry)
-        old = raw.decode("utf-8", "replace")
+        old = frontmatter.decode(raw, entry.path)  # as every reader: no BOM, UTF-8 only
         stored = frontmatter.load(frontmatter.split(old, entry.path).front_matter, entry.path)[0]
         page = kept.page(self.archive.root, entry.id)
         try:
@@ -258,10 +257,11 @@ class Adder:
         return diff
 
     def add(self, name: str, linked: bool = False) -> tuple[Draft | None, str, str]:
-        """(draft or None, path or ID, "added", "new", "same", "same text" or "skipped")."""
+        """(draft or None, path or ID, done: "added", "new", "same", "same text", "skipped"...)."""
         try:
-            if linked and not is_url(name):
-                raise KnError("a feed's link that is no http or https address: left out")
+            if linked and not is_url(name):  # told once (-v: every run), no error: feeds keep it
+                told = name in self.seen["links"]  # (kept there with no ID)
+                return None, self.seen["links"].setdefault(name, ""), "left out" + " again" * told
             if linked and (known := self._known(name)) is not None:
                 return None, known, "skipped"
             return self._add(name)
@@ -313,7 +313,7 @@ class Adder:
         if page is not None and done == "added":
             try:
                 kept.keep_page(self.archive.root, made.id, page)
-            except OSError as error:
+            except (OSError, KnError) as error:  # a file where its folder should be
                 raise KnError(f"added as {path}, but its page was not kept: {error}") from None
         return made, path, done
 

@@ -202,8 +202,8 @@ def _get(url: str, timeout: float, seen: dict[str, str] | None) -> tuple[bytes, 
     request = urllib.request.Request(urllib.parse.urlunsplit(sent), headers=headers)
     with urllib.request.build_opener(_Redirects).open(request, timeout=timeout) as response:
         kind = response.headers.get_content_type()
-        feed = seen is not None and "xml" in kind
-        if kind not in ("text/html", "application/xhtml+xml") and not feed:
+        # A feed as any type (text/plain from a repository's raw files): its parser tells.
+        if kind not in ("text/html", "application/xhtml+xml") and seen is None:
             raise KnError(f"not HTML ({kind})")
         data = response.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
@@ -249,8 +249,9 @@ def entries(feed: str, timeout: float, seen: dict[str, str]) -> Iterator[str]:
         where = {"content-location": final}
     else:
         try:
-            with open(feed, "rb") as file:
-                data = file.read()
+            with open(feed, "rb") as file:  # at most as much as a URL (not all of /dev/zero)
+                if len(data := file.read(MAX_BYTES + 1)) > MAX_BYTES:
+                    raise KnError(f"larger than {MAX_BYTES // 2**20} MB")
         except OSError as error:
             raise KnError(f"cannot read: {error.strerror}") from None
     parsed = feedparser.parse(data, response_headers=where)

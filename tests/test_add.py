@@ -588,6 +588,23 @@ def test_a_bulk_add_looks_up_the_taken_ids_once(kn, make_archive, tmp_path, monk
     assert sum(scans) == 1
 
 
+@pytest.mark.parametrize("title", ["[a, b]", "2017", "yes", "2015-05-05", "{a: 1}"])
+def test_a_front_matter_title_that_is_no_text_is_one_line(kn, empty, title):
+    result = kn("add", "-", input=f"---\ntitle: {title}\ndate: 2017-01-01\n---\nA body.\n")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("kn: -:2: title must be text, not ")
+    assert list(empty.rglob("*.txt")) == []
+
+
+@pytest.mark.parametrize("start", ["\n\n", "  ", "\r\n"])
+def test_front_matter_after_blank_lines_is_refused_not_stored_as_the_title_dashes(kn, empty, start):
+    text = f"{start}---\ntitle: A title\ndate: 2017-01-01\n---\nA body.\n"
+    result = kn("add", "-", input=text)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "kn: -:1: no front matter: the first line must be ---\n"
+    assert list(empty.rglob("*.txt")) == []
+
+
 def test_a_text_without_a_title_asks_for_one(kn, empty):
     result = kn("add", "-", input="---\ndate: 2017-01-01\n---\nA body.\n")
     assert result.exit_code == 2 and result.stderr.endswith("no title: give --title\n")

@@ -428,27 +428,38 @@ def test_visual_comes_before_editor(kn, seed_archive, tmp_path):
 # --- writes never follow links out of the archive -----------------------------------------
 
 
-def test_add_refuses_a_year_folder_that_is_a_link_out_of_the_archive(kn, make_archive, tmp_path):
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])  # a dry run tells it as the add
+def test_add_refuses_a_year_folder_that_is_a_link_out_of_the_archive(
+    kn, make_archive, tmp_path, dry_run
+):
     root = make_archive({})
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     os.symlink(elsewhere, root / "2020")
-    result = kn("add", "-", "--date", "2020-01-01", input="Title\n\nBody.\n")
-    assert result.exit_code == 2
+    result = kn("add", "-", "--date", "2020-01-01", *dry_run, input="Title\n\nBody.\n")
+    assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         "kn: -: articles/2020 is a symbolic link: kn writes only into the archive's own folders\n"
     )
     assert list(elsewhere.iterdir()) == []
 
 
-def test_add_refuses_a_file_where_the_year_folder_should_be(kn, make_archive):
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_add_refuses_a_file_where_the_year_folder_should_be(kn, make_archive, dry_run):
     root = make_archive({"2020": "not a folder"})
-    result = kn("add", "-", "--date", "2020-01-01", input="Title\n\nBody.\n")
-    assert result.exit_code == 2
+    result = kn("add", "-", "--date", "2020-01-01", *dry_run, input="Title\n\nBody.\n")
+    assert (result.exit_code, result.stdout) == (2, "")
     assert (
         result.stderr == "kn: -: articles/2020 is a file where a folder should be: move it away\n"
     )
     assert (root / "2020").read_text() == "not a folder"
+
+
+def test_a_dry_run_into_a_new_year_makes_no_folder(kn, make_archive):
+    root = make_archive({})
+    result = kn("add", "-", "--date", "2020-01-01", "--dry-run", input="Title\n\nBody.\n")
+    assert result.exit_code == 0 and result.stdout.endswith("\tnew\n")
+    assert list(root.iterdir()) == []
 
 
 def test_undo_refuses_a_folder_that_became_a_link(kn, make_archive, tmp_path):

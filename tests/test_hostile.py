@@ -378,6 +378,16 @@ def test_output_that_cannot_be_written_is_an_error(many, process_env, command, r
     assert (result.stdout, result.stderr.decode()) == (b"2\n", message)
 
 
+@pytest.mark.parametrize(
+    ("command", "code", "message"),
+    [("add -", 2, "kn: -:1: empty: nothing to add\n"), ("add", 2, "kn: -:1: empty: nothing to add\n"),
+     ("show -", 1, "")],
+)  # fmt: skip
+def test_a_closed_stdin_reads_as_empty_as_dev_null(many, process_env, command, code, message):
+    result = in_shell(f"kn {command} <&-; echo $?", many.parent, process_env)
+    assert (result.stdout.decode(), result.stderr.decode()) == (f"{code}\n", message)
+
+
 def test_a_closed_stderr_changes_nothing_but_the_messages(many, tmp_path, process_env):
     listed = tmp_path / "listed"
     result = in_shell(

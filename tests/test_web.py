@@ -88,6 +88,12 @@ class Site(BaseHTTPRequestHandler):
             template = (PAGES / "feed.rss.tmpl").read_text(encoding="utf-8")
             page = template.replace("{base}", f"{base}/pages").encode()
             return self.send(200, "application/rss+xml", page, ETag='"v1"')
+        if path == "/javascript.rss":  # a link left out, and validators
+            if self.headers.get("If-None-Match") == '"v2"':
+                self.send_response(304)
+                return self.end_headers()
+            page = rss("<item><link>javascript:alert(1)</link></item>").encode()
+            return self.send(200, "application/rss+xml", page, ETag='"v2"')
         if path.startswith("/pages/"):
             page = PAGES / path.removeprefix("/pages/")
             if page.exists():
@@ -110,6 +116,11 @@ class Site(BaseHTTPRequestHandler):
         if path == "/news/relative.rss":  # links relative to the feed's address
             items = "".join(f"<item><link>{link}</link></item>" for link in RELATIVE)
             return self.send(200, "application/rss+xml", rss(items).encode())
+        if path == "/feed.txt":  # a feed served as text, as a repository's raw files are
+            template = (PAGES / "feed.rss.tmpl").read_text(encoding="utf-8")
+            return self.send(
+                200, "text/plain", template.replace("{base}", f"{base}/pages").encode()
+            )
         if path in ("/feed.rss", "/feed.atom"):
             kind = "application/rss+xml" if path.endswith("rss") else "application/atom+xml"
             template = (PAGES / f"{path[1:]}.tmpl").read_text(encoding="utf-8")
@@ -265,6 +276,14 @@ def test_a_feed_adds_its_pages_oldest_first_and_only_once(kn, empty, site, feed)
     assert told.exit_code == 0 and told.stderr.count("already archived as") == len(dates)
 
 
+def test_a_feed_served_as_plain_text_is_read_and_a_pdf_is_no_feed(kn, empty, site):
+    result = kn("add", "--feed", f"{site}/feed.txt", "--delay", "0")
+    assert result.exit_code == 0, result.stderr
+    assert len(stored(empty)) == 3
+    pdf = kn("add", "--feed", f"{site}/paper.pdf")
+    assert (pdf.exit_code, pdf.stderr) == (2, f"kn: {site}/paper.pdf: not an RSS or Atom feed\n")
+
+
 def test_a_saved_feed_file_works_too(kn, empty, site, tmp_path):
     feed = tmp_path / "feed.xml"
     text = (PAGES / "feed.rss.tmpl").read_text(encoding="utf-8")
@@ -289,7 +308,7 @@ def test_a_feeds_links_are_fetched_never_read_as_files(kn, empty, tmp_path):
     feed = tmp_path / "feed.rss"
     feed.write_text(rss("".join(f"<item><link>{link}</link></item>" for link in links)))
     result = kn("add", "--feed", str(feed))
-    assert result.exit_code == 2
+    assert result.exit_code == 0
     assert stored(empty) == []
     why = "a feed's link that is no http or https address: left out"
     lines = result.stderr.splitlines()
@@ -301,6 +320,13 @@ def test_a_feeds_links_are_fetched_never_read_as_files(kn, empty, tmp_path):
 def test_a_feed_that_is_no_feed_is_one_line(kn, empty, feed):
     result = kn("add", "--feed", feed)
     assert (result.exit_code, result.stderr) == (2, f"kn: {feed}: not an RSS or Atom feed\n")
+
+
+def test_a_feed_file_over_20_mb_is_refused_as_a_feed_url_is(kn, empty, tmp_path):
+    feed = tmp_path / "feed.rss"  # (/dev/zero was read until the memory ran out)
+    feed.write_text(rss(f"<!-- {' ' * 21_000_000} -->"), encoding="utf-8")
+    result = kn("add", "--feed", str(feed))
+    assert (result.exit_code, result.stderr) == (2, f"kn: {feed}: larger than 20 MB\n")
 
 
 def test_a_dry_run_of_a_url_already_archived_prints_it_as_the_same(kn, empty):
@@ -669,6 +695,14 @@ def test_the_page_is_kept_beside_the_archive_and_shown_with_original(kn, empty, 
     assert kn("show", "--original", storm).stdout_bytes == (PAGES / "storm.html").read_bytes()
 
 
+def test_a_page_that_cannot_be_kept_says_its_article_was_added(kn, empty, tmp_path):
+    (tmp_path / "articles.kn").write_text("in the way\n", encoding="utf-8")
+    result = kn("add", str(PAGES / "floods.html"))
+    path = "articles/2018/2018-03-02-thousands-evacuated-as-floods-hit-river-towns.txt"
+    assert (result.exit_code, (empty.parent / path).exists()) == (2, True)
+    assert result.stderr.startswith(f"kn: {PAGES / 'floods.html'}: added as {path}, but its page")
+
+
 def test_a_page_kept_for_an_article_removed_by_hand_is_never_given_to_another(kn, empty):
     added = kn("add", str(PAGES / "storm.html")).stdout.strip()
     Path(added).unlink()  # rm, not kn rm: the page stays
@@ -747,12 +781,54 @@ def test_add_again_extracts_the_kept_page_anew_keeping_the_id(kn, empty, site):
     assert path.read_text(encoding="utf-8") == text
 
 
+def test_add_again_reads_the_article_as_every_command_does(kn, empty):
+    path = empty.parent / kn("add", str(PAGES / "floods.html")).stdout.strip()
+    text = path.read_bytes()
+    path.write_bytes(b"\xef\xbb\xbf" + text)  # a BOM, as an editor may write: an article
+    again = kn("add", "--again", path.stem)
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    latin1 = text.replace(b"source: ", b"source: R\xe9gion ").replace(b"The army", b"An army")
+    path.write_bytes(latin1)  # not UTF-8: no article, and its bytes are not to be replaced
+    refused = kn("add", "--again", path.stem)
+    assert refused.exit_code == 2 and path.read_bytes() == latin1
+    assert refused.stderr.startswith(f"kn: {path.relative_to(empty.parent)}:4: not UTF-8 text")
+
+
+def test_add_again_reads_articles_from_stdin_as_other_commands_do(kn, empty):
+    path = empty.parent / kn("add", str(PAGES / "floods.html")).stdout.strip()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("The army", "An army"), encoding="utf-8")
+    again = kn("add", "--again", "-", input=f"{path.stem}\n")
+    assert again.exit_code == 0, again.stderr
+    assert any(line.startswith("+The army has been") for line in again.stdout.splitlines())
+    assert path.read_text(encoding="utf-8") == text
+
+
 def test_a_feeds_link_is_named_as_the_feed_wrote_it(kn, empty, tmp_path):
     feed = tmp_path / "feed.rss"
     feed.write_text(rss("<item><link>file:///etc/passwd</link></item>"), encoding="utf-8")
     result = kn("add", "--feed", str(feed))
-    assert result.exit_code == 2
+    assert result.exit_code == 0
     assert result.stderr.startswith("kn: file:///etc/passwd: ")
+
+
+def test_a_feeds_link_left_out_is_told_once_and_with_verbose_every_time(kn, empty, tmp_path):
+    feed = tmp_path / "feed.rss"  # a saved feed: read whole on every run, as a changed one
+    feed.write_text(rss("<item><link>javascript:alert(1)</link></item>"), encoding="utf-8")
+    told = "kn: javascript:alert(1): a feed's link that is no http or https address: left out\n"
+    assert kn("add", "--feed", str(feed)).stderr == told
+    again = kn("add", "--feed", str(feed))  # as cron would, an hour on: cron mails nothing
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    assert kn("add", "--feed", str(feed), "-v").stderr == told
+
+
+def test_a_feeds_link_left_out_is_no_error_and_a_cron_run_then_says_nothing(kn, empty, site):
+    first = kn("add", "--feed", f"{site}/javascript.rss", "--delay", "0")
+    why = "a feed's link that is no http or https address: left out"
+    assert (first.exit_code, first.stdout) == (0, "")
+    assert first.stderr == f"kn: javascript:alert(1): {why}\n"
+    again = kn("add", "--feed", f"{site}/javascript.rss", "--delay", "0")
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
 
 
 def test_a_folder_is_named_without_a_line_number(kn, empty, tmp_path):
