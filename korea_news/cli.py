@@ -64,9 +64,7 @@ def list_articles(state: State, /, fmt: str, **params: Any) -> None:
     """
     select = Filter.from_options(params)
     found = state.synced().articles(reverse=params["reverse"])
-    if select.active:
-        found = filter(select.matches, found)
-    shown = islice(found, params["limit"])
+    shown = islice(filter(select.matches, found) if select.active else found, params["limit"])
     state.finish(state.output(fmt).show(shown, output.article_line, output.article_table))
 
 
@@ -321,6 +319,7 @@ def add(state: State, /, files: tuple[str, ...], article_id: str | None, **field
 
 @cli.command("init")
 @click.argument("folder", default=".", type=click.Path(file_okay=False))
+@options.global_options()
 def init_archive(folder: str) -> None:
     """Start an archive: create FOLDER/articles/ (default: ./articles/). Idempotent.
 

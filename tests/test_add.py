@@ -450,6 +450,16 @@ def test_init_starts_an_archive_and_is_idempotent(kn, tmp_path):
     assert kn("init", "elsewhere").exit_code == 0 and (tmp_path / "elsewhere" / "articles").is_dir()
 
 
+@pytest.mark.parametrize("option", [["--no-cache"], ["--color", "never"]])
+def test_init_takes_the_global_options_after_it_as_every_command_does(kn, tmp_path, option):
+    result = kn("init", "there", *option)
+    assert (result.exit_code, result.stderr) == (
+        0,
+        f"created the archive {Path('there', 'articles')}\n",
+    )
+    assert (tmp_path / "there" / "articles").is_dir()
+
+
 # --- a bulk importer of real text ---------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "korea_news"
-CEILING = 4_904  # the package's lines: lower it as the package shrinks, never raise it
+CEILING = 4_903  # the package's lines: lower it as the package shrinks, never raise it
 MODULE, CLI, PARAMETERS = 450, 350, 6
 
 
